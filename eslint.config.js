@@ -16,6 +16,14 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway core never imports the simulator; only the composition root may load it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/main.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/sim/**', '../sim/*', '../../sim/*'], message: 'src/ must reach the simulator only by URL' }] }],
+    },
+  },
+  {
     files: ['clients/node/cli.ts', 'loadtest/**', 'sim/main.ts', '**/*.test.ts', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

@@ -55,6 +55,10 @@ export const ERRORS = {
     category: 'protocol', retryable: false, status: 'active',
     summary: 'A text frame arrived on vlp.v1.msgpack (or a binary frame on vlp.v1.json).',
   },
+  PROTO_NOT_IMPLEMENTED: {
+    category: 'protocol', retryable: false, status: 'active',
+    summary: 'The message type is defined in vlp.v1 but this build does not serve it yet; nothing else is affected.',
+  },
   PROTO_RATE_LIMITED: {
     category: 'protocol', retryable: true, status: 'active',
     summary: 'The client sends messages faster than the per-session rate limit; the message was dropped.',

@@ -1,0 +1,32 @@
+// The SDK's one error type: a protocol error code from the server's error frame, or a client-side
+// code (connect failure, timeout, closed socket, slow consumer) with a retryable flag.
+import type { ErrorCode } from '../../protocol/errors.ts';
+
+/** Failures detected by the client itself (never sent by the gateway). */
+export type ClientErrorCode =
+  | 'CLIENT_CONNECT_FAILED'
+  | 'CLIENT_TIMEOUT'
+  | 'CLIENT_CLOSED'
+  | 'CLIENT_SLOW_CONSUMER';
+
+export class VlpClientError extends Error {
+  readonly code: ErrorCode | ClientErrorCode;
+  readonly retryable: boolean;
+  /** Turn the error belongs to, when any. */
+  readonly turn: string | undefined;
+  /** WebSocket close code, when the error comes from a close. */
+  readonly closeCode: number | undefined;
+
+  constructor(
+    code: ErrorCode | ClientErrorCode,
+    message: string,
+    opts: { retryable: boolean; turn?: string; closeCode?: number; cause?: unknown },
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'VlpClientError';
+    this.code = code;
+    this.retryable = opts.retryable;
+    this.turn = opts.turn;
+    this.closeCode = opts.closeCode;
+  }
+}

@@ -1,0 +1,267 @@
+// SDK tests against the fake gateway (real sockets on port 0, real codec): connect/ready, turn
+// streaming, cancel, typed errors, JSON mirror, seq/ack/gap tracking, events() bound, resume.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ServerMessage } from '../../protocol/messages.ts';
+import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
+import { connect, resume, VlpClientError, type VlpClient } from './sdk.ts';
+
+let gw: FakeGateway;
+const clients: VlpClient[] = [];
+
+async function open(opts: Parameters<typeof connect>[1] = {}): Promise<VlpClient> {
+  const c = await connect(gw.url, opts);
+  clients.push(c);
+  return c;
+}
+
+async function collect(it: AsyncIterable<ServerMessage>): Promise<ServerMessage[]> {
+  const out: ServerMessage[] = [];
+  for await (const m of it) out.push(m);
+  return out;
+}
+
+async function rejection(p: Promise<unknown>): Promise<VlpClientError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(VlpClientError);
+    return err as VlpClientError;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeEach(async () => {
+  gw = await startFakeGateway();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await gw.close();
+});
+
+describe('connect', () => {
+  it('sends hello and resolves with the ready frame', async () => {
+    const c = await open({ client: 'sdk-test', options: { system_prompt: 'Be brief.' } });
+    expect(c.sessionId).toBe('s1');
+    expect(c.resumeToken).toBe('tok-1');
+    expect(c.ready.models[0]?.id).toBe('llama-2-7b-chat');
+    expect(c.subprotocol).toBe('vlp.v1.msgpack');
+    expect(c.lastSeq).toBe(1);
+    expect(gw.subprotocols).toEqual(['vlp.v1.msgpack']);
+    expect(gw.received[0]).toEqual({ t: 'hello', client: 'sdk-test', options: { system_prompt: 'Be brief.' } });
+  });
+
+  it('rejects with the error frame as a typed error', async () => {
+    const err = await rejection(connect(gw.url, { client: 'reject' }));
+    expect(err.code).toBe('SERVER_AT_CAPACITY');
+    expect(err.message).toBe('too many sessions');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('rejects with CLIENT_CLOSED when the socket closes before ready', async () => {
+    const err = await rejection(connect(gw.url, { client: 'close' }));
+    expect(err.code).toBe('CLIENT_CLOSED');
+    expect(err.closeCode).toBe(4000);
+  });
+
+  it('rejects with CLIENT_CONNECT_FAILED when nothing listens', async () => {
+    const url = gw.url;
+    await gw.close();
+    const err = await rejection(connect(url, { connectTimeoutMs: 2_000 }));
+    expect(err.code).toBe('CLIENT_CONNECT_FAILED');
+    expect(err.retryable).toBe(true);
+  });
+});
+
+describe('ask', () => {
+  it('streams the turn frames in order and ends on gen.done', async () => {
+    const c = await open();
+    const turn = c.ask('What is the capital of France?', { params: { max_new_tokens: 16 } });
+    expect(turn.id).toBe('t1');
+    const frames = await collect(turn);
+    expect(frames.map((f) => f.t)).toEqual(['turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+    const tokens = frames.filter((f) => f.t === 'gen.token');
+    expect(tokens.map((f) => f.i)).toEqual(TOKENS.map((_, i) => i));
+    expect(frames.every((f) => 'turn' in f && f.turn === 't1')).toBe(true);
+    expect(gw.received[1]).toEqual({ t: 'turn.start', id: 't1', text: 'What is the capital of France?', params: { max_new_tokens: 16 } });
+    expect(c.ask('again').id).toBe('t2');
+  });
+
+  it('text() concatenates the tokens', async () => {
+    const c = await open();
+    expect(await c.ask('What is the capital of France?').text()).toBe('The capital of France is Paris.');
+    expect(await c.ask('And again?', { id: 'custom' }).text()).toBe(TOKENS.join(''));
+  });
+
+  it('cancel() ends the stream with turn.cancelled within a time bound', async () => {
+    const c = await open();
+    const turn = c.ask('SLOW');
+    const frames: ServerMessage[] = [];
+    let cancelledAt = 0;
+    for await (const f of turn) {
+      frames.push(f);
+      if (f.t === 'gen.token' && cancelledAt === 0) {
+        cancelledAt = performance.now();
+        turn.cancel();
+      }
+    }
+    expect(performance.now() - cancelledAt).toBeLessThan(500);
+    expect(frames.at(-1)).toMatchObject({ t: 'turn.cancelled', turn: 't1', reason: 'client' });
+    expect(gw.received).toContainEqual({ t: 'turn.cancel', id: 't1' });
+  });
+
+  it('leaving the loop early cancels the turn', async () => {
+    const c = await open();
+    for await (const f of c.ask('SLOW')) if (f.t === 'gen.token') break;
+    await expect.poll(() => gw.received.some((m) => m.t === 'turn.cancel')).toBe(true);
+    expect(gw.received.at(-1)).toEqual({ t: 'turn.cancel', id: 't1' });
+    expect(await c.ask('next').text()).toBe(TOKENS.join(''));
+  });
+
+  it('client.cancel() without an id cancels the running turn', async () => {
+    const c = await open();
+    const turn = c.ask('SLOW');
+    const text = turn.text();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.cancel()).toBe('ok');
+    expect(await text).toMatch(/^The/);
+    expect(gw.received).toContainEqual({ t: 'turn.cancel' });
+  });
+
+  it('an error frame for the turn ends the stream; text() rejects with a typed error', async () => {
+    const c = await open();
+    const frames = await collect(c.ask('ERROR'));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ t: 'error', code: 'UPSTREAM_OVERLOADED', turn: 't1' });
+    const err = await rejection(c.ask('ERROR').text());
+    expect(err.code).toBe('UPSTREAM_OVERLOADED');
+    expect(err.retryable).toBe(true);
+    expect(err.turn).toBe('t2');
+  });
+
+  it('a fatal error and close mid-turn fail the handle with that code', async () => {
+    const c = await open();
+    const err = await rejection(c.ask('FATAL').text());
+    expect(err.code).toBe('SERVER_SHUTTING_DOWN');
+    expect(err.closeCode).toBe(1001);
+    expect(await c.closed).toMatchObject({ code: 1001 });
+    expect(c.isOpen).toBe(false);
+  });
+});
+
+describe('vlp.v1.json', () => {
+  it('speaks the JSON mirror in text frames', async () => {
+    const c = await open({ subprotocol: 'vlp.v1.json' });
+    expect(c.subprotocol).toBe('vlp.v1.json');
+    expect(await c.ask('What is the capital of France?').text()).toBe('The capital of France is Paris.');
+    expect(c.putImage('img1', new Uint8Array([1, 2, 3]))).toBe('ok');
+    expect(await c.ping()).toBeGreaterThanOrEqual(0);
+    expect(gw.subprotocols).toEqual(['vlp.v1.json']);
+    expect(gw.binaryFrames.every((b) => !b)).toBe(true);
+    expect(gw.received).toContainEqual({ t: 'image.put', id: 'img1', data: new Uint8Array([1, 2, 3]) });
+  });
+});
+
+describe('seq, acks and gaps', () => {
+  it('tracks the highest seq and acks every 64 frames', async () => {
+    const c = await open();
+    await c.ask('MANY:200').text();
+    // ready(1) + turn.started + 200 tokens + gen.done = 203; turn.metrics follows.
+    await expect.poll(() => c.lastSeq).toBe(204);
+    await expect.poll(() => gw.received.filter((m) => m.t === 'ack').length).toBe(3);
+    const acks = gw.received.flatMap((m) => (m.t === 'ack' ? [m.seq] : []));
+    expect(acks).toEqual([65, 129, 193]);
+    expect(c.gaps).toBe(0);
+  });
+
+  it('sends no acks when autoAck is false', async () => {
+    const c = await open({ autoAck: false });
+    await c.ask('MANY:200').text();
+    await c.ping();
+    expect(gw.received.some((m) => m.t === 'ack')).toBe(false);
+  });
+
+  it('counts seq gaps', async () => {
+    const c = await open();
+    expect(await c.ask('GAP').text()).toBe(TOKENS.join(''));
+    expect(c.gaps).toBe(1);
+  });
+
+  it('ping() measures a round trip', async () => {
+    const c = await open();
+    const rtt = await c.ping();
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(rtt).toBeLessThan(1_000);
+  });
+});
+
+describe('events()', () => {
+  it('yields every frame after ready, including turn.metrics after gen.done', async () => {
+    const c = await open();
+    const events = c.events();
+    await c.ask('hi').text();
+    const seen: string[] = [];
+    for await (const m of events) {
+      seen.push(m.t);
+      if (m.t === 'turn.metrics') break;
+    }
+    expect(seen).toEqual(['turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done', 'turn.metrics']);
+  });
+
+  it('throws CLIENT_SLOW_CONSUMER once a consumer is more than 10,000 frames behind', async () => {
+    const c = await open();
+    const lagging = c.events();
+    await c.ask('MANY:10100').text();
+    const err = await rejection(lagging.next());
+    expect(err.code).toBe('CLIENT_SLOW_CONSUMER');
+    expect(err.message).toMatch(/10000 frames/);
+    // The session goes on; a fresh iterator works.
+    const fresh = c.events();
+    await c.ask('hi').text();
+    expect((await fresh.next()).value).toMatchObject({ t: 'turn.started' });
+  });
+
+  it('ends when the connection closes', async () => {
+    const c = await open();
+    const events = c.events();
+    await c.close();
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('resume', () => {
+  it('continues seq and turn numbering; replayed frames reach events()', async () => {
+    const first = await open();
+    const seen: ServerMessage[] = [];
+    await expect(collect(first.ask('DROP'))).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    for await (const m of first.events()) seen.push(m);
+    // ready(1), turn.started(2), tokens 0-1 (3, 4) arrived; tokens 2-4, gen.done and metrics were lost.
+    expect(first.lastSeq).toBe(4);
+
+    const second = await resume(gw.url, first);
+    clients.push(second);
+    expect(second.ready.resumed).toBe(true);
+    expect(second.sessionId).toBe(first.sessionId);
+    const replay: ServerMessage[] = [];
+    for await (const m of second.events()) {
+      replay.push(m);
+      if (m.t === 'turn.metrics') break;
+    }
+    expect(replay.map((m) => m.seq)).toEqual([5, 6, 7, 8, 9]);
+    expect(replay.map((m) => m.t)).toEqual(['gen.token', 'gen.token', 'gen.token', 'gen.done', 'turn.metrics']);
+    expect(second.lastSeq).toBe(10); // ready was stamped 10, after the replayed frames
+    expect(second.gaps).toBe(0);
+    expect(gw.received.filter((m) => m.t === 'hello').at(-1)).toEqual({
+      t: 'hello',
+      resume: { session_id: 's1', token: 'tok-1', last_seq: 4 },
+    });
+    expect(second.ask('next').id).toBe('t2');
+    expect(seen.map((m) => m.t)).toEqual(['turn.started', 'gen.token', 'gen.token']);
+  });
+
+  it('rejects with SESSION_RESUME_FAILED for an unknown session', async () => {
+    const err = await rejection(resume(gw.url, { sessionId: 'nope', resumeToken: 'x', lastSeq: 0, turnCounter: 0 }));
+    expect(err.code).toBe('SESSION_RESUME_FAILED');
+    expect(err.retryable).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+// CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers and prints their
+// URLs, clearly marked SIMULATED. Flags override env: --host --llm-port --vlm-port --ttft-ms --itl-ms
+// --jitter --legacy-framing (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_TTFT_MS, SIM_ITL_MS,
+// SIM_JITTER, SIM_LEGACY_FRAMING=1).
+import { parseArgs } from 'node:util';
+import { startFleetSim, type FleetSimOptions } from './fleet.ts';
+import { ADMIN_FAULTS_PATH } from './tgi/index.ts';
+
+function num(name: string, flag: string | undefined, env: string | undefined): number | undefined {
+  const raw = flag ?? env;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`sim: --${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      host: { type: 'string' },
+      'llm-port': { type: 'string' },
+      'vlm-port': { type: 'string' },
+      'ttft-ms': { type: 'string' },
+      'itl-ms': { type: 'string' },
+      jitter: { type: 'string' },
+      'legacy-framing': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
+    );
+    return;
+  }
+  const env = process.env;
+  const opts: FleetSimOptions = {
+    host: values.host ?? env.SIM_HOST ?? '127.0.0.1',
+    llmPort: num('llm-port', values['llm-port'], env.SIM_LLM_PORT) ?? 3000,
+    vlmPort: num('vlm-port', values['vlm-port'], env.SIM_VLM_PORT) ?? 3001,
+    legacyFraming: values['legacy-framing'] ?? ['1', 'true'].includes(env.SIM_LEGACY_FRAMING ?? ''),
+  };
+  const ttftMs = num('ttft-ms', values['ttft-ms'], env.SIM_TTFT_MS);
+  const itlMs = num('itl-ms', values['itl-ms'], env.SIM_ITL_MS);
+  const jitter = num('jitter', values.jitter, env.SIM_JITTER);
+  if (ttftMs !== undefined) opts.ttftMs = ttftMs;
+  if (itlMs !== undefined) opts.itlMs = itlMs;
+  if (jitter !== undefined) opts.jitter = jitter;
+
+  const fleet = await startFleetSim(opts);
+  console.log('=== vlp-live FLEET SIMULATOR — SIMULATED backends, no real models ===');
+  console.log(`SIMULATED TGI llm  ${fleet.llm.modelId.padEnd(36)} ${fleet.llmUrl}`);
+  console.log(`SIMULATED TGI vlm  ${fleet.vlm.modelId.padEnd(36)} ${fleet.vlmUrl}`);
+  console.log(`framing: ${opts.legacyFraming ? 'legacy "data:{...}"' : '"data: {...}"'}; fault admin: POST/DELETE <url>${ADMIN_FAULTS_PATH}`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`sim: ${signal}, shutting down`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    fleet.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('sim: close failed', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('sim: fatal', err);
+  process.exit(1);
+});

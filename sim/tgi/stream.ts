@@ -1,0 +1,185 @@
+// POST /generate_stream (and POST / with stream:true): SSE token events on a per-stream timer, one
+// res.write per event, keep-alive comments when idle, TGI's in-band errors (HTTP 200), and the
+// mid-stream faults. Emits request-closed when the response closes, token-emitted when tracing.
+import type { ServerResponse } from 'node:http';
+import { firstTokenDelayMs, interTokenDelayMs } from '../latency.ts';
+import type { SimContext } from './context.ts';
+import { charCount, plan, type Prepared } from './prepare.ts';
+import { errorJson, SSE_KEEPALIVE, sseData, streamEventJson } from './sse.ts';
+import { countInputTokens } from './tokenize.ts';
+import { validateRequest, validateStreamOnly } from './validate.ts';
+
+const MID_STREAM_FAULTS = new Set(['error_mid_stream', 'reset', 'stall', 'malformed', 'incomplete']);
+
+export const GENERATION_ERROR = 'Request failed during generation: Server error: CUDA out of memory';
+
+export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): void {
+  const { opts, metrics } = ctx;
+  const legacy = opts.legacyFraming;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'x-compute-type': opts.computeType,
+    'x-compute-characters': String(charCount(p.inputs)),
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  metrics.requestCount.inc();
+
+  let tokensSent = 0;
+  let completed = false;
+  let closed = false;
+  let holdsPermit = false;
+  let decodingTokens = -1;
+  let tokenTimer: NodeJS.Timeout | undefined;
+  let keepAliveTimer: NodeJS.Timeout | undefined;
+  let lastWriteAt = performance.now();
+
+  const write = (chunk: string): void => {
+    res.write(chunk);
+    lastWriteAt = performance.now();
+  };
+  const releasePermit = (): void => {
+    if (!holdsPermit) return;
+    holdsPermit = false;
+    if (decodingTokens < 0) ctx.prefilling = Math.max(0, ctx.prefilling - 1);
+    else ctx.stopDecoding(decodingTokens);
+    ctx.release();
+    ctx.syncGauges();
+  };
+  const stopTimers = (): void => {
+    clearTimeout(tokenTimer);
+    clearTimeout(keepAliveTimer);
+    tokenTimer = keepAliveTimer = undefined;
+  };
+  const job = {
+    cancel: (): void => {
+      stopTimers();
+      releasePermit();
+    },
+  };
+  ctx.jobs.add(job);
+
+  /** Natural end of the response (final event or error event). */
+  const finish = (): void => {
+    completed = true;
+    stopTimers();
+    releasePermit();
+    res.end();
+  };
+  const inBandError = (error: string, errorType: string): void => {
+    write(sseData(errorJson(error, errorType), legacy));
+    finish();
+  };
+
+  res.on('close', () => {
+    closed = true;
+    ctx.jobs.delete(job);
+    stopTimers();
+    if (!completed && holdsPermit) metrics.fail('dropped');
+    releasePermit();
+    ctx.events.emit('request-closed', { id: p.id, route: p.route, atMs: performance.now(), completed, tokensSent });
+  });
+
+  const scheduleKeepAlive = (): void => {
+    const due = lastWriteAt + opts.keepAliveMs - performance.now();
+    keepAliveTimer = setTimeout(() => {
+      if (closed || completed) return;
+      if (performance.now() - lastWriteAt >= opts.keepAliveMs - 1) write(SSE_KEEPALIVE);
+      scheduleKeepAlive();
+    }, Math.max(1, due));
+  };
+  scheduleKeepAlive();
+
+  // Checks in TGI's order: stream-only parameters, then the permit, then validation.
+  const streamOnly = validateStreamOnly(p.params);
+  if (streamOnly) {
+    metrics.fail('validation');
+    return inBandError(streamOnly, 'validation');
+  }
+  if (!ctx.acquire()) {
+    metrics.fail('overloaded');
+    return inBandError('Model is overloaded', 'overloaded');
+  }
+  holdsPermit = true;
+  ctx.prefilling++;
+  ctx.syncGauges();
+  const validation =
+    p.fault?.kind === 'validation'
+      ? ({ ok: false, message: `Input validation error: \`inputs\` must have less than ${opts.limits.maxInputTokens} tokens. Given: ${opts.limits.maxInputTokens + 1}` } as const)
+      : validateRequest(p.inputs, p.params, opts.limits, (s) => countInputTokens(s, opts.kind));
+  if (!validation.ok) {
+    metrics.fail('validation');
+    return inBandError(validation.message, 'validation');
+  }
+  const valid = validation.value;
+  metrics.inputLength.observe(valid.inputLength);
+  metrics.maxNewTokens.observe(Math.min(valid.maxNewTokens, 1024));
+  const gen = plan(ctx, p, valid);
+  const tokens = gen.tokens;
+  const n = tokens.length;
+  const fault = p.fault && MID_STREAM_FAULTS.has(p.fault.kind) ? p.fault : undefined;
+  const faultAt = fault ? Math.min(fault.afterTokens, n - 1) : -1;
+  const fullText = p.params.return_full_text ? p.inputs + gen.generatedText : gen.generatedText;
+  const slow = p.fault?.kind === 'slow_first_token' ? 10 : 1;
+  const firstAt = p.arrivedAt + firstTokenDelayMs(opts.latency, valid.inputLength, p.latencyRand, slow);
+  const validatedAt = performance.now();
+  let nextAt = firstAt;
+
+  const midStreamFault = (): void => {
+    switch (fault?.kind) {
+      case 'error_mid_stream':
+        metrics.fail('generation');
+        return inBandError(GENERATION_ERROR, 'generation');
+      case 'incomplete':
+        metrics.fail('incomplete');
+        return inBandError('Incomplete generation stream', 'incomplete_generation_stream');
+      case 'malformed':
+        write(legacy ? 'data:{not json\n\n' : 'data: {not json\n\n');
+        return finish();
+      case 'reset':
+        stopTimers();
+        res.socket?.destroy();
+        return;
+      case 'stall':
+        clearTimeout(tokenTimer);
+        tokenTimer = undefined;
+        return;
+    }
+  };
+
+  const tick = (): void => {
+    tokenTimer = undefined;
+    if (closed) return;
+    if (tokensSent === 0) {
+      decodingTokens = valid.inputLength + valid.maxNewTokens;
+      ctx.startDecoding(decodingTokens);
+    }
+    if (tokensSent === faultAt) return midStreamFault();
+    const token = tokens[tokensSent];
+    if (!token) return;
+    tokensSent++;
+    const last = tokensSent === n;
+    const details =
+      last && p.params.details
+        ? { finishReason: gen.finishReason, generatedTokens: n, seed: gen.seed, inputLength: valid.inputLength }
+        : null;
+    write(sseData(streamEventJson(tokensSent, token, gen.topTokens?.[tokensSent - 1], last ? fullText : null, details), legacy));
+    if (opts.traceEmits) {
+      ctx.events.emit('token-emitted', {
+        id: p.id,
+        seed: p.traceSeed,
+        index: tokensSent,
+        atMs: performance.timeOrigin + performance.now(),
+      });
+    }
+    if (last) {
+      const now = performance.now();
+      metrics.success(now - p.arrivedAt, validatedAt - p.arrivedAt, 0, now - validatedAt, n);
+      return finish();
+    }
+    nextAt += interTokenDelayMs(opts.latency, ctx.inFlight, p.latencyRand);
+    tokenTimer = setTimeout(tick, Math.max(0, nextAt - performance.now()));
+  };
+  tokenTimer = setTimeout(tick, Math.max(0, firstAt - performance.now()));
+}

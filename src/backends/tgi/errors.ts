@@ -1,0 +1,134 @@
+// The one place that maps TGI failures to stable VlpError codes: HTTP statuses before the stream,
+// in-band SSE error events, transport (socket/DNS/connect) errors, timeouts and protocol faults.
+// Messages never contain the prompt; TGI's own error text is included, cut to 200 characters.
+import { VlpError } from '../../../protocol/errors.ts';
+import type { ErrorCode } from '../../../protocol/errors.ts';
+
+const MAX_UPSTREAM_TEXT = 200;
+
+function cut(s: string): string {
+  if (s.length <= MAX_UPSTREAM_TEXT) return s;
+  // Do not split a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(s.charAt(MAX_UPSTREAM_TEXT - 1)) ? MAX_UPSTREAM_TEXT - 1 : MAX_UPSTREAM_TEXT;
+  return `${s.slice(0, end)}…`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-band error events: `data:{"error":"...","error_type":"..."}` (HTTP 200, last event).
+
+function codeForErrorType(errorType: string): ErrorCode {
+  switch (errorType) {
+    case 'validation':
+      return 'UPSTREAM_REJECTED';
+    case 'overloaded':
+      return 'UPSTREAM_OVERLOADED';
+    // generation, incomplete_generation, incomplete_generation_stream, and the types the native
+    // stream does not emit (template_error, tool_error, stream_serialization_error, ...).
+    default:
+      return 'UPSTREAM_GENERATION_FAILED';
+  }
+}
+
+/** Maps a TGI error event. `error` is TGI's own message (router-made, no prompt text). */
+export function tgiEventError(error: unknown, errorType: unknown): VlpError {
+  const type = typeof errorType === 'string' ? errorType : 'unknown';
+  const text = typeof error === 'string' ? `: ${cut(error)}` : '';
+  return new VlpError(codeForErrorType(type), `TGI ${cut(type)} error${text}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP statuses before streaming (proxies, axum rejections, /generate-style errors).
+
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 429: // TGI: max_concurrent_requests exhausted
+    case 503: // unhealthy / load balancer without a healthy target
+      return 'UPSTREAM_OVERLOADED';
+    case 400: // axum: body is not JSON
+    case 413: // axum: body over the payload limit
+    case 415: // axum: content-type is not application/json
+    case 422: // TGI validation, or axum: JSON does not fit the request type
+      return 'UPSTREAM_REJECTED';
+    default: // 424 generation, 500 incomplete generation, 502/504 from a proxy, anything else
+      return 'UPSTREAM_GENERATION_FAILED';
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
+ *  or unparseable. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+/** Maps a non-200 answer. `body` is the (start of the) response body: its text is shown only when
+ *  it is TGI's JSON ErrorResponse; plain-text bodies (axum rejections, proxies) may quote request
+ *  content, so they are withheld. */
+export function tgiHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
+  const code = codeForStatus(status);
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  let text = '';
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && typeof parsed.error === 'string') {
+      text = `: ${cut(parsed.error)}`;
+    }
+  } catch {
+    // not TGI's JSON: withhold it
+  }
+  return new VlpError(code, `TGI answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport errors (undici / node:net), timeouts, protocol faults.
+
+/** Errors that mean the request never reached a TGI process. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+]);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Finds a node/undici error code, looking into AggregateError (happy eyeballs) and `cause`. */
+export function errorCodeOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    if ('code' in e && typeof e.code === 'string') return e.code;
+    if ('errors' in e && Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0];
+    else e = 'cause' in e ? e.cause : undefined;
+  }
+  return undefined;
+}
+
+/** Maps a transport failure. `phase` 'request' = before response headers, 'stream' = while
+ *  reading the body (where any socket failure is a reset). */
+export function tgiTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
+  const code = errorCodeOf(err) ?? 'unknown';
+  if (TIMEOUTS.has(code)) return new VlpError('UPSTREAM_TIMEOUT', `TGI timed out (${code})`, { cause: err });
+  if (phase === 'request' && UNREACHABLE.has(code)) {
+    return new VlpError('UPSTREAM_UNAVAILABLE', `TGI unreachable (${code})`, { cause: err });
+  }
+  if (phase === 'request' && code === 'unknown') {
+    return new VlpError('UPSTREAM_UNAVAILABLE', 'TGI request failed', { cause: err });
+  }
+  return new VlpError('UPSTREAM_RESET', `TGI connection closed before the stream ended (${code})`, { cause: err });
+}
+
+export function tgiTimeoutError(kind: 'first-token' | 'inter-token', ms: number): VlpError {
+  return new VlpError('UPSTREAM_TIMEOUT', `TGI sent no token within the ${kind} timeout of ${ms} ms`);
+}
+
+/** The body ended cleanly but without the final event (the one with generated_text). */
+export function tgiEndedEarlyError(): VlpError {
+  return new VlpError('UPSTREAM_RESET', 'TGI stream ended without a final event');
+}
+
+/** `what` is a fixed description; never pass upstream bytes (they may echo the prompt). */
+export function tgiProtocolError(what: string, cause?: unknown): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `TGI protocol error: ${what}`, cause === undefined ? {} : { cause });
+}

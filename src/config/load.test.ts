@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from './load.ts';
+
+describe('loadConfig', () => {
+  it('has defaults that describe the seed fleet', () => {
+    const c = loadConfig();
+    expect(c.port).toBe(8080);
+    expect(c.transport).toBe('ws');
+    expect(c.models.map((m) => [m.id, m.kind, m.template])).toEqual([
+      ['llama-2-7b-chat', 'llm', 'llama2-chat'],
+      ['idefics-9b-instruct', 'vlm', 'idefics'],
+    ]);
+  });
+
+  it('applies env, then flags over env', () => {
+    const c = loadConfig({ env: { PORT: '9000', VLP_TRANSPORT: 'uws', VLP_TGI_URL: 'http://10.0.0.1:80,http://10.0.0.2:80' }, argv: ['--port', '9100'] });
+    expect(c.port).toBe(9100);
+    expect(c.transport).toBe('uws');
+    expect(c.models[0]?.urls).toEqual(['http://10.0.0.1:80', 'http://10.0.0.2:80']);
+  });
+
+  it('reads a JSON file and rejects its unknown keys with the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cfg-'));
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ limits: { maxSessions: 5 }, logLevel: 'warn' }));
+    expect(loadConfig({ argv: ['--config', good] }).limits.maxSessions).toBe(5);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ limits: { maxSesions: 5 } }));
+    expect(() => loadConfig({ argv: ['--config', bad] })).toThrow(/limits.*maxSesions|maxSesions/);
+  });
+
+  it('rejects unknown VLP_ env vars, bad numbers, bad enums and unknown flags', () => {
+    expect(() => loadConfig({ env: { VLP_PROT: '1' } })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(/PORT must be a number/);
+    expect(() => loadConfig({ env: { VLP_TRANSPORT: 'tcp' } })).toThrow(/transport/);
+    expect(() => loadConfig({ argv: ['--colour'] })).toThrow(/bad command line/);
+    expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/port/);
+  });
+
+  it('rejects a default model that is not configured', () => {
+    expect(() => loadConfig({ env: { VLP_DEFAULT_MODEL: 'gpt-9' } })).toThrow(/defaultModel/);
+  });
+});

@@ -1,0 +1,106 @@
+// The one configuration schema. Every key has a default; unknown keys are rejected at boot.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const GenParamsSchema = z
+  .object({
+    max_new_tokens: int(1, 1_000_000).optional(),
+    temperature: z.number().positive().max(100).optional(),
+    top_k: int(1, 1_000_000).optional(),
+    top_p: z.number().gt(0).lt(1).optional(),
+    typical_p: z.number().gt(0).lt(1).optional(),
+    repetition_penalty: z.number().positive().max(100).optional(),
+    stop: z.array(z.string().min(1).max(64)).max(4).optional(),
+    seed: int(0, Number.MAX_SAFE_INTEGER).optional(),
+    do_sample: z.boolean().optional(),
+    truncate: int(1, 1_000_000).optional(),
+    watermark: z.boolean().optional(),
+    best_of: z.literal(1).optional(),
+    return_full_text: z.boolean().optional(),
+    decoder_input_details: z.literal(false).optional(),
+    details: z.boolean().optional(),
+  })
+  .strict();
+
+export const ModelSchema = z
+  .object({
+    /** Id clients use in turn.start.model. */
+    id: z.string().min(1).max(64),
+    kind: z.enum(['llm', 'vlm']),
+    backend: z.enum(['tgi']),
+    /** Replica base URLs (http/https). Empty = served by the embedded simulator. */
+    urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    template: z.enum(['llama2-chat', 'idefics', 'chatml']),
+    /** Default generation parameters of this model (session and turn params override them). */
+    params: GenParamsSchema.default({}),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: int(0, 65535).default(8080),
+    transport: z.enum(['ws', 'uws']).default('ws'),
+    wsPath: z.string().startsWith('/').default('/v1/ws'),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** 'auto': start the simulated fleet in-process when a model has no URL; 'off': never. */
+    sim: z.enum(['auto', 'off']).default('auto'),
+    defaultModel: z.string().min(1).default('llama-2-7b-chat'),
+    systemPrompt: z
+      .string()
+      .max(8192)
+      .default('You are a helpful, respectful and honest assistant. Answer concisely.'),
+    models: z.array(ModelSchema).min(1).default([
+      { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [], template: 'llama2-chat', params: { max_new_tokens: 512 } },
+      { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [], template: 'idefics', params: { max_new_tokens: 512 } },
+    ]),
+    limits: z
+      .object({
+        /** Largest accepted WebSocket message, bytes. */
+        maxFrameBytes: int(1024, 64 << 20).default(8 << 20),
+        maxTextChars: int(1, 1 << 20).default(16_384),
+        maxAudioChunkBytes: int(64, 1 << 20).default(64 << 10),
+        maxImageBytes: int(1024, 64 << 20).default(6 << 20),
+        /** Ceiling for max_new_tokens. */
+        maxNewTokens: int(1, 1_000_000).default(4096),
+        maxSessions: int(1, 1_000_000).default(20_000),
+        /** Frames that may wait in one session's outbox before it is closed as a slow consumer. */
+        outboxMaxFrames: int(8, 1_000_000).default(1024),
+        /** Sent frames kept for resume (per session). */
+        replayFrames: int(0, 100_000).default(512),
+        resumeWindowMs: int(0, 3_600_000).default(30_000),
+        idleTimeoutMs: int(1000, 86_400_000).default(300_000),
+        /** Client messages per second per connection (token bucket, burst = 2x). */
+        maxMessagesPerSec: int(1, 100_000).default(400),
+        /** Socket send buffer above which sends report backpressure, bytes. */
+        highWaterBytes: int(1024, 64 << 20).default(256 << 10),
+        /** Dialogue history kept per session: the newest exchanges up to this many characters. */
+        historyChars: int(0, 1 << 20).default(12_000),
+      })
+      .strict()
+      .prefault({}),
+    upstream: z
+      .object({
+        connectTimeoutMs: int(1, 120_000).default(2_000),
+        firstTokenTimeoutMs: int(1, 600_000).default(30_000),
+        interTokenTimeoutMs: int(1, 600_000).default(10_000),
+        maxConnectionsPerBackend: int(1, 100_000).default(512),
+      })
+      .strict()
+      .prefault({}),
+    simulator: z
+      .object({
+        ttftMs: z.number().min(0).max(60_000).default(180),
+        itlMs: z.number().min(0).max(10_000).default(28),
+        jitter: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .prefault({}),
+    shutdownGraceMs: int(0, 600_000).default(10_000),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ModelConfig = z.infer<typeof ModelSchema>;

@@ -1,0 +1,184 @@
+// The gateway: owns the transport, the session table, the models and the ops routes. Built from
+// a validated Config; used by main.ts and, in-process, by the integration tests.
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
+import { ModelRegistry } from './models.ts';
+import { createTransport } from './transport/index.ts';
+import type { Connection, ConnectionListener, TransportServer } from './transport/types.ts';
+import { createOpsRoutes } from './http/routes.ts';
+import { Session, type SessionHost } from './session/session.ts';
+import { ConnectionHandlerCtx, type SessionTable } from './session/connection.ts';
+import type { GatewayContext } from './session/context.ts';
+import { ERRORS } from '../protocol/errors.ts';
+import { createServerCodec } from '../protocol/codec.ts';
+import { checkTgiHealth } from './backends/tgi/info.ts';
+
+const SWEEP_MS = 1000;
+const HEALTH_CACHE_MS = 2000;
+
+export class Gateway implements SessionHost, SessionTable {
+  readonly ctx: GatewayContext;
+  readonly metrics: GatewayMetrics;
+  readonly sessions = new Map<string, Session>();
+  private readonly attached = new Map<Session, ConnectionHandlerCtx>();
+  private readonly connections = new Set<ConnectionHandlerCtx>();
+  private readonly transport: TransportServer;
+  private draining = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
+  port = 0;
+
+  constructor(readonly config: Config, log: Logger, opts: { defaultMetrics?: boolean } = {}) {
+    this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    const models = new ModelRegistry(config);
+    this.ctx = { config, models, metrics: this.metrics, log };
+    this.transport = createTransport(config.transport, {
+      host: config.host,
+      port: config.port,
+      wsPath: config.wsPath,
+      // The library hard cap sits above our limit so an oversized frame gets a typed error first.
+      maxPayloadBytes: config.limits.maxFrameBytes * 2,
+      highWaterBytes: config.limits.highWaterBytes,
+      handler: { onOpen: (conn) => this.onOpen(conn) },
+      http: createOpsRoutes({
+        accepting: () => !this.draining,
+        backendsHealthy: () => this.backendsHealthy(),
+        registry: this.metrics.registry,
+      }),
+    });
+  }
+
+  async start(): Promise<number> {
+    this.port = await this.transport.listen();
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+    return this.port;
+  }
+
+  // --- SessionTable -------------------------------------------------------------------------
+  create(): Session {
+    const s = new Session(this.ctx, this);
+    this.sessions.set(s.id, s);
+    this.metrics.sessionsActive.inc();
+    return s;
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  connectionOf(session: Session): ConnectionHandlerCtx | undefined {
+    return this.attached.get(session);
+  }
+
+  bind(session: Session, conn: ConnectionHandlerCtx | undefined): void {
+    if (conn) this.attached.set(session, conn);
+    else this.attached.delete(session);
+  }
+
+  isDraining(): boolean {
+    return this.draining;
+  }
+
+  // --- SessionHost --------------------------------------------------------------------------
+  onSlowConsumer(session: Session): void {
+    const conn = this.attached.get(session);
+    this.ctx.log.warn({ session: session.id }, 'slow consumer: outbox overflowed, closing connection');
+    conn?.fail('SESSION_SLOW_CONSUMER', 'the client reads too slowly; resume to get the frames it missed');
+  }
+
+  onClosed(session: Session): void {
+    this.sessions.delete(session.id);
+    this.attached.delete(session);
+    this.metrics.sessionsActive.dec();
+    this.metrics.sessionsTotal.inc({ outcome: 'closed' });
+  }
+
+  // --- connections --------------------------------------------------------------------------
+  private onOpen(conn: Connection): ConnectionListener {
+    this.metrics.connectionsTotal.inc();
+    const ctx = new ConnectionHandlerCtx(conn, this.ctx, this);
+    if (this.draining || this.sessions.size >= this.config.limits.maxSessions) {
+      const code = this.draining ? 'SERVER_SHUTTING_DOWN' : 'SERVER_AT_CAPACITY';
+      // Answer with a typed error (seq 0) and close; the listener still has to exist for onClose.
+      const codec = createServerCodec(conn.subprotocol);
+      conn.send(codec.encode({ t: 'error', seq: 0, code, message: this.draining ? 'the gateway is shutting down' : 'the gateway is at max_sessions', retryable: true, fatal: true }));
+      this.metrics.errorsTotal.inc({ code });
+      conn.close(ERRORS[code].close, code);
+      return { onMessage: () => undefined, onDrain: () => undefined, onClose: () => undefined };
+    }
+    this.connections.add(ctx);
+    return {
+      onMessage: (d, b) => ctx.onMessage(d, b),
+      onDrain: () => ctx.onDrain(),
+      onClose: (code, reason) => {
+        this.connections.delete(ctx);
+        ctx.onClose(code, reason);
+      },
+    };
+  }
+
+  /** Expire detached sessions past the resume window and idle connected ones. */
+  private sweep(): void {
+    const now = performance.now();
+    const { resumeWindowMs, idleTimeoutMs } = this.config.limits;
+    let detached = 0;
+    for (const s of this.sessions.values()) {
+      if (s.state === 'detached') {
+        if (now - s.lastActivity > resumeWindowMs) s.close('disconnect');
+        else detached++;
+      } else if (s.state === 'active' && !s.turn && now - s.lastActivity > idleTimeoutMs) {
+        this.attached.get(s)?.fail('SESSION_IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
+      }
+    }
+    this.metrics.sessionsDetached.set(detached);
+  }
+
+  private backendsHealthy(): Promise<{ ok: boolean; detail: Record<string, boolean> }> {
+    const now = performance.now();
+    if (this.health && now - this.health.at < HEALTH_CACHE_MS) return this.health.value;
+    const value = (async () => {
+      const detail: Record<string, boolean> = {};
+      await Promise.all(
+        this.config.models.map(async (m) => {
+          const url = m.urls[0];
+          detail[m.id] = url !== undefined && (await checkTgiHealth(url, 1000));
+        }),
+      );
+      return { ok: Object.values(detail).every(Boolean), detail };
+    })();
+    this.health = { at: now, value };
+    return value;
+  }
+
+  /** Graceful shutdown: stop accepting, goaway to every client, let turns finish within the
+   *  grace period, then cancel what is left and close every connection with 1001. */
+  async shutdown(graceMs = this.config.shutdownGraceMs): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.ctx.log.info({ sessions: this.sessions.size, graceMs }, 'shutting down');
+    await this.transport.stopAccepting();
+    for (const s of this.sessions.values()) {
+      if (s.state === 'active') s.send({ t: 'goaway', reason: 'shutdown', time_left_ms: graceMs });
+    }
+    const deadline = performance.now() + graceMs;
+    while (performance.now() < deadline) {
+      const running = [...this.sessions.values()].filter((s) => s.turn !== undefined);
+      if (running.length === 0) break;
+      await Promise.race([Promise.all(running.map((s) => s.turnDone)), new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())))]);
+    }
+    for (const s of [...this.sessions.values()]) {
+      const conn = this.attached.get(s);
+      s.cancelTurn(undefined, 'shutdown');
+      if (s.turnDone) await Promise.race([s.turnDone, new Promise((r) => setTimeout(r, 200))]);
+      conn?.fail('SERVER_SHUTTING_DOWN', 'the gateway is shutting down');
+      s.close('shutdown');
+    }
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await new Promise((r) => setTimeout(r, 50));
+    await this.transport.close();
+    await this.ctx.models.close();
+    this.ctx.log.info('shutdown complete');
+  }
+}

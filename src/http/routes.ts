@@ -1,0 +1,36 @@
+// Plain-HTTP operations routes: liveness, readiness (accepting + backends healthy) and metrics.
+import type { HttpHandler, HttpResponse } from '../transport/types.ts';
+import type { Registry } from 'prom-client';
+
+export interface OpsState {
+  /** False while shutting down. */
+  accepting(): boolean;
+  /** Backend health, cached by the caller. */
+  backendsHealthy(): Promise<{ ok: boolean; detail: Record<string, boolean> }>;
+  registry: Registry;
+}
+
+const json = (status: number, body: unknown): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+export function createOpsRoutes(state: OpsState): HttpHandler {
+  return async (method, path) => {
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    switch (path) {
+      case '/healthz':
+        return json(200, { status: 'ok' });
+      case '/readyz': {
+        if (!state.accepting()) return json(503, { status: 'draining' });
+        const h = await state.backendsHealthy();
+        return json(h.ok ? 200 : 503, { status: h.ok ? 'ready' : 'backends_unhealthy', backends: h.detail });
+      }
+      case '/metrics':
+        return { status: 200, headers: { 'content-type': state.registry.contentType }, body: await state.registry.metrics() };
+      default:
+        return undefined;
+    }
+  };
+}

@@ -1,0 +1,73 @@
+// Composition root: config → (embedded simulated fleet when no backend URL is configured) →
+// gateway → signals. The embedded simulator is loaded here only, by dynamic import; the gateway
+// core reaches every backend, simulated or real, by URL.
+import { loadConfig, ConfigError } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { createLogger } from './observability/log.ts';
+import { Gateway } from './gateway.ts';
+
+interface EmbeddedFleet {
+  close(): Promise<void>;
+}
+
+async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<{ config: Config; fleet: EmbeddedFleet | undefined }> {
+  const missing = config.models.filter((m) => m.urls.length === 0);
+  if (missing.length === 0) return { config, fleet: undefined };
+  if (config.sim === 'off') {
+    throw new ConfigError(`models without a URL and sim=off: ${missing.map((m) => m.id).join(', ')} (set VLP_TGI_URL / VLP_IDEFICS_URL or models[].urls)`);
+  }
+  const { startFleetSim } = await import('../sim/fleet.ts');
+  const fleet = await startFleetSim({
+    host: '127.0.0.1',
+    ttftMs: config.simulator.ttftMs,
+    itlMs: config.simulator.itlMs,
+    jitter: config.simulator.jitter,
+  });
+  const urlFor = (kind: 'llm' | 'vlm'): string => (kind === 'llm' ? fleet.llmUrl : fleet.vlmUrl);
+  const models = config.models.map((m) => (m.urls.length > 0 ? m : { ...m, urls: [urlFor(m.kind)] }));
+  log.warn(
+    { simulated: missing.map((m) => ({ model: m.id, url: urlFor(m.kind) })) },
+    'SIMULATED FLEET: no backend URL configured, serving these models from the built-in fleet simulator (not real models)',
+  );
+  return { config: { ...config, models }, fleet };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`vlp-live: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const embedded = await startEmbeddedFleet(config, log);
+  const gateway = new Gateway(embedded.config, log);
+  const port = await gateway.start();
+  log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id) }, 'vlp-live gateway listening');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5000);
+    force.unref();
+    await gateway.shutdown();
+    await embedded.fleet?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('vlp-live: fatal', err);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+// Prometheus metrics (prom-client) on a registry owned by the gateway instance, so tests and
+// several gateways in one process never share counters. Hot paths add in bulk (per turn).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  sessionsActive: Gauge;
+  sessionsDetached: Gauge;
+  sessionsTotal: Counter<'outcome'>;
+  connectionsTotal: Counter;
+  turnsTotal: Counter<'outcome'>;
+  tokensTotal: Counter;
+  ttftSeconds: Histogram;
+  turnSeconds: Histogram;
+  errorsTotal: Counter<'code'>;
+  framesSentTotal: Counter;
+  backpressureTotal: Counter;
+  upstreamRequestsTotal: Counter<'model' | 'outcome'>;
+}
+
+export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'vlp_' });
+  const r = [registry];
+  return {
+    registry,
+    sessionsActive: new Gauge({ name: 'vlp_sessions_active', help: 'Sessions with a connected client', registers: r }),
+    sessionsDetached: new Gauge({ name: 'vlp_sessions_detached', help: 'Sessions waiting for a resume', registers: r }),
+    sessionsTotal: new Counter({ name: 'vlp_sessions_total', help: 'Sessions ended, by outcome', labelNames: ['outcome'], registers: r }),
+    connectionsTotal: new Counter({ name: 'vlp_connections_total', help: 'WebSocket connections accepted', registers: r }),
+    turnsTotal: new Counter({ name: 'vlp_turns_total', help: 'Turns ended, by outcome (done, cancelled, error)', labelNames: ['outcome'], registers: r }),
+    tokensTotal: new Counter({ name: 'vlp_tokens_total', help: 'Generated tokens relayed to clients', registers: r }),
+    ttftSeconds: new Histogram({
+      name: 'vlp_ttft_seconds',
+      help: 'Time from turn.start to the first token sent, seconds',
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10],
+      registers: r,
+    }),
+    turnSeconds: new Histogram({
+      name: 'vlp_turn_seconds',
+      help: 'Turn duration from turn.start to its end, seconds',
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 60],
+      registers: r,
+    }),
+    errorsTotal: new Counter({ name: 'vlp_errors_total', help: 'Error frames sent, by stable code', labelNames: ['code'], registers: r }),
+    framesSentTotal: new Counter({ name: 'vlp_frames_sent_total', help: 'Server frames written to sockets', registers: r }),
+    backpressureTotal: new Counter({ name: 'vlp_backpressure_total', help: 'Sends that hit the socket high-water mark', registers: r }),
+    upstreamRequestsTotal: new Counter({
+      name: 'vlp_upstream_requests_total',
+      help: 'Requests to model backends, by model and outcome',
+      labelNames: ['model', 'outcome'],
+      registers: r,
+    }),
+  };
+}

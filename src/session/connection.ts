@@ -1,0 +1,261 @@
+// One WebSocket connection: size and rate checks, decode-once into the ClientMessage union,
+// and an exhaustive dispatch to its session. Errors before hello are connection-scoped (seq 0).
+import type { ClientMessage, HelloMsg, ServerMessage, ErrorMsg } from '../../protocol/messages.ts';
+import { ERRORS, VlpError, type ErrorCode } from '../../protocol/errors.ts';
+import { createServerCodec, type ServerCodec } from '../../protocol/codec.ts';
+import type { Connection, ConnectionListener, SendResult } from '../transport/types.ts';
+import type { OutboxSink } from './outbox.ts';
+import type { Session } from './session.ts';
+import { TokenBucket } from './ratelimit.ts';
+import { tokensEqual } from './ids.ts';
+import type { GatewayContext } from './context.ts';
+
+/** What a connection needs from the gateway's session table. */
+export interface SessionTable {
+  create(): Session;
+  get(id: string): Session | undefined;
+  /** The connection currently attached to a session, if any. */
+  connectionOf(session: Session): ConnectionHandlerCtx | undefined;
+  bind(session: Session, conn: ConnectionHandlerCtx | undefined): void;
+  isDraining(): boolean;
+}
+
+export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
+  session: Session | undefined;
+  private readonly codec: ServerCodec;
+  private readonly bucket: TokenBucket;
+  private lastRateError = 0;
+  private closed = false;
+
+  constructor(
+    readonly conn: Connection,
+    private readonly ctx: GatewayContext,
+    private readonly table: SessionTable,
+  ) {
+    const l = ctx.config.limits;
+    this.codec = createServerCodec(conn.subprotocol, {
+      maxFrameBytes: l.maxFrameBytes,
+      maxTextChars: l.maxTextChars,
+      maxAudioChunkBytes: l.maxAudioChunkBytes,
+      maxImageBytes: l.maxImageBytes,
+      maxIdChars: 64,
+      maxStopSequences: 4,
+      maxStopChars: 64,
+      maxSystemPromptChars: 8192,
+      maxUrlChars: 2048,
+    });
+    this.bucket = new TokenBucket(l.maxMessagesPerSec);
+  }
+
+  // OutboxSink: encode with this connection's codec and write one frame.
+  send(msg: ServerMessage): SendResult {
+    return this.conn.send(this.codec.encode(msg));
+  }
+
+  onMessage(data: Uint8Array, isBinary: boolean): void {
+    if (this.closed) return;
+    const limits = this.ctx.config.limits;
+    if (data.byteLength > limits.maxFrameBytes) {
+      this.fail('PROTO_FRAME_TOO_LARGE', `frame of ${data.byteLength} bytes is over max_frame_bytes (${limits.maxFrameBytes})`);
+      return;
+    }
+    if (!this.bucket.take()) {
+      const now = performance.now();
+      if (now - this.lastRateError > 1000) {
+        this.lastRateError = now;
+        this.error('PROTO_RATE_LIMITED', `more than ${limits.maxMessagesPerSec} messages per second; messages are being dropped`);
+      }
+      return;
+    }
+    const r = this.codec.decode(data, isBinary);
+    if (!r.ok) {
+      this.error(r.code, r.message, r.ref);
+      return;
+    }
+    if (this.session) this.session.lastActivity = performance.now();
+    try {
+      this.dispatch(r.msg);
+    } catch (err) {
+      if (err instanceof VlpError) this.error(err.code, err.message, r.msg.t);
+      else {
+        this.ctx.log.error({ conn: this.conn.id, type: r.msg.t, err }, 'dispatch failed');
+        this.error('SERVER_INTERNAL', 'unexpected gateway fault; the session goes on', r.msg.t);
+      }
+    }
+  }
+
+  private dispatch(msg: ClientMessage): void {
+    if (msg.t === 'hello') {
+      this.onHello(msg);
+      return;
+    }
+    const s = this.session;
+    if (!s) {
+      this.error('SESSION_NOT_STARTED', 'send hello first', msg.t);
+      return;
+    }
+    switch (msg.t) {
+      case 'session.update':
+        s.updateOptions(msg.options);
+        return;
+      case 'turn.start':
+        s.startTurn(msg);
+        return;
+      case 'turn.cancel':
+        if (!s.cancelTurn(msg.id, 'client')) {
+          s.sendError('TURN_NOT_FOUND', 'no running turn with that id', { ref: msg.t, ...(msg.id !== undefined ? { turn: msg.id } : {}) });
+        }
+        return;
+      case 'ack':
+        s.outbox.replay.ack(msg.seq);
+        return;
+      case 'ping':
+        s.send({ t: 'pong', ts: msg.ts });
+        return;
+      case 'audio.start':
+      case 'audio.chunk':
+      case 'audio.end':
+      case 'image.put':
+        s.sendError('PROTO_NOT_IMPLEMENTED', `${msg.t} is defined in vlp.v1 but not served by this build yet`, { ref: msg.t });
+        return;
+      default: {
+        const never: never = msg;
+        throw new Error(`unhandled message ${(never as ClientMessage).t}`);
+      }
+    }
+  }
+
+  private onHello(msg: HelloMsg): void {
+    if (this.session) {
+      this.error('SESSION_ALREADY_STARTED', 'this connection already has a session', 'hello');
+      return;
+    }
+    if (msg.resume) {
+      this.onResume(msg.resume);
+      return;
+    }
+    const s = this.table.create();
+    if (msg.options) {
+      try {
+        s.updateOptions(msg.options);
+      } catch (err) {
+        s.close('disconnect');
+        throw err;
+      }
+    }
+    this.session = s;
+    this.table.bind(s, this);
+    s.attach(this);
+    const l = this.ctx.config.limits;
+    s.outbox.pushNow({
+      t: 'ready',
+      session_id: s.id,
+      resume_token: s.resumeToken,
+      resumed: false,
+      protocol: 1,
+      models: this.ctx.models.list(),
+      limits: {
+        max_frame_bytes: l.maxFrameBytes,
+        max_text_chars: l.maxTextChars,
+        max_audio_chunk_bytes: l.maxAudioChunkBytes,
+        max_image_bytes: l.maxImageBytes,
+        resume_window_ms: l.resumeWindowMs,
+        replay_frames: l.replayFrames,
+      },
+    });
+    this.ctx.log.info({ conn: this.conn.id, session: s.id, transport: this.conn.subprotocol }, 'session started');
+  }
+
+  private onResume(r: NonNullable<HelloMsg['resume']>): void {
+    const s = this.table.get(r.session_id);
+    if (!s || s.state === 'closed' || !tokensEqual(s.resumeToken, r.token)) {
+      this.fail('SESSION_RESUME_FAILED', 'no resumable session with that id and token');
+      return;
+    }
+    const frames = s.outbox.replay.since(r.last_seq, s.outbox.lastSeq);
+    if (!frames) {
+      this.fail('SESSION_RESUME_FAILED', `frames after seq ${r.last_seq} are no longer buffered`);
+      return;
+    }
+    const previous = this.table.connectionOf(s);
+    if (previous && previous !== this) previous.replaced();
+    this.session = s;
+    this.table.bind(s, this);
+    s.attach(this);
+    const l = this.ctx.config.limits;
+    s.outbox.pushNow({
+      t: 'ready',
+      session_id: s.id,
+      resume_token: s.resumeToken,
+      resumed: true,
+      protocol: 1,
+      models: this.ctx.models.list(),
+      limits: {
+        max_frame_bytes: l.maxFrameBytes,
+        max_text_chars: l.maxTextChars,
+        max_audio_chunk_bytes: l.maxAudioChunkBytes,
+        max_image_bytes: l.maxImageBytes,
+        resume_window_ms: l.resumeWindowMs,
+        replay_frames: l.replayFrames,
+      },
+    });
+    s.outbox.resend(frames);
+    this.ctx.log.info({ conn: this.conn.id, session: s.id, replayed: frames.length }, 'session resumed');
+  }
+
+  /** Another connection resumed this session: detach without ending the session. */
+  replaced(): void {
+    const s = this.session;
+    this.session = undefined;
+    if (s) s.detach();
+    this.closed = true;
+    this.conn.close(4009, 'SESSION_REPLACED');
+  }
+
+  onDrain(): void {
+    this.session?.outbox.onDrain();
+  }
+
+  onClose(_code: number, _reason: string): void {
+    this.closed = true;
+    const s = this.session;
+    this.session = undefined;
+    if (!s) return;
+    if (this.table.connectionOf(s) === this) this.table.bind(s, undefined);
+    if (s.state !== 'active') return;
+    if (this.ctx.config.limits.resumeWindowMs > 0 && !this.table.isDraining()) s.detach();
+    else s.close('disconnect');
+  }
+
+  /** Non-fatal error: on the session when there is one, else a connection-scoped frame (seq 0). */
+  error(code: ErrorCode, message: string, ref?: string): void {
+    const s = this.session;
+    if (s) {
+      s.sendError(code, message, ref !== undefined ? { ref } : {});
+      return;
+    }
+    this.ctx.metrics.errorsTotal.inc({ code });
+    this.sendConnectionError(code, message, ref);
+  }
+
+  /** Fatal error: send the frame, then close with the code's close code. */
+  fail(code: ErrorCode, message: string): void {
+    const spec = ERRORS[code];
+    const close = 'close' in spec ? spec.close : 1011;
+    const s = this.session;
+    if (s) s.sendError(code, message);
+    else {
+      this.ctx.metrics.errorsTotal.inc({ code });
+      this.sendConnectionError(code, message, undefined);
+    }
+    this.closed = true;
+    this.conn.close(close, code);
+  }
+
+  private sendConnectionError(code: ErrorCode, message: string, ref: string | undefined): void {
+    const spec = ERRORS[code];
+    const frame: ErrorMsg = { t: 'error', seq: 0, code, message, retryable: spec.retryable, fatal: 'close' in spec };
+    if (ref !== undefined) frame.ref = ref;
+    this.conn.send(this.codec.encode(frame));
+  }
+}

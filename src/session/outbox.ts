@@ -1,0 +1,169 @@
+// Per-session outbound queue: stamps seq, keeps the replay ring, applies the overflow policy.
+// Control frames are never dropped (overflow closes the session as a slow consumer); gen.token
+// frames of one turn coalesce while the socket is backpressured; intent.update and asr.partial
+// are latest-wins. Flushes are batched per event-loop turn (setImmediate).
+import type { ServerMessage, ServerPayload } from '../../protocol/messages.ts';
+import type { SendResult } from '../transport/types.ts';
+import { ReplayRing } from './replay.ts';
+
+/** Where frames go: the session's current connection (encodes and writes one frame). */
+export interface OutboxSink {
+  send(msg: ServerMessage): SendResult;
+}
+
+export interface OutboxOptions {
+  /** Max frames waiting to be written; beyond it onOverflow fires once. */
+  maxFrames: number;
+  replayFrames: number;
+  onOverflow: () => void;
+}
+
+export class Outbox {
+  private seq = 0;
+  private queue: ServerPayload[] = [];
+  private head = 0;
+  private sink: OutboxSink | undefined;
+  private blocked = false;
+  private scheduled = false;
+  /** True after an overflow until the next attach. */
+  overflowed = false;
+  readonly replay: ReplayRing;
+  /** Frames written to a socket, and sends that hit the high-water mark (for metrics). */
+  sentFrames = 0;
+  backpressureEvents = 0;
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.replay = new ReplayRing(opts.replayFrames);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Attach a connection; frames queued while detached were already moved to the replay ring. */
+  attach(sink: OutboxSink): void {
+    this.sink = sink;
+    this.overflowed = false;
+    this.blocked = false;
+    this.schedule();
+  }
+
+  /** Connection lost: sequence everything still queued into the replay ring (nothing is lost). */
+  detach(): void {
+    this.sink = undefined;
+    this.blocked = false;
+    this.drainToReplay();
+  }
+
+  push(p: ServerPayload): void {
+    if (!this.sink) {
+      this.stamp(p);
+      return;
+    }
+    const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;
+    if (p.t === 'gen.token' && tail !== undefined && tail.t === 'gen.token' && tail.turn === p.turn) {
+      tail.text += p.text;
+      tail.n += p.n;
+      return;
+    }
+    if (p.t === 'intent.update' || p.t === 'asr.partial') {
+      for (let k = this.head; k < this.queue.length; k++) {
+        const q = this.queue[k];
+        if (q !== undefined && q.t === p.t) {
+          this.queue[k] = p;
+          return;
+        }
+      }
+    }
+    this.queue.push(p);
+    if (this.pending > this.opts.maxFrames) {
+      // Slow consumer: stop writing to this connection, keep every frame for a resume.
+      this.overflowed = true;
+      this.sink = undefined;
+      this.drainToReplay();
+      this.opts.onOverflow();
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Send a frame now, ahead of nothing queued (flushes the queue first to keep order). */
+  pushNow(p: ServerPayload): void {
+    this.push(p);
+    this.flush();
+  }
+
+  /** Re-send already sequenced frames (resume) through the current sink, bypassing the queue. */
+  resend(frames: readonly ServerMessage[]): void {
+    const sink = this.sink;
+    if (!sink) return;
+    for (const f of frames) {
+      const r = sink.send(f);
+      this.sentFrames++;
+      if (r === 'backpressure') this.backpressureEvents++;
+    }
+  }
+
+  onDrain(): void {
+    this.blocked = false;
+    this.flush();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.blocked || !this.sink || this.pending === 0) return;
+    this.scheduled = true;
+    setImmediate(this.flushTick);
+  }
+
+  private readonly flushTick = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  flush(): void {
+    const sink = this.sink;
+    if (!sink) return;
+    while (!this.blocked && this.head < this.queue.length) {
+      const p = this.queue[this.head] as ServerPayload;
+      this.queue[this.head] = undefined as unknown as ServerPayload;
+      this.head++;
+      const msg = this.stamp(p);
+      const r = sink.send(msg);
+      this.sentFrames++;
+      if (r === 'backpressure') {
+        this.blocked = true;
+        this.backpressureEvents++;
+      } else if (r === 'dropped') {
+        // The connection is going away; its close handler detaches us. Keep the rest for replay.
+        break;
+      }
+    }
+    if (this.head >= this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private drainToReplay(): void {
+    for (let k = this.head; k < this.queue.length; k++) {
+      const p = this.queue[k];
+      if (p !== undefined) this.stamp(p);
+    }
+    this.queue = [];
+    this.head = 0;
+  }
+
+  private stamp(p: ServerPayload): ServerMessage {
+    const msg = p as ServerMessage;
+    msg.seq = ++this.seq;
+    this.replay.add(msg);
+    return msg;
+  }
+}

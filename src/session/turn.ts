@@ -1,0 +1,104 @@
+// Runs one text turn: streams the model's tokens to the outbox as gen.token frames, then ends
+// with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics.
+import type { CancelReason, FinishReason, GenParams } from '../../protocol/messages.ts';
+import { VlpError } from '../../protocol/errors.ts';
+import type { ChatMessage } from '../backends/ports.ts';
+import type { ModelEntry } from '../models.ts';
+import type { Session } from './session.ts';
+
+export interface TurnRun {
+  id: string;
+  controller: AbortController;
+  /** performance.now() when turn.start was accepted. */
+  startedAt: number;
+  cancelReason: CancelReason | undefined;
+}
+
+type Outcome = 'done' | 'cancelled' | 'error';
+
+/** Remove a trailing stop sequence that TGI keeps in generated_text. */
+function stripStop(text: string, stop: readonly string[] | undefined): string {
+  if (!stop) return text;
+  for (const s of stop) if (s.length > 0 && text.endsWith(s)) return text.slice(0, -s.length);
+  return text;
+}
+
+export async function runTextTurn(
+  s: Session,
+  run: TurnRun,
+  entry: ModelEntry,
+  messages: ChatMessage[],
+  params: GenParams,
+  userText: string,
+): Promise<void> {
+  const { metrics, log } = s.ctx;
+  const turn = run.id;
+  s.send({ t: 'turn.started', turn, kind: 'chat', model: entry.config.id });
+  let visible = 0;
+  let upstreamTokens = 0;
+  let firstAt = -1;
+  let outcome: Outcome = 'error';
+  let errorCode: string | undefined;
+  try {
+    let finish: FinishReason = 'error';
+    let text = '';
+    for await (const ev of entry.backend.generate({ messages, params, signal: run.controller.signal })) {
+      if (ev.kind === 'token') {
+        upstreamTokens++;
+        if (ev.special || ev.text.length === 0) continue;
+        if (firstAt < 0) firstAt = performance.now();
+        s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
+        visible++;
+      } else {
+        finish = ev.finish;
+        text = ev.generatedText;
+        upstreamTokens = ev.tokens;
+      }
+    }
+    const now = performance.now();
+    const answer = stripStop(text, params.stop).trim();
+    s.history.add(userText, answer);
+    s.send({
+      t: 'gen.done',
+      turn,
+      finish,
+      tokens: upstreamTokens,
+      ttft_ms: firstAt < 0 ? -1 : round(firstAt - run.startedAt),
+      total_ms: round(now - run.startedAt),
+      text: answer,
+    });
+    outcome = 'done';
+  } catch (err) {
+    if (run.controller.signal.aborted) {
+      s.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
+      outcome = 'cancelled';
+    } else if (err instanceof VlpError) {
+      errorCode = err.code;
+      s.sendError(err.code, err.message, { turn, ref: 'turn.start', retryable: err.retryable });
+    } else {
+      errorCode = 'SERVER_INTERNAL';
+      log.error({ session: s.id, turn, err }, 'turn failed unexpectedly');
+      s.sendError('SERVER_INTERNAL', 'unexpected gateway fault; the session goes on', { turn, ref: 'turn.start' });
+    }
+  }
+  const end = performance.now();
+  s.send({
+    t: 'turn.metrics',
+    turn,
+    marks: {
+      ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}),
+      done: round(end - run.startedAt),
+    },
+    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries: 0 },
+  });
+  metrics.turnsTotal.inc({ outcome });
+  metrics.upstreamRequestsTotal.inc({ model: entry.config.id, outcome: errorCode ?? outcome });
+  if (visible > 0) metrics.tokensTotal.inc(visible);
+  if (firstAt >= 0) metrics.ttftSeconds.observe((firstAt - run.startedAt) / 1000);
+  metrics.turnSeconds.observe((end - run.startedAt) / 1000);
+  log.debug({ session: s.id, turn, outcome, code: errorCode, tokens: upstreamTokens, ms: round(end - run.startedAt) }, 'turn ended');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

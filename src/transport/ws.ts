@@ -1,0 +1,282 @@
+// WebSocket transport on node:http + the `ws` library: upgrades on one path, plain HTTP elsewhere,
+// 'backpressure' from ws.bufferedAmount and onDrain from the underlying socket's own 'drain' event.
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getDefaultHighWaterMark } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import type { Subprotocol } from '../../protocol/messages.ts';
+import { isFramingHeader, runHttpHandler } from './http-routes.ts';
+import { negotiateSubprotocol } from './types.ts';
+import type {
+  Connection,
+  ConnectionListener,
+  HttpHandler,
+  SendResult,
+  TransportOptions,
+  TransportServer,
+} from './types.ts';
+import {
+  assertSendableCloseCode,
+  clampCloseReason,
+  nextConnectionId,
+  parseProtocolHeader,
+  pathOf,
+} from './wire-rules.ts';
+
+/** Knobs tests turn; production uses the defaults. */
+export interface WsTransportTuning {
+  /** Keepalive ping period, ms; a connection with no pong since the previous ping is terminated. */
+  pingIntervalMs?: number;
+}
+
+const DEFAULT_PING_INTERVAL_MS = 20_000;
+
+/** Close codes for the errors `ws` raises on a bad incoming frame (it sends the same code to the
+ *  peer, but then reports 1006 locally because the peer never answers once the reader stops). */
+function closeCodeForWsError(code: string | undefined): number | undefined {
+  switch (code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return 1009;
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007;
+    default:
+      return code !== undefined && code.startsWith('WS_ERR_') ? 1002 : undefined;
+  }
+}
+
+class WsConnection implements Connection {
+  readonly id = nextConnectionId();
+  listener: ConnectionListener | undefined;
+  /** Saw a pong (or just opened) since the last keepalive ping. */
+  alive = true;
+  /** A send returned 'backpressure' and onDrain has not been called since. */
+  private wantDrain = false;
+  private closeDelivered = false;
+  /** The close frame we sent first (our close() or ws's protocol-error close). onClose reports
+   *  it, as uWS does, rather than the peer's echo (ws clients echo the code without the reason)
+   *  or the 1006 ws reports when the peer never answers. */
+  private localClose: { code: number; reason: string } | undefined;
+  /** One options object per connection: ws.send would otherwise be handed a fresh one per frame. */
+  private readonly sendOptions: { binary: boolean };
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly subprotocol: Subprotocol,
+    readonly remote: string,
+    private readonly highWaterBytes: number,
+  ) {
+    this.sendOptions = { binary: subprotocol === 'vlp.v1.msgpack' };
+  }
+
+  send(frame: Uint8Array | string): SendResult {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN) return 'dropped';
+    // ws queues the caller's buffer itself when the socket is busy, and callers reuse theirs: copy.
+    ws.send(typeof frame === 'string' ? frame : Buffer.from(frame), this.sendOptions);
+    if (ws.bufferedAmount > this.highWaterBytes) {
+      this.wantDrain = true;
+      return 'backpressure';
+    }
+    return 'ok';
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    assertSendableCloseCode(code);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    const clamped = clampCloseReason(reason);
+    this.localClose = { code, reason: clamped };
+    this.ws.close(code, clamped);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /** The net.Socket emptied its write buffer (it only says so after a write returned false). */
+  socketDrained(): void {
+    if (!this.wantDrain || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.highWaterBytes / 2) return;
+    this.wantDrain = false;
+    this.listener?.onDrain();
+  }
+
+  keepaliveTick(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  noteError(err: Error & { code?: string }): void {
+    if (this.localClose !== undefined) return;
+    const code = closeCodeForWsError(err.code);
+    if (code !== undefined) this.localClose = { code, reason: '' };
+  }
+
+  deliverClose(code: number, reason: Buffer): void {
+    if (this.closeDelivered) return;
+    this.closeDelivered = true;
+    const local = this.localClose;
+    if (local !== undefined) this.listener?.onClose(local.code, local.reason);
+    else this.listener?.onClose(code, reason.toString('utf8'));
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function remoteOf(req: IncomingMessage): string {
+  const { remoteAddress, remotePort } = req.socket;
+  const host = remoteAddress === undefined ? '?' : remoteAddress.includes(':') ? `[${remoteAddress}]` : remoteAddress;
+  return `${host}:${remotePort ?? '?'}`;
+}
+
+/** Answer an upgrade request with a plain HTTP error and drop the socket (as ws does itself). */
+function refuseUpgrade(socket: Duplex, status: number): void {
+  const text = http.STATUS_CODES[status] ?? 'Error';
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+function serveHttp(handler: HttpHandler, req: IncomingMessage, res: ServerResponse): void {
+  req.resume(); // routes take no body; discard one so keep-alive keeps working
+  const method = req.method ?? 'GET';
+  runHttpHandler(handler, method, pathOf(req.url ?? '/'), (r) => {
+    if (res.headersSent || res.destroyed) return;
+    try {
+      const body = typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
+      const headers: Record<string, string | number> = {};
+      for (const [k, v] of Object.entries(r.headers)) if (!isFramingHeader(k)) headers[k] = v;
+      headers['content-length'] = body.byteLength;
+      res.writeHead(r.status, headers);
+      res.end(method === 'HEAD' ? undefined : body);
+    } catch {
+      res.destroy(); // e.g. an invalid header value from the handler
+    }
+  });
+}
+
+export function createWsTransport(opts: TransportOptions, tuning: WsTransportTuning = {}): TransportServer {
+  const pingIntervalMs = tuning.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  // A net.Socket emits 'drain' only after a write returned false, i.e. once its buffer passed its
+  // own high-water mark. Keep that mark at or below ours so every 'backpressure' gets a 'drain'.
+  const socketHighWater = Math.max(1, Math.min(getDefaultHighWaterMark(false), opts.highWaterBytes));
+  const server = http.createServer({ highWaterMark: socketHighWater });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: false, // we track WsConnections ourselves
+    // Only reached when the client offered protocols; the upgrade handler already refused the
+    // request if none of them is ours. Returning a name makes ws echo it in the 101 response.
+    handleProtocols: (offered) => negotiateSubprotocol([...offered]) ?? false,
+  });
+  const live = new Set<WsConnection>();
+  let accepting = true;
+  let pingTimer: NodeJS.Timeout | undefined;
+  let serverClosed = false;
+  let closing: Promise<void> | undefined;
+  let onAllClosed: (() => void) | undefined;
+  server.on('close', () => {
+    serverClosed = true;
+  });
+
+  async function shutdown(): Promise<void> {
+    accepting = false;
+    clearInterval(pingTimer);
+    const wasListening = server.listening;
+    if (wasListening) server.close();
+    const waits: Promise<void>[] = [];
+    if (live.size > 0) waits.push(new Promise((resolve) => (onAllClosed = resolve)));
+    if ((wasListening || pingTimer !== undefined) && !serverClosed) {
+      waits.push(new Promise((resolve) => server.once('close', () => resolve())));
+    }
+    for (const conn of live) conn.terminate();
+    server.closeAllConnections(); // HTTP sockets, idle or mid-request
+    await Promise.all(waits);
+  }
+
+  function open(ws: WebSocket, req: IncomingMessage, socket: Duplex, subprotocol: Subprotocol): void {
+    const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes);
+    live.add(conn);
+    ws.on('error', (err) => conn.noteError(err));
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('close', (code, reason) => {
+      live.delete(conn);
+      conn.deliverClose(code, reason);
+      if (live.size === 0) onAllClosed?.();
+    });
+    // `socket` is the same net.Socket ws writes to (ws keeps it in its private `_socket`).
+    socket.on('drain', () => conn.socketDrained());
+    let listener: ConnectionListener;
+    try {
+      listener = opts.handler.onOpen(conn);
+    } catch (err) {
+      ws.terminate();
+      throw err;
+    }
+    conn.listener = listener;
+    ws.on('message', (data, isBinary) => listener.onMessage(toBytes(data), isBinary));
+  }
+
+  server.on('request', (req, res) => serveHttp(opts.http, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(req.url ?? '/') !== opts.wsPath) return refuseUpgrade(socket, 404);
+    if (!accepting) return refuseUpgrade(socket, 503);
+    const subprotocol = negotiateSubprotocol(parseProtocolHeader(req.headers['sec-websocket-protocol']));
+    if (subprotocol === undefined) return refuseUpgrade(socket, 400);
+    wss.handleUpgrade(req, socket, head, (ws) => open(ws, req, socket, subprotocol));
+  });
+
+  return {
+    kind: 'ws',
+
+    listen(): Promise<number> {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(opts.port, opts.host, () => {
+          server.off('error', onError);
+          const addr = server.address();
+          if (addr === null || typeof addr === 'string') {
+            reject(new Error(`unexpected listen address ${String(addr)}`));
+            return;
+          }
+          pingTimer = setInterval(() => {
+            for (const conn of live) conn.keepaliveTick();
+          }, pingIntervalMs);
+          pingTimer.unref();
+          resolve(addr.port);
+        });
+      });
+    },
+
+    async stopAccepting(): Promise<void> {
+      accepting = false;
+      // Closes the listening socket (and idle keep-alive HTTP sockets); upgraded sockets stay.
+      if (server.listening) server.close();
+    },
+
+    close(): Promise<void> {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
