@@ -7,7 +7,7 @@ import type { SimContext } from './context.ts';
 import { charCount, plan, type Prepared } from './prepare.ts';
 import { errorJson, SSE_KEEPALIVE, sseData, streamEventJson } from './sse.ts';
 import { countInputTokens } from './tokenize.ts';
-import { validateRequest, validateStreamOnly } from './validate.ts';
+import { validateRequest, validateStreamOnly, validationFaultMessage } from './validate.ts';
 
 const MID_STREAM_FAULTS = new Set(['error_mid_stream', 'reset', 'stall', 'malformed', 'incomplete']);
 
@@ -82,6 +82,7 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
   });
 
   const scheduleKeepAlive = (): void => {
+    if (opts.keepAliveMs <= 0) return;
     const due = lastWriteAt + opts.keepAliveMs - performance.now();
     keepAliveTimer = setTimeout(() => {
       if (closed || completed) return;
@@ -106,7 +107,7 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
   ctx.syncGauges();
   const validation =
     p.fault?.kind === 'validation'
-      ? ({ ok: false, message: `Input validation error: \`inputs\` must have less than ${opts.limits.maxInputTokens} tokens. Given: ${opts.limits.maxInputTokens + 1}` } as const)
+      ? ({ ok: false, message: validationFaultMessage(opts.limits) } as const)
       : validateRequest(p.inputs, p.params, opts.limits, (s) => countInputTokens(s, opts.kind));
   if (!validation.ok) {
     metrics.fail('validation');
@@ -114,7 +115,7 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
   }
   const valid = validation.value;
   metrics.inputLength.observe(valid.inputLength);
-  metrics.maxNewTokens.observe(Math.min(valid.maxNewTokens, 1024));
+  metrics.maxNewTokens.observe(valid.scheduledNewTokens);
   const gen = plan(ctx, p, valid);
   const tokens = gen.tokens;
   const n = tokens.length;

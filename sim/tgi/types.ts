@@ -27,7 +27,7 @@ export interface TgiSimOptions {
   loadFactor?: number;
   /** Concurrency permits (default 128); beyond it requests get "Model is overloaded". */
   maxConcurrent?: number;
-  /** Idle time before the `:\n\n` keep-alive comment on a stream, ms (default 15000). */
+  /** Idle time before the `:\n\n` keep-alive comment on a stream, ms (default 15000; 0 disables). */
   keepAliveMs?: number;
   /** Pre-v2.1 framing `data:{...}` (no space). Default false (`data: {...}`). */
   legacyFraming?: boolean;
@@ -66,7 +66,7 @@ export interface RequestClosedEvent {
   atMs: number;
   /** True when the response ran to its natural end (final event, error event, or full body). */
   completed: boolean;
-  /** Token events written before the close. */
+  /** Token events written before the close (for /generate: tokens in the response body, 0 if none). */
   tokensSent: number;
 }
 

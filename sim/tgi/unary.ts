@@ -11,7 +11,7 @@ import { charCount, plan, type Prepared } from './prepare.ts';
 import { generateResponseJson, type BestOfSequence, type PrefillToken, type ResponseDetails } from './sse.ts';
 import { GENERATION_ERROR } from './stream.ts';
 import { countInputTokens, prefillTokens } from './tokenize.ts';
-import { validateBestOf, validateRequest, type ValidRequest } from './validate.ts';
+import { validateBestOf, validateRequest, validationFaultMessage, type ValidRequest } from './validate.ts';
 
 /** Duration of generating `tokens` tokens for one request, ms. */
 function generationMs(ctx: SimContext, p: Prepared, inputLength: number, tokens: number, slow: number): number {
@@ -34,6 +34,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
   const { opts, metrics } = ctx;
   metrics.requestCount.inc();
   let completed = false;
+  let tokensSent = 0;
   let permits = 0;
   let timer: NodeJS.Timeout | undefined;
   const release = (): void => {
@@ -55,7 +56,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
     clearTimeout(timer);
     if (!completed && permits > 0) metrics.fail('dropped');
     release();
-    ctx.events.emit('request-closed', { id: p.id, route: p.route, atMs: performance.now(), completed, tokensSent: 0 });
+    ctx.events.emit('request-closed', { id: p.id, route: p.route, atMs: performance.now(), completed, tokensSent });
   });
   const respondError = (status: number, error: string, type: string): void => {
     completed = true;
@@ -80,7 +81,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
   ctx.syncGauges();
   const validation =
     p.fault?.kind === 'validation'
-      ? ({ ok: false, message: `Input validation error: \`inputs\` must have less than ${opts.limits.maxInputTokens} tokens. Given: ${opts.limits.maxInputTokens + 1}` } as const)
+      ? ({ ok: false, message: validationFaultMessage(opts.limits) } as const)
       : validateRequest(p.inputs, p.params, opts.limits, (s) => countInputTokens(s, opts.kind));
   if (!validation.ok) {
     metrics.fail('validation');
@@ -88,7 +89,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
   }
   const valid = validation.value;
   metrics.inputLength.observe(valid.inputLength);
-  metrics.maxNewTokens.observe(Math.min(valid.maxNewTokens, 1024));
+  metrics.maxNewTokens.observe(valid.scheduledNewTokens);
   const validatedAt = performance.now();
 
   const plans = fanOut > 1 ? Array.from({ length: fanOut }, () => plan(ctx, p, valid, randomU64())) : [plan(ctx, p, valid)];
@@ -160,6 +161,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
     metrics.success(totalMs, validationMs, 0, inferenceMs, n);
     const body = generateResponseJson(withFull(best.generatedText), details);
     completed = true;
+    tokensSent = n;
     release();
     sendJson(res, 200, p.route === '/' ? `[${body}]` : body, {
       'x-compute-type': opts.computeType,

@@ -56,9 +56,9 @@ describe('validateRequest messages', () => {
 
   it('resolves sampling and the token budget', () => {
     const greedy = validateRequest('hi', params({}), DEFAULT_LIMITS, count);
-    expect(greedy).toEqual({ ok: true, value: { inputLength: 2, maxNewTokens: 4094, sampling: false, topNTokens: 0 } });
+    expect(greedy).toEqual({ ok: true, value: { inputLength: 2, maxNewTokens: 4094, scheduledNewTokens: 1024, sampling: false, topNTokens: 0 } });
     const warped = validateRequest('hi', params({ top_k: 5, max_new_tokens: 7, truncate: 1 }), DEFAULT_LIMITS, count);
-    expect(warped).toEqual({ ok: true, value: { inputLength: 1, maxNewTokens: 7, sampling: true, topNTokens: 0 } });
+    expect(warped).toEqual({ ok: true, value: { inputLength: 1, maxNewTokens: 7, scheduledNewTokens: 7, sampling: true, topNTokens: 0 } });
   });
 });
 

@@ -27,6 +27,8 @@ export interface ValidRequest {
   inputLength: number;
   /** Total tokens the request may generate (max_new_tokens, or max_total - input when unset). */
   maxNewTokens: number;
+  /** What TGI records in tgi_request_max_new_tokens (unset: capped at its 1024-token chunk). */
+  scheduledNewTokens: number;
   /** Sampling is on: do_sample or any warper set. */
   sampling: boolean;
   topNTokens: number;
@@ -49,6 +51,11 @@ export function validateBestOf(bestOf: number, limits: ValidationLimits): string
   if (limits.maxBestOf === 1 && bestOf !== 1) return PREFIX + '`best_of` != 1 is not allowed for this endpoint';
   if (bestOf > limits.maxBestOf) return PREFIX + `\`best_of\` must be > 0 and <= ${limits.maxBestOf}. Given: ${bestOf}`;
   return undefined;
+}
+
+/** The message used for the injected `validation` fault (a plausible real one). */
+export function validationFaultMessage(limits: ValidationLimits): string {
+  return PREFIX + `\`inputs\` must have less than ${limits.maxInputTokens} tokens. Given: ${limits.maxInputTokens + 1}`;
 }
 
 /** `Validation::validate`. `countTokens` is the (approximate) tokenizer. Floats are compared as f32. */
@@ -105,5 +112,5 @@ export function validateRequest(
   if (inputLength > limits.maxInputTokens) {
     return fail(`\`inputs\` must have less than ${limits.maxInputTokens} tokens. Given: ${inputLength}`);
   }
-  return { ok: true, value: { inputLength, maxNewTokens: maxTotalNew, sampling, topNTokens: topN } };
+  return { ok: true, value: { inputLength, maxNewTokens: maxTotalNew, scheduledNewTokens: maxNew, sampling, topNTokens: topN } };
 }

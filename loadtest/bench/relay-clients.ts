@@ -1,0 +1,147 @@
+// Load-generator clients of the relay benchmark: N direct SSE readers of the simulated TGI, N
+// gateway sessions (raw ws + the protocol codec), and idle sessions that only say hello.
+import WebSocket from 'ws';
+import { Pool } from 'undici';
+import { createParser } from 'eventsource-parser';
+import { createClientCodec } from '../../protocol/codec.ts';
+import type { ServerMessage } from '../../protocol/messages.ts';
+
+export interface PhaseResult {
+  streams: number;
+  completed: number;
+  tokens: number;
+  /** Emit events not found for a received token (should be 0). */
+  missingEmits: number;
+  seconds: number;
+  tokenLatencyMs: number[];
+  ttftMs: number[];
+}
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+const PROMPT = 'Explain how a relay gateway streams tokens to many clients at once.';
+
+export async function runDirect(simUrl: string, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>): Promise<PhaseResult> {
+  const pool = new Pool(simUrl, { connections: n, pipelining: 1 });
+  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, async (_, k) => {
+      const seed = seedBase + k;
+      const start = wallNow();
+      let first = true;
+      const { body, statusCode } = await pool.request({
+        method: 'POST',
+        path: '/generate_stream',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: `[INST] ${PROMPT} [/INST]`, parameters: { max_new_tokens: tokens, seed, details: true } }),
+      });
+      if (statusCode !== 200) throw new Error(`direct stream status ${statusCode}`);
+      let done = false;
+      const parser = createParser({
+        onEvent: (ev) => {
+          const at = wallNow();
+          const m = JSON.parse(ev.data) as { index: number; generated_text: string | null };
+          if (first) {
+            res.ttftMs.push(at - start);
+            first = false;
+          }
+          const emitted = emits.get(seed)?.[m.index];
+          if (emitted) res.tokenLatencyMs.push(at - emitted);
+          else res.missingEmits++;
+          res.tokens++;
+          if (m.generated_text !== null) done = true;
+        },
+      });
+      const dec = new TextDecoder();
+      for await (const chunk of body) parser.feed(dec.decode(chunk as Uint8Array, { stream: true }));
+      if (done) res.completed++;
+    }),
+  );
+  res.seconds = (performance.now() - t0) / 1000;
+  await pool.close();
+  return res;
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['vlp.v1.msgpack'], { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function hello(url: string): Promise<WebSocket> {
+  const ws = await open(url);
+  const codec = createClientCodec('vlp.v1.msgpack');
+  await new Promise<void>((resolve, reject) => {
+    ws.once('message', (data: Buffer) => {
+      const r = codec.decode(new Uint8Array(data));
+      if (r.ok && r.msg.t === 'ready') resolve();
+      else reject(new Error('no ready'));
+    });
+    ws.send(codec.encode({ t: 'hello', client: 'bench' }));
+  });
+  return ws;
+}
+
+export async function openIdleSessions(url: string, n: number): Promise<WebSocket[]> {
+  const out: WebSocket[] = [];
+  const BATCH = 100;
+  for (let k = 0; k < n; k += BATCH) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, n - k) }, () => hello(url)))));
+  }
+  return out;
+}
+
+/** One turn on each of the given (already opened) sessions, all at once. */
+export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>): Promise<PhaseResult> {
+  const n = sockets.length;
+  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const t0 = performance.now();
+  await Promise.all(
+    sockets.map(
+      (ws, k) =>
+        new Promise<void>((resolve, reject) => {
+          const codec = createClientCodec('vlp.v1.msgpack');
+          const seed = seedBase + k;
+          let start = 0;
+          let first = true;
+          ws.on('message', (data: Buffer) => {
+            const at = wallNow();
+            const r = codec.decode(new Uint8Array(data));
+            if (!r.ok) return reject(new Error(`bad frame ${r.code}`));
+            const m: ServerMessage = r.msg;
+            switch (m.t) {
+              case 'gen.token': {
+                if (first) {
+                  res.ttftMs.push(at - start);
+                  first = false;
+                }
+                const e = emits.get(seed);
+                for (let j = m.i; j < m.i + m.n; j++) {
+                  const emitted = e?.[j + 1];
+                  if (emitted) res.tokenLatencyMs.push(at - emitted);
+                  else res.missingEmits++;
+                }
+                res.tokens += m.n;
+                return;
+              }
+              case 'gen.done':
+                res.completed++;
+                ws.removeAllListeners('message');
+                return resolve();
+              case 'error':
+                ws.close();
+                return reject(new Error(`gateway error ${m.code}: ${m.message}`));
+              default:
+                return;
+            }
+          });
+          start = wallNow();
+          ws.send(codec.encode({ t: 'turn.start', id: `b${seed}`, text: PROMPT, params: { max_new_tokens: tokens, seed } }));
+        }),
+    ),
+  );
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}
