@@ -3,6 +3,7 @@
 // from process.cpuUsage() and the resident set size of the gateway process itself).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,13 +25,20 @@ export interface GatewayProc {
   url: string;
   http: string;
   child: ChildProcess;
+  /** CPU seconds and RSS from the gateway's own /metrics (process.cpuUsage, resident memory). */
   sample(): Promise<{ cpuS: number; rssBytes: number }>;
+  /** RSS read from /proc by this process: does not disturb the gateway's event loop. */
+  rssFromProc(): number;
   stop(): Promise<void>;
 }
 
 export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string> }): Promise<GatewayProc> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  // BENCH_NODE_FLAGS adds V8/Node flags to the gateway process (e.g. --trace-gc) for tuning.
+  const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
+  const child = spawn(process.execPath, [...prof, ...extra, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -42,6 +50,8 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
       VLP_IDEFICS_URL: opts.tgiUrl,
       VLP_LOG_LEVEL: 'warn',
       VLP_SIM: 'off',
+      // BENCH_GATEWAY_CONFIG=file.json passes a config file to the gateway (experiments).
+      ...(process.env.BENCH_GATEWAY_CONFIG ? { VLP_CONFIG: process.env.BENCH_GATEWAY_CONFIG } : {}),
       ...opts.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -71,6 +81,15 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
         return Number(m[1]);
       };
       return { cpuS: num('vlp_process_cpu_seconds_total'), rssBytes: num('vlp_process_resident_memory_bytes') };
+    },
+    rssFromProc() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const m = /VmRSS:\s+(\d+) kB/.exec(status);
+        return m ? Number(m[1]) * 1024 : 0;
+      } catch {
+        return 0;
+      }
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -20,12 +20,17 @@ export interface PhaseResult {
 const wallNow = (): number => performance.timeOrigin + performance.now();
 const PROMPT = 'Explain how a relay gateway streams tokens to many clients at once.';
 
-export async function runDirect(simUrl: string, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>): Promise<PhaseResult> {
+/** Stream k starts at k * rampMs / n (ms after the phase starts): same schedule on both paths. */
+const startDelay = (k: number, n: number, rampMs: number): Promise<void> =>
+  rampMs > 0 ? new Promise((r) => setTimeout(r, (k * rampMs) / n)) : Promise.resolve();
+
+export async function runDirect(simUrl: string, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
   const pool = new Pool(simUrl, { connections: n, pipelining: 1 });
   const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: n }, async (_, k) => {
+      await startDelay(k, n, rampMs);
       const seed = seedBase + k;
       const start = wallNow();
       let first = true;
@@ -94,14 +99,15 @@ export async function openIdleSessions(url: string, n: number): Promise<WebSocke
 }
 
 /** One turn on each of the given (already opened) sessions, all at once. */
-export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>): Promise<PhaseResult> {
+export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
   const n = sockets.length;
   const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
   const t0 = performance.now();
   await Promise.all(
     sockets.map(
-      (ws, k) =>
-        new Promise<void>((resolve, reject) => {
+      async (ws, k) => {
+        await startDelay(k, n, rampMs);
+        return new Promise<void>((resolve, reject) => {
           const codec = createClientCodec('vlp.v1.msgpack');
           const seed = seedBase + k;
           let start = 0;
@@ -139,7 +145,8 @@ export async function runGateway(sockets: WebSocket[], tokens: number, seedBase:
           });
           start = wallNow();
           ws.send(codec.encode({ t: 'turn.start', id: `b${seed}`, text: PROMPT, params: { max_new_tokens: tokens, seed } }));
-        }),
+        });
+      },
     ),
   );
   res.seconds = (performance.now() - t0) / 1000;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startTgiSim } from '../../sim/tgi/index.ts';
 import { startGatewayProc } from './gateway-proc.ts';
 import { runDirect, runGateway, openIdleSessions, type PhaseResult } from './relay-clients.ts';
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'itl-ms': { type: 'string', default: '28' },
     'ttft-ms': { type: 'string', default: '180' },
     transports: { type: 'string', default: 'ws,uws' },
+    'ramp-ms': { type: 'string', default: '1000' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
   },
 });
@@ -28,6 +30,7 @@ const IDLE = Number(values.idle);
 const TOKENS = Number(values.tokens);
 const ITL = Number(values['itl-ms']);
 const TTFT = Number(values['ttft-ms']);
+const RAMP = Number(values['ramp-ms']);
 const transports = String(values.transports).split(',') as ('ws' | 'uws')[];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,20 +99,27 @@ async function main(): Promise<void> {
       const active = await openIdleSessions(gw.url, N);
       await sleep(500);
 
-      const direct = await runDirect(sim.url, N, TOKENS, (seedBase += 10_000), emits);
-      console.log(`[${transport}] direct: ${direct.tokens} tokens in ${r2(direct.seconds)} s`);
+      const eld = monitorEventLoopDelay({ resolution: 1 });
+      eld.enable();
+      const direct = await runDirect(sim.url, N, TOKENS, (seedBase += 10_000), emits, RAMP);
+      eld.disable();
+      const loadgenLagDirect = { p50: r2(eld.percentile(50) / 1e6), p99: r2(eld.percentile(99) / 1e6) };
+      eld.reset();
+      console.log(`[${transport}] direct: ${direct.tokens} tokens in ${r2(direct.seconds)} s; load-generator loop delay p99 ${loadgenLagDirect.p99} ms`);
 
       const s2 = await gw.sample(); // idle + N connected sessions, before their turns
       let peak = s2.rssBytes;
       const c0 = s2;
-      const sampler = setInterval(() => {
-        void gw.sample().then((s) => (peak = Math.max(peak, s.rssBytes)), () => undefined);
-      }, 500);
-      const through = await runGateway(active, TOKENS, (seedBase += 10_000), emits);
+      // Peak RSS from /proc (a /metrics scrape mid-phase would stall the gateway's loop).
+      const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
+      eld.enable();
+      const through = await runGateway(active, TOKENS, (seedBase += 10_000), emits, RAMP);
       clearInterval(sampler);
       const c1 = await gw.sample();
       peak = Math.max(peak, c1.rssBytes);
-      console.log(`[${transport}] gateway: ${through.tokens} tokens in ${r2(through.seconds)} s`);
+      eld.disable();
+      const loadgenLagGateway = { p50: r2(eld.percentile(50) / 1e6), p99: r2(eld.percentile(99) / 1e6) };
+      console.log(`[${transport}] gateway: ${through.tokens} tokens in ${r2(through.seconds)} s; load-generator loop delay p99 ${loadgenLagGateway.p99} ms`);
       for (const c of [...idle, ...active]) c.close();
 
       const d = phaseSummary(direct);
@@ -146,7 +156,7 @@ function writeReport(reports: TransportReport[]): void {
     node: process.version,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    params: { concurrentStreams: N, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { concurrentStreams: N, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64 },
   };
   const out = String(values.out);
@@ -155,7 +165,7 @@ function writeReport(reports: TransportReport[]): void {
   const lines: string[] = [
     `# Relay benchmark — ${meta.date}`,
     '',
-    `Machine: ${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}. Load: ${N} concurrent streams × ${TOKENS} tokens, simulated TGI ITL ${ITL} ms ±20 %, TTFT ${TTFT} ms; ${IDLE} idle sessions held open during the run.`,
+    `Machine: ${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}. Load: ${N} concurrent streams × ${TOKENS} tokens (starts spread over ${RAMP} ms, same schedule on both paths), simulated TGI ITL ${ITL} ms ±20 %, TTFT ${TTFT} ms; ${IDLE} idle sessions held open during the run.`,
     'Simulator and load generator share one process (one clock for emit and arrival times); the gateway runs in its own process and reports its own CPU and RSS.',
     'Per-token latency = arrival at the client − the simulator\'s write of that token. "Added" = gateway path − direct path, same run, same offered load.',
     '',
