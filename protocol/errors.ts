@@ -115,23 +115,23 @@ export const ERRORS = {
     summary: 'The model id is not configured on this gateway (ready.models lists them).',
   },
   INPUT_MODEL_NOT_VISION: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'A turn with an image was sent to a text-only (llm) model.',
   },
   INPUT_IMAGE_NOT_FOUND: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'turn.start.image names an image id that was not sent with image.put.',
   },
   INPUT_IMAGE_INVALID: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The image bytes are not JPEG, PNG or WebP, or do not decode.',
   },
   INPUT_IMAGE_TOO_LARGE: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The image is over the byte limit or its pixel dimensions are over the limit.',
   },
   INPUT_IMAGE_URL_FORBIDDEN: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The image URL host is not allowed, or resolves to a private or loopback address.',
   },
   INPUT_INTENT_UNSUPPORTED: {

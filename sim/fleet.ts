@@ -1,7 +1,12 @@
-// Starts the default simulated fleet: a Llama-2-7b-chat TGI ("llm") and an IDEFICS-9b-instruct TGI
-// ("vlm") on their own ports. Other simulated services (Whisper, Grounded-SAM, SageMaker) join here.
+// Starts the default simulated fleet: a Llama-2-7b-chat TGI ("llm"), an IDEFICS-9b-instruct TGI
+// ("vlm"), and a SageMaker runtime with one endpoint in front of each. Other simulated services
+// (Whisper, Grounded-SAM) join here.
 import type { FaultPlan } from './faults.ts';
+import { startSageMakerSim, type SageMakerSim, type SageMakerSimOptions } from './sagemaker/index.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from './tgi/index.ts';
+
+/** SageMaker endpoint names of the fleet, by model kind. */
+export const FLEET_SAGEMAKER_ENDPOINTS = { llm: 'llama-2-7b-chat-sm', vlm: 'idefics-9b-instruct-sm' } as const;
 
 export interface FleetSimOptions {
   /** Bind address for every service (default 127.0.0.1). */
@@ -9,6 +14,8 @@ export interface FleetSimOptions {
   /** Ports (default 0 = ephemeral). */
   llmPort?: number;
   vlmPort?: number;
+  /** Port of the simulated SageMaker runtime (default 0 = ephemeral). */
+  sagemakerPort?: number;
   /** Latency and framing shared by both TGI servers (see TgiSimOptions). */
   ttftMs?: number;
   itlMs?: number;
@@ -19,6 +26,8 @@ export interface FleetSimOptions {
   /** Per-server overrides, applied last. */
   llm?: TgiSimOptions;
   vlm?: TgiSimOptions;
+  /** SageMaker runtime overrides (chunking, account, ...); its endpoints always front llm and vlm. */
+  sagemaker?: Omit<SageMakerSimOptions, 'endpoints' | 'host' | 'port'>;
 }
 
 export interface FleetSim {
@@ -27,6 +36,11 @@ export interface FleetSim {
   llmUrl: string;
   vlmUrl: string;
   urls: { llm: string; vlm: string };
+  /** Simulated SageMaker runtime: endpoint `sagemakerEndpoints.llm` fronts llm, `.vlm` fronts vlm. */
+  sagemaker: SageMakerSim;
+  /** Give it to the AWS SDK as `endpoint` (any region and fake credentials will do). */
+  sagemakerUrl: string;
+  sagemakerEndpoints: { llm: string; vlm: string };
   close(): Promise<void>;
 }
 
@@ -39,19 +53,34 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
   if (opts.legacyFraming !== undefined) shared.legacyFraming = opts.legacyFraming;
   if (opts.traceEmits !== undefined) shared.traceEmits = opts.traceEmits;
   if (opts.faults !== undefined) shared.faults = opts.faults;
-  const started: TgiSim[] = [];
+  const started: { close(): Promise<void> }[] = [];
   try {
     const llm = await startTgiSim({ ...shared, kind: 'llm', port: opts.llmPort ?? 0, ...opts.llm });
     started.push(llm);
     const vlm = await startTgiSim({ ...shared, kind: 'vlm', port: opts.vlmPort ?? 0, ...opts.vlm });
     started.push(vlm);
+    const sagemaker = await startSageMakerSim({
+      ...opts.sagemaker,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      port: opts.sagemakerPort ?? 0,
+      endpoints: {
+        [FLEET_SAGEMAKER_ENDPOINTS.llm]: { tgiUrl: llm.url },
+        [FLEET_SAGEMAKER_ENDPOINTS.vlm]: { tgiUrl: vlm.url },
+      },
+    });
+    started.push(sagemaker);
     return {
       llm,
       vlm,
       llmUrl: llm.url,
       vlmUrl: vlm.url,
       urls: { llm: llm.url, vlm: vlm.url },
+      sagemaker,
+      sagemakerUrl: sagemaker.url,
+      sagemakerEndpoints: { ...FLEET_SAGEMAKER_ENDPOINTS },
       close: async () => {
+        // The SageMaker front first, so it does not see its containers vanish mid-stream.
+        await sagemaker.close();
         await Promise.all([llm.close(), vlm.close()]);
       },
     };

@@ -1,7 +1,8 @@
-// CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers and prints their
-// URLs, clearly marked SIMULATED. Flags override env: --host --llm-port --vlm-port --ttft-ms --itl-ms
-// --jitter --legacy-framing (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_TTFT_MS, SIM_ITL_MS,
-// SIM_JITTER, SIM_LEGACY_FRAMING=1).
+// CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers and the simulated
+// SageMaker runtime in front of them, and prints their URLs, clearly marked SIMULATED. Flags override
+// env: --host --llm-port --vlm-port --sagemaker-port --ttft-ms --itl-ms --jitter --legacy-framing
+// (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_SAGEMAKER_PORT, SIM_TTFT_MS, SIM_ITL_MS, SIM_JITTER,
+// SIM_LEGACY_FRAMING=1).
 import { parseArgs } from 'node:util';
 import { startFleetSim, type FleetSimOptions } from './fleet.ts';
 import { ADMIN_FAULTS_PATH } from './tgi/index.ts';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       'llm-port': { type: 'string' },
       'vlm-port': { type: 'string' },
+      'sagemaker-port': { type: 'string' },
       'ttft-ms': { type: 'string' },
       'itl-ms': { type: 'string' },
       jitter: { type: 'string' },
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
+      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--sagemaker-port 3002] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
     );
     return;
   }
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     host: values.host ?? env.SIM_HOST ?? '127.0.0.1',
     llmPort: num('llm-port', values['llm-port'], env.SIM_LLM_PORT) ?? 3000,
     vlmPort: num('vlm-port', values['vlm-port'], env.SIM_VLM_PORT) ?? 3001,
+    sagemakerPort: num('sagemaker-port', values['sagemaker-port'], env.SIM_SAGEMAKER_PORT) ?? 3002,
     legacyFraming: values['legacy-framing'] ?? ['1', 'true'].includes(env.SIM_LEGACY_FRAMING ?? ''),
   };
   const ttftMs = num('ttft-ms', values['ttft-ms'], env.SIM_TTFT_MS);
@@ -54,6 +57,9 @@ async function main(): Promise<void> {
   console.log('=== vlp-live FLEET SIMULATOR — SIMULATED backends, no real models ===');
   console.log(`SIMULATED TGI llm  ${fleet.llm.modelId.padEnd(36)} ${fleet.llmUrl}`);
   console.log(`SIMULATED TGI vlm  ${fleet.vlm.modelId.padEnd(36)} ${fleet.vlmUrl}`);
+  console.log(
+    `SIMULATED SageMaker runtime ${fleet.sagemakerUrl}  endpoints ${fleet.sagemakerEndpoints.llm} → llm, ${fleet.sagemakerEndpoints.vlm} → vlm (any region, any credentials)`,
+  );
   console.log(`framing: ${opts.legacyFraming ? 'legacy "data:{...}"' : '"data: {...}"'}; fault admin: POST/DELETE <url>${ADMIN_FAULTS_PATH}`);
 
   let stopping = false;

@@ -12,7 +12,6 @@ import { ConnectionHandlerCtx, type SessionTable } from './session/connection.ts
 import type { GatewayContext } from './session/context.ts';
 import { ERRORS } from '../protocol/errors.ts';
 import { createServerCodec } from '../protocol/codec.ts';
-import { checkTgiHealth } from './backends/tgi/info.ts';
 
 const SWEEP_MS = 1000;
 const HEALTH_CACHE_MS = 2000;
@@ -29,9 +28,9 @@ export class Gateway implements SessionHost, SessionTable {
   private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
   port = 0;
 
-  constructor(readonly config: Config, log: Logger, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(readonly config: Config, log: Logger, opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined> } = {}) {
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
-    const models = new ModelRegistry(config);
+    const models = new ModelRegistry(config, log, opts.env ?? {});
     this.ctx = { config, models, metrics: this.metrics, log };
     this.transport = createTransport(config.transport, {
       host: config.host,
@@ -141,9 +140,8 @@ export class Gateway implements SessionHost, SessionTable {
     const value = (async () => {
       const detail: Record<string, boolean> = {};
       await Promise.all(
-        this.config.models.map(async (m) => {
-          const url = m.urls[0];
-          detail[m.id] = url !== undefined && (await checkTgiHealth(url, 1000));
+        this.ctx.models.entries().map(async (e) => {
+          detail[e.config.id] = await e.backend.probe(1000);
         }),
       );
       return { ok: Object.values(detail).every(Boolean), detail };

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const embedded = await startEmbeddedFleet(config, log);
-  const gateway = new Gateway(embedded.config, log);
+  const gateway = new Gateway(embedded.config, log, { env: process.env });
   const port = await gateway.start();
   log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id) }, 'vlp-live gateway listening');
 

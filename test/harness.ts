@@ -14,6 +14,8 @@ export const TRANSPORTS: TransportKind[] = ['ws', 'uws'];
 export interface Stack {
   gw: Gateway;
   sim: TgiSim;
+  /** The simulated IDEFICS (vlm) TGI. */
+  vlm: TgiSim;
   url: string;
   httpBase: string;
   close(): Promise<void>;
@@ -21,7 +23,9 @@ export interface Stack {
 
 export async function startStack(transport: TransportKind, opts: { sim?: TgiSimOptions; config?: Partial<ConfigInput>; simUrl?: string } = {}): Promise<Stack> {
   const sim = await startTgiSim({ ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
+  const vlm = await startTgiSim({ kind: 'vlm', ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const url = opts.simUrl ?? sim.url;
+  const vlmUrl = opts.simUrl ?? vlm.url;
   const base = opts.config ?? {};
   const config = ConfigSchema.parse({
     host: '127.0.0.1',
@@ -31,7 +35,7 @@ export async function startStack(transport: TransportKind, opts: { sim?: TgiSimO
     ...base,
     models: base.models ?? [
       { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [url], template: 'llama2-chat', params: { max_new_tokens: 40 } },
-      { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [url], template: 'idefics' },
+      { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [vlmUrl], template: 'idefics', params: { max_new_tokens: 40 } },
     ],
   });
   const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false });
@@ -39,11 +43,12 @@ export async function startStack(transport: TransportKind, opts: { sim?: TgiSimO
   return {
     gw,
     sim,
+    vlm,
     url: `ws://127.0.0.1:${port}/v1/ws`,
     httpBase: `http://127.0.0.1:${port}`,
     async close() {
       await gw.shutdown(0);
-      await sim.close();
+      await Promise.all([sim.close(), vlm.close()]);
     },
   };
 }

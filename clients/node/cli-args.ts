@@ -15,6 +15,8 @@ Streams one answer from a vlp-live gateway to stdout; a summary line goes to std
   --temperature X         sampling temperature (> 0)
   --seed N                sampling seed
   --system TEXT           system prompt for the session
+  --image PATH            ask about this image (JPEG, PNG or WebP): goes to the vision model
+  --image-url URL         ask about an image the gateway fetches (its host must be allowed)
   --json                  use the vlp.v1.json subprotocol (default vlp.v1.msgpack)
   --events                print every server frame as one JSON line instead of the text
   --timeout-ms N          give up after N ms (connect and answer; default 120000)
@@ -31,6 +33,8 @@ export interface CliConfig {
   model?: string;
   params?: GenParams;
   options?: SessionOptions;
+  /** Image to send with image.put before the turn: a local file or a URL for the gateway. */
+  image?: { path: string } | { url: string };
 }
 
 export type ParsedArgs = { kind: 'run'; config: CliConfig } | { kind: 'help' } | { kind: 'usage'; error: string };
@@ -42,6 +46,8 @@ const OPTIONS = {
   temperature: { type: 'string' },
   seed: { type: 'string' },
   system: { type: 'string' },
+  image: { type: 'string' },
+  'image-url': { type: 'string' },
   json: { type: 'boolean' },
   events: { type: 'boolean' },
   'timeout-ms': { type: 'string' },
@@ -85,6 +91,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
     if (!Number.isFinite(t) || t <= 0) errors.push(`--temperature must be a number > 0, got "${values.temperature}"`);
     params.temperature = t;
   }
+  if (values.image !== undefined && values['image-url'] !== undefined) errors.push('use --image or --image-url, not both');
   const timeoutMs = int('timeout-ms', values['timeout-ms'], 1) ?? 120_000;
   const url = values.url ?? env.VLP_URL ?? DEFAULT_URL;
   if (!/^wss?:\/\//.test(url)) errors.push(`--url must start with ws:// or wss://, got "${url}"`);
@@ -101,6 +108,8 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
       ...(values.model !== undefined && { model: values.model }),
       ...(Object.keys(params).length > 0 && { params }),
       ...(values.system !== undefined && { options: { system_prompt: values.system } }),
+      ...(values.image !== undefined && { image: { path: values.image } }),
+      ...(values['image-url'] !== undefined && { image: { url: values['image-url'] } }),
     },
   };
 }

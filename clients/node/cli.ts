@@ -1,5 +1,6 @@
 // `npm run cli -- "prompt"`: ask the gateway one question and stream the answer to stdout.
 // runCli() holds all the logic (testable); the entry block only wires process streams and SIGINT.
+import { readFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -57,7 +58,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: number): Promise<number> {
   const frames = cfg.events ? client.events() : undefined;
   if (frames !== undefined) io.stdout.write(`${JSON.stringify(client.ready)}\n`);
+  let image: string | undefined;
+  if (cfg.image !== undefined) {
+    image = 'cli-image';
+    if ('path' in cfg.image) client.putImage(image, new Uint8Array(await readFile(cfg.image.path)));
+    else client.send({ t: 'image.put', id: image, url: cfg.image.url });
+  }
   const turn = client.ask(cfg.prompt, {
+    ...(image !== undefined && { image }),
     ...(cfg.model !== undefined && { model: cfg.model }),
     ...(cfg.params !== undefined && { params: cfg.params }),
   });

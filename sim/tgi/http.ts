@@ -1,6 +1,7 @@
 // HTTP plumbing shared by the simulated TGI routes: axum-style plain-text rejections, JSON
 // responses, the JSON content-type check and a size-limited body reader.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JsonDecodeError } from './json.ts';
 import { errorJson } from './sse.ts';
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
@@ -40,6 +41,15 @@ export function isJsonContentType(header: string | undefined): boolean {
   if (slash <= 0 || essence.slice(0, slash) !== 'application') return false;
   const subtype = essence.slice(slash + 1);
   return subtype === 'json' || subtype.endsWith('+json');
+}
+
+const JSON_SYNTAX_PREFIX = 'Failed to parse the request body as JSON: ';
+const JSON_DATA_PREFIX = 'Failed to deserialize the JSON body into the target type: ';
+
+/** axum's `Json<T>` rejection: 400 for a syntax error, 422 when the JSON does not fit the type. */
+export function sendJsonRejection(res: ServerResponse, err: JsonDecodeError): void {
+  const syntax = err.category === 'syntax';
+  sendText(res, syntax ? 400 : 422, (syntax ? JSON_SYNTAX_PREFIX : JSON_DATA_PREFIX) + err.message);
 }
 
 export const MISSING_JSON_CONTENT_TYPE = 'Expected request with `Content-Type: application/json`';

@@ -3,6 +3,8 @@
 import type { ResolvedOptions } from './context.ts';
 
 export const TGI_VERSION = '3.3.7';
+/** `docker_label` in /info; the Messages API's system_fingerprint is `{version}-{docker_label}`. */
+export const DOCKER_LABEL = 'vlp-sim';
 
 export function infoJson(o: ResolvedOptions): string {
   return JSON.stringify({
@@ -19,6 +21,6 @@ export function infoJson(o: ResolvedOptions): string {
     router: 'text-generation-router',
     version: TGI_VERSION,
     sha: null,
-    docker_label: 'vlp-sim',
+    docker_label: DOCKER_LABEL,
   });
 }

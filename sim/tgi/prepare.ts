@@ -6,6 +6,7 @@ import type { SimContext } from './context.ts';
 import { planGeneration, type GenerationPlan } from './generate.ts';
 import { parsePrompt, type PromptView } from './prompt.ts';
 import type { GenerateParameters } from './request.ts';
+import { countInputTokens } from './tokenize.ts';
 import type { TgiRoute } from './types.ts';
 import type { ValidRequest } from './validate.ts';
 
@@ -24,9 +25,25 @@ export interface Prepared {
   latencyRand: Rand;
   /** performance.now() when the body had been read. */
   arrivedAt: number;
+  /** The router tokenizes with add_special_tokens (adds BOS): true on the native routes, false on
+   *  the chat route, whose template already writes `<s>`. */
+  addSpecialTokens: boolean;
 }
 
-export function prepare(ctx: SimContext, route: TgiRoute, inputs: string, params: GenerateParameters): Prepared {
+export interface PrepareOptions {
+  /** Text searched for a `[[sim:fault=...]]` directive (default: the prompt's last user segment). */
+  directiveText?: string;
+  /** Default true (see Prepared.addSpecialTokens). */
+  addSpecialTokens?: boolean;
+}
+
+export function prepare(
+  ctx: SimContext,
+  route: TgiRoute,
+  inputs: string,
+  params: GenerateParameters,
+  options: PrepareOptions = {},
+): Prepared {
   const view = parsePrompt(inputs);
   const seed = params.seed ?? randomU64();
   const [lo, hi] = seedParts(seed);
@@ -36,12 +53,19 @@ export function prepare(ctx: SimContext, route: TgiRoute, inputs: string, params
     inputs,
     params,
     view,
-    fault: ctx.faults.pick(view.lastUserRaw),
+    fault: ctx.faults.pick(options.directiveText ?? view.lastUserRaw),
     seed,
     traceSeed: Number(seed),
     latencyRand: mulberry32(mix32(lo, hi, 0x1a7e)),
     arrivedAt: performance.now(),
+    addSpecialTokens: options.addSpecialTokens ?? true,
   };
+}
+
+/** The router's input-token count for this request (BOS only when it adds special tokens). */
+export function inputTokenCounter(ctx: SimContext, p: Prepared): (inputs: string) => number {
+  const bos = p.addSpecialTokens ? 0 : 1;
+  return (s) => countInputTokens(s, ctx.opts.kind) - bos;
 }
 
 export function plan(ctx: SimContext, p: Prepared, valid: ValidRequest, seed = p.seed): GenerationPlan {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_FAULTS_PATH, handleFaultsAdmin } from './admin.ts';
+import { CHAT_PATH, handleChat, handleModels, MODELS_PATH } from './chat.ts';
 import { resolveOptions, SimContext } from './context.ts';
 import {
   BODY_TOO_LARGE,
@@ -11,22 +12,20 @@ import {
   MISSING_JSON_CONTENT_TYPE,
   readBody,
   sendEmpty,
-  sendError,
   sendJson,
+  sendJsonRejection,
   sendText,
 } from './http.ts';
 import { infoJson } from './info.ts';
 import { JsonDecodeError } from './json.ts';
 import { prepare } from './prepare.ts';
+import { answerProxyFault } from './proxy-faults.ts';
 import { parseGenerateRequest } from './request.ts';
 import { serveStream } from './stream.ts';
 import type { TgiRoute, TgiSim, TgiSimOptions } from './types.ts';
 import { serveUnary } from './unary.ts';
 
 export type { TgiSim, TgiSimOptions, TgiSimEvents, RequestEvent, RequestClosedEvent, TokenEmittedEvent } from './types.ts';
-
-const JSON_SYNTAX_PREFIX = 'Failed to parse the request body as JSON: ';
-const JSON_DATA_PREFIX = 'Failed to deserialize the JSON body into the target type: ';
 
 async function handleGeneration(ctx: SimContext, req: IncomingMessage, res: ServerResponse, route: TgiRoute): Promise<void> {
   const { opts } = ctx;
@@ -38,8 +37,7 @@ async function handleGeneration(ctx: SimContext, req: IncomingMessage, res: Serv
     request = parseGenerateRequest(body, route === '/');
   } catch (err) {
     if (!(err instanceof JsonDecodeError)) throw err;
-    const syntax = err.category === 'syntax';
-    return sendText(res, syntax ? 400 : 422, (syntax ? JSON_SYNTAX_PREFIX : JSON_DATA_PREFIX) + err.message);
+    return sendJsonRejection(res, err);
   }
   const params = request.parameters;
   if (route === '/' && params.return_full_text === null) {
@@ -56,16 +54,7 @@ async function handleGeneration(ctx: SimContext, req: IncomingMessage, res: Serv
     params,
   });
 
-  // Proxy / load-balancer faults: real TGI reports overload in-band on streams; these HTTP forms
-  // model what sits in front of it (an ALB, SageMaker, a k8s ingress).
-  const kind = p.fault?.kind;
-  if (kind === 'overloaded_429' || kind === 'unavailable_503') {
-    res.once('close', () => {
-      ctx.events.emit('request-closed', { id: p.id, route, atMs: performance.now(), completed: true, tokensSent: 0 });
-    });
-    if (kind === 'overloaded_429') return sendError(res, 429, 'Model is overloaded', 'overloaded', { 'retry-after': '1' });
-    return sendError(res, 503, 'unhealthy', 'healthcheck', { 'retry-after': '2' });
-  }
+  if (answerProxyFault(ctx, res, p)) return;
   if (route === '/generate_stream' || request.stream) return serveStream(ctx, res, p);
   return serveUnary(ctx, res, p);
 }
@@ -85,6 +74,10 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
     case '/generate':
     case '/generate_stream':
       return method === 'POST' ? handleGeneration(ctx, req, res, path) : notAllowed('POST');
+    case CHAT_PATH:
+      return method === 'POST' ? handleChat(ctx, req, res) : notAllowed('POST');
+    case MODELS_PATH:
+      return isGet ? handleModels(ctx, res) : notAllowed('GET,HEAD');
     case '/health':
     case '/ping':
       return isGet ? sendEmpty(res, 200) : notAllowed('GET,HEAD');

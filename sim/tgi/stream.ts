@@ -1,19 +1,57 @@
-// POST /generate_stream (and POST / with stream:true): SSE token events on a per-stream timer, one
-// res.write per event, keep-alive comments when idle, TGI's in-band errors (HTTP 200), and the
-// mid-stream faults. Emits request-closed when the response closes, token-emitted when tracing.
+// POST /generate_stream (and POST / with stream:true, and the chat route's streams): SSE events on
+// a per-stream timer, one res.write per token, keep-alive comments when idle, TGI's in-band errors
+// (HTTP 200), and the mid-stream faults. What an event looks like is the route's StreamWire.
+// Emits request-closed when the response closes, token-emitted when tracing.
 import type { ServerResponse } from 'node:http';
 import { firstTokenDelayMs, interTokenDelayMs } from '../latency.ts';
 import type { SimContext } from './context.ts';
-import { charCount, plan, type Prepared } from './prepare.ts';
+import type { FinishReason, SimToken } from './generate.ts';
+import { charCount, inputTokenCounter, plan, type Prepared } from './prepare.ts';
 import { errorJson, SSE_KEEPALIVE, sseData, streamEventJson } from './sse.ts';
-import { countInputTokens } from './tokenize.ts';
 import { validateRequest, validateStreamOnly, validationFaultMessage } from './validate.ts';
 
 const MID_STREAM_FAULTS = new Set(['error_mid_stream', 'reset', 'stall', 'malformed', 'incomplete']);
 
 export const GENERATION_ERROR = 'Request failed during generation: Server error: CUDA out of memory';
 
-export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): void {
+/** What the last token event reports (TGI's End message). */
+export interface FinalInfo {
+  /** generated_text, with the return_full_text prefix when asked. */
+  text: string;
+  finishReason: FinishReason;
+  generatedTokens: number;
+  seed: bigint | null;
+  inputLength: number;
+}
+
+/** The framed SSE bytes a route writes for its events. */
+export interface StreamWire {
+  /** Frames for token number `index` (1-based); `final` is set on the last one. */
+  token(index: number, token: SimToken, topTokens: SimToken[] | undefined, final: FinalInfo | null): string;
+  /** Frames for an in-band error; the stream ends after them. */
+  error(message: string, errorType: string): string;
+}
+
+/** `/generate_stream`'s StreamResponse / ErrorResponse events. */
+export function nativeWire(details: boolean, legacy: boolean): StreamWire {
+  return {
+    token: (index, token, topTokens, final) => {
+      const d =
+        final !== null && details
+          ? { finishReason: final.finishReason, generatedTokens: final.generatedTokens, seed: final.seed, inputLength: final.inputLength }
+          : null;
+      return sseData(streamEventJson(index, token, topTokens, final === null ? null : final.text, d), legacy);
+    },
+    error: (message, errorType) => sseData(errorJson(message, errorType), legacy),
+  };
+}
+
+export function serveStream(
+  ctx: SimContext,
+  res: ServerResponse,
+  p: Prepared,
+  wire: StreamWire = nativeWire(p.params.details, ctx.opts.legacyFraming),
+): void {
   const { opts, metrics } = ctx;
   const legacy = opts.legacyFraming;
   res.writeHead(200, {
@@ -68,7 +106,7 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
     res.end();
   };
   const inBandError = (error: string, errorType: string): void => {
-    write(sseData(errorJson(error, errorType), legacy));
+    write(wire.error(error, errorType));
     finish();
   };
 
@@ -108,7 +146,7 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
   const validation =
     p.fault?.kind === 'validation'
       ? ({ ok: false, message: validationFaultMessage(opts.limits) } as const)
-      : validateRequest(p.inputs, p.params, opts.limits, (s) => countInputTokens(s, opts.kind));
+      : validateRequest(p.inputs, p.params, opts.limits, inputTokenCounter(ctx, p));
   if (!validation.ok) {
     metrics.fail('validation');
     return inBandError(validation.message, 'validation');
@@ -161,11 +199,10 @@ export function serveStream(ctx: SimContext, res: ServerResponse, p: Prepared): 
     if (!token) return;
     tokensSent++;
     const last = tokensSent === n;
-    const details =
-      last && p.params.details
-        ? { finishReason: gen.finishReason, generatedTokens: n, seed: gen.seed, inputLength: valid.inputLength }
-        : null;
-    write(sseData(streamEventJson(tokensSent, token, gen.topTokens?.[tokensSent - 1], last ? fullText : null, details), legacy));
+    const final = last
+      ? { text: fullText, finishReason: gen.finishReason, generatedTokens: n, seed: gen.seed, inputLength: valid.inputLength }
+      : null;
+    write(wire.token(tokensSent, token, gen.topTokens?.[tokensSent - 1], final));
     if (opts.traceEmits) {
       ctx.events.emit('token-emitted', {
         id: p.id,

@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type { FaultPlan } from '../faults.ts';
 import type { GenerateParameters } from './request.ts';
 
-export type TgiRoute = '/generate' | '/generate_stream' | '/';
+export type TgiRoute = '/generate' | '/generate_stream' | '/' | '/v1/chat/completions';
 
 export interface TgiSimOptions {
   /** Bind address (default 127.0.0.1). */
@@ -57,6 +57,8 @@ export interface RequestEvent {
   /** `parameters.seed` as sent (null when absent). */
   seed: number | null;
   params: GenerateParameters;
+  /** POST /v1/chat/completions only: `inputs` after the chat template (TGI's `templated_text`). */
+  templatedText?: string;
 }
 
 export interface RequestClosedEvent {

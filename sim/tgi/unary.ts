@@ -7,10 +7,10 @@ import { randomU64 } from '../random.ts';
 import type { SimContext } from './context.ts';
 import type { GenerationPlan } from './generate.ts';
 import { sendError, sendJson } from './http.ts';
-import { charCount, plan, type Prepared } from './prepare.ts';
+import { charCount, inputTokenCounter, plan, type Prepared } from './prepare.ts';
 import { generateResponseJson, type BestOfSequence, type PrefillToken, type ResponseDetails } from './sse.ts';
 import { GENERATION_ERROR } from './stream.ts';
-import { countInputTokens, prefillTokens } from './tokenize.ts';
+import { prefillTokens } from './tokenize.ts';
 import { validateBestOf, validateRequest, validationFaultMessage, type ValidRequest } from './validate.ts';
 
 /** Duration of generating `tokens` tokens for one request, ms. */
@@ -30,7 +30,11 @@ function prefill(p: Prepared, ctx: SimContext, valid: ValidRequest): PrefillToke
 
 const meanLogprob = (g: GenerationPlan): number => g.tokens.reduce((s, t) => s + t.logprob, 0) / g.tokens.length;
 
-export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): void {
+/** Renders the body of a successful answer (the chat route's ChatCompletion); without one the
+ *  route answers TGI's GenerateResponse (wrapped in an array on POST /). */
+export type UnaryBody = (best: GenerationPlan, valid: ValidRequest) => string;
+
+export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared, renderBody?: UnaryBody): void {
   const { opts, metrics } = ctx;
   metrics.requestCount.inc();
   let completed = false;
@@ -82,7 +86,7 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
   const validation =
     p.fault?.kind === 'validation'
       ? ({ ok: false, message: validationFaultMessage(opts.limits) } as const)
-      : validateRequest(p.inputs, p.params, opts.limits, (s) => countInputTokens(s, opts.kind));
+      : validateRequest(p.inputs, p.params, opts.limits, inputTokenCounter(ctx, p));
   if (!validation.ok) {
     metrics.fail('validation');
     return respondError(422, validation.message, 'validation');
@@ -131,39 +135,43 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared): v
     const inferenceMs = now - validatedAt;
     const n = best.tokens.length;
     const withFull = (text: string): string => (p.params.return_full_text ? p.inputs + text : text);
-    const prefillList = p.params.decoder_input_details ? prefill(p, ctx, valid) : [];
-    let details: ResponseDetails | null = null;
-    if (p.params.details || p.params.decoder_input_details) {
-      const others: BestOfSequence[] | undefined =
-        fanOut > 1
-          ? plans
-              .filter((_, i) => i !== bestIndex)
-              .map((g) => ({
-                generatedText: withFull(g.generatedText),
-                finishReason: g.finishReason,
-                generatedTokens: g.tokens.length,
-                seed: g.seed,
-                prefill: prefillList,
-                tokens: g.tokens,
-                topTokens: g.topTokens ?? [],
-              }))
-          : undefined;
-      details = {
-        finishReason: best.finishReason,
-        generatedTokens: n,
-        seed: best.seed,
-        prefill: prefillList,
-        tokens: best.tokens,
-        topTokens: best.topTokens ?? [],
-      };
-      if (others) details.bestOfSequences = others;
-    }
+    const nativeBody = (): string => {
+      const prefillList = p.params.decoder_input_details ? prefill(p, ctx, valid) : [];
+      let details: ResponseDetails | null = null;
+      if (p.params.details || p.params.decoder_input_details) {
+        const others: BestOfSequence[] | undefined =
+          fanOut > 1
+            ? plans
+                .filter((_, i) => i !== bestIndex)
+                .map((g) => ({
+                  generatedText: withFull(g.generatedText),
+                  finishReason: g.finishReason,
+                  generatedTokens: g.tokens.length,
+                  seed: g.seed,
+                  prefill: prefillList,
+                  tokens: g.tokens,
+                  topTokens: g.topTokens ?? [],
+                }))
+            : undefined;
+        details = {
+          finishReason: best.finishReason,
+          generatedTokens: n,
+          seed: best.seed,
+          prefill: prefillList,
+          tokens: best.tokens,
+          topTokens: best.topTokens ?? [],
+        };
+        if (others) details.bestOfSequences = others;
+      }
+      const body = generateResponseJson(withFull(best.generatedText), details);
+      return p.route === '/' ? `[${body}]` : body;
+    };
     metrics.success(totalMs, validationMs, 0, inferenceMs, n);
-    const body = generateResponseJson(withFull(best.generatedText), details);
+    const body = renderBody ? renderBody(best, valid) : nativeBody();
     completed = true;
     tokensSent = n;
     release();
-    sendJson(res, 200, p.route === '/' ? `[${body}]` : body, {
+    sendJson(res, 200, body, {
       'x-compute-type': opts.computeType,
       'x-compute-time': String(Math.round(totalMs * 1e6) / 1e9),
       'x-compute-characters': String(charCount(p.inputs)),

@@ -23,6 +23,8 @@ export interface TextGenRequest {
   params: GenParams;
   /** Aborting it must close the upstream request (TGI then drops it from its batch). */
   signal: AbortSignal;
+  /** Called each time a routing layer retries this request (another replica or a fallback). */
+  onRetry?: (info: { code: string; attempt: number; backend: string }) => void;
 }
 
 export interface TokenEvent {
@@ -53,6 +55,8 @@ export interface TextGenBackend {
    *  on failure, or an AbortError-like error when `signal` aborted. Breaking out of the iteration
    *  early must also close the upstream request. */
   generate(req: TextGenRequest): AsyncIterable<GenEvent>;
+  /** Cheap liveness probe (e.g. TGI GET /health); used by circuit breakers and /readyz. */
+  probe(timeoutMs: number): Promise<boolean>;
   /** Release pooled connections. */
   close(): Promise<void>;
 }

@@ -19,6 +19,8 @@ export const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'int' |
   VLP_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   VLP_SIM: { path: ['sim'], kind: 'string' },
   VLP_DEFAULT_MODEL: { path: ['defaultModel'], kind: 'string' },
+  VLP_DEFAULT_VISION_MODEL: { path: ['defaultVisionModel'], kind: 'string' },
+  VLP_IMAGE_HOSTS: { path: ['images', 'allowedHosts'], kind: 'urls' },
   VLP_SYSTEM_PROMPT: { path: ['systemPrompt'], kind: 'string' },
   VLP_TGI_URL: { path: ['@model', 'llama-2-7b-chat', 'urls'], kind: 'urls' },
   VLP_IDEFICS_URL: { path: ['@model', 'idefics-9b-instruct', 'urls'], kind: 'urls' },
@@ -157,6 +159,15 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const m of config.models) {
     if (ids.has(m.id)) throw new ConfigError(`invalid configuration:\n  - models: duplicate model id "${m.id}"`);
     ids.add(m.id);
+  }
+  for (const m of config.models) {
+    if (m.fallback !== undefined && (!ids.has(m.fallback) || m.fallback === m.id)) {
+      throw new ConfigError(`invalid configuration:\n  - models.${m.id}.fallback: "${m.fallback}" is not another configured model`);
+    }
+  }
+  const vlm = config.models.find((m) => m.id === config.defaultVisionModel);
+  if (vlm !== undefined && vlm.kind !== 'vlm') {
+    throw new ConfigError(`invalid configuration:\n  - defaultVisionModel: "${config.defaultVisionModel}" is not a vlm`);
   }
   if (!ids.has(config.defaultModel)) {
     throw new ConfigError(`invalid configuration:\n  - defaultModel: "${config.defaultModel}" is not one of the models (${[...ids].join(', ')})`);

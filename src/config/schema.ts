@@ -23,19 +23,63 @@ export const GenParamsSchema = z
   })
   .strict();
 
+const FewShotSchema = z
+  .object({
+    role: z.enum(['user', 'assistant']),
+    content: z.string().max(8192),
+    /** Image URLs (http/https or data URIs) for user examples of a vision model. */
+    images: z.array(z.string().max(4 << 20)).max(4).optional(),
+  })
+  .strict();
+
+export const SageMakerSchema = z
+  .object({
+    endpointName: z.string().min(1).max(63),
+    /** AWS region; default: the standard AWS config chain (AWS_REGION, ~/.aws/config). */
+    region: z.string().min(1).optional(),
+    /** Override of the runtime endpoint URL (the fleet simulator, a VPC endpoint). */
+    endpointUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** true: InvokeEndpointWithResponseStream; false: InvokeEndpoint (one final answer). */
+    streaming: z.boolean().default(true),
+    targetVariant: z.string().min(1).optional(),
+    inferenceComponent: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const ModelSchema = z
   .object({
     /** Id clients use in turn.start.model. */
     id: z.string().min(1).max(64),
     kind: z.enum(['llm', 'vlm']),
-    backend: z.enum(['tgi']),
-    /** Replica base URLs (http/https). Empty = served by the embedded simulator. */
+    /** tgi: TGI native /generate_stream; openai: OpenAI-compatible /v1/chat/completions
+     *  (TGI >= 1.4, vLLM, SGLang, llama.cpp); sagemaker: a SageMaker endpoint running TGI. */
+    backend: z.enum(['tgi', 'openai', 'sagemaker']),
+    /** Replica base URLs (tgi, openai). Empty = served by the embedded simulator. */
     urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
-    template: z.enum(['llama2-chat', 'idefics', 'chatml']),
+    sagemaker: SageMakerSchema.optional(),
+    /** Prompt template; 'server' = the server's own chat template (openai backend only). */
+    template: z.enum(['llama2-chat', 'idefics', 'chatml', 'server']),
+    /** Model name sent in the Messages API `model` field (openai backend; default "tgi"). */
+    remoteModel: z.string().min(1).optional(),
+    /** Environment variable holding a bearer token for the backend (openai backend). */
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    /** Id of another model to use when every replica of this one fails before the first token. */
+    fallback: z.string().min(1).max(64).optional(),
+    /** Largest request body the backend accepts, bytes (TGI --payload-limit, default 2,000,000). */
+    requestLimitBytes: int(1024, 1 << 30).default(2_000_000),
+    /** Few-shot examples prepended to vision prompts. */
+    fewShot: z.array(FewShotSchema).max(8).default([]),
     /** Default generation parameters of this model (session and turn params override them). */
     params: GenParamsSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.backend === 'sagemaker' && !m.sagemaker) ctx.addIssue({ code: 'custom', message: 'backend "sagemaker" needs a `sagemaker` block' });
+    if (m.backend !== 'sagemaker' && m.sagemaker) ctx.addIssue({ code: 'custom', message: '`sagemaker` is only for backend "sagemaker"' });
+    if (m.template === 'server' && m.backend !== 'openai') ctx.addIssue({ code: 'custom', message: 'template "server" needs backend "openai"' });
+    if (m.backend === 'openai' && m.template !== 'server') ctx.addIssue({ code: 'custom', message: 'backend "openai" always uses the server\'s chat template: set template "server"' });
+    if (m.kind === 'vlm' && m.template === 'llama2-chat') ctx.addIssue({ code: 'custom', message: 'a vlm cannot use the text-only llama2-chat template' });
+  });
 
 export const ConfigSchema = z
   .object({
@@ -47,11 +91,13 @@ export const ConfigSchema = z
     /** 'auto': start the simulated fleet in-process when a model has no URL; 'off': never. */
     sim: z.enum(['auto', 'off']).default('auto'),
     defaultModel: z.string().min(1).default('llama-2-7b-chat'),
+    /** Model for turns that carry an image and name no model. */
+    defaultVisionModel: z.string().min(1).default('idefics-9b-instruct'),
     systemPrompt: z
       .string()
       .max(8192)
       .default('You are a helpful, respectful and honest assistant. Answer concisely.'),
-    models: z.array(ModelSchema).min(1).default([
+    models: z.array(ModelSchema).min(1).prefault([
       { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [], template: 'llama2-chat', params: { max_new_tokens: 512 } },
       { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [], template: 'idefics', params: { max_new_tokens: 512 } },
     ]),
@@ -80,12 +126,31 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    images: z
+      .object({
+        maxPixels: int(1, 1 << 30).default(40_000_000),
+        maxSide: int(1, 1 << 16).default(16_384),
+        /** Images kept per session (oldest evicted). */
+        perSession: int(1, 64).default(8),
+        /** Hosts image URLs may be fetched from (exact or *.domain). Empty = no URL images. */
+        allowedHosts: z.array(z.string().min(1)).default([]),
+        /** Allow private/loopback addresses for URL images (tests, on-prem). */
+        allowPrivate: z.boolean().default(false),
+        fetchTimeoutMs: int(100, 60_000).default(5_000),
+        maxRedirects: int(0, 10).default(3),
+      })
+      .strict()
+      .prefault({}),
     upstream: z
       .object({
         connectTimeoutMs: int(1, 120_000).default(2_000),
         firstTokenTimeoutMs: int(1, 600_000).default(30_000),
         interTokenTimeoutMs: int(1, 600_000).default(10_000),
         maxConnectionsPerBackend: int(1, 100_000).default(512),
+        /** Attempts per request across replicas before the fallback (first try included). */
+        maxAttempts: int(1, 10).default(3),
+        /** A Retry-After longer than this is not waited for. */
+        maxRetryAfterMs: int(0, 60_000).default(2_000),
       })
       .strict()
       .prefault({}),

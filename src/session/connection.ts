@@ -112,10 +112,12 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       case 'ping':
         s.send({ t: 'pong', ts: msg.ts });
         return;
+      case 'image.put':
+        s.putImage(msg);
+        return;
       case 'audio.start':
       case 'audio.chunk':
       case 'audio.end':
-      case 'image.put':
         s.sendError('PROTO_NOT_IMPLEMENTED', `${msg.t} is defined in vlp.v1 but not served by this build yet`, { ref: msg.t });
         return;
       default: {

@@ -15,16 +15,15 @@ class FakeSink implements OutboxSink {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('Outbox', () => {
-  it('stamps consecutive seqs and batches tokens pushed in the same tick into one frame', async () => {
+  it('writes at once while the socket takes more, with consecutive seqs', () => {
     const o = new Outbox({ maxFrames: 10, replayFrames: 10, onOverflow: () => undefined });
     const sink = new FakeSink();
     o.attach(sink);
     o.push({ t: 'turn.started', turn: 'a', kind: 'chat', model: 'm' });
     o.push({ t: 'gen.token', turn: 'a', i: 0, n: 1, text: 'Hel' });
     o.push({ t: 'gen.token', turn: 'a', i: 1, n: 1, text: 'lo' });
-    await tick();
-    expect(sink.frames.map((f) => f.seq)).toEqual([1, 2]);
-    expect(sink.frames[1]).toMatchObject({ t: 'gen.token', i: 0, n: 2, text: 'Hello' });
+    expect(sink.frames.map((f) => f.seq)).toEqual([1, 2, 3]);
+    expect(sink.frames[2]).toMatchObject({ t: 'gen.token', i: 1, n: 1, text: 'lo' });
   });
 
   it('holds frames while backpressured, coalesces tokens, and resumes on drain', async () => {
@@ -51,11 +50,16 @@ describe('Outbox', () => {
     const o = new Outbox({ maxFrames: 10, replayFrames: 10, onOverflow: () => undefined });
     const sink = new FakeSink();
     o.attach(sink);
+    sink.next = 'backpressure';
+    o.push({ t: 'pong', ts: 0 }); // blocks the socket
     o.push({ t: 'intent.update', labels: [{ label: 'chat', score: 0.4 }], stable: false, keywords: [] });
     o.push({ t: 'intent.update', labels: [{ label: 'segment', score: 0.9 }], stable: true, keywords: ['dog'] });
     await tick();
     expect(sink.frames).toHaveLength(1);
-    expect(sink.frames[0]).toMatchObject({ stable: true, keywords: ['dog'] });
+    sink.next = 'ok';
+    o.onDrain();
+    expect(sink.frames).toHaveLength(2);
+    expect(sink.frames[1]).toMatchObject({ t: 'intent.update', stable: true, keywords: ['dog'], seq: 2 });
   });
 
   it('overflows once when control frames exceed the bound and keeps them for resume', async () => {
@@ -90,10 +94,12 @@ describe('Outbox', () => {
     const o = new Outbox({ maxFrames: 10, replayFrames: 10, onOverflow: () => undefined });
     const sink = new FakeSink();
     o.attach(sink);
+    sink.next = 'backpressure';
     o.push({ t: 'pong', ts: 1 });
+    o.push({ t: 'pong', ts: 2 });
     o.detach();
     await tick();
-    expect(sink.frames).toHaveLength(0);
-    expect(o.replay.since(0, o.lastSeq)?.map((f) => f.t)).toEqual(['pong']);
+    expect(sink.frames).toHaveLength(1);
+    expect(o.replay.since(0, o.lastSeq)?.map((f) => f.seq)).toEqual([1, 2]);
   });
 });

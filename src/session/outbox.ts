@@ -1,7 +1,8 @@
 // Per-session outbound queue: stamps seq, keeps the replay ring, applies the overflow policy.
 // Control frames are never dropped (overflow closes the session as a slow consumer); gen.token
 // frames of one turn coalesce while the socket is backpressured; intent.update and asr.partial
-// are latest-wins. Flushes are batched per event-loop turn (setImmediate).
+// are latest-wins. A frame is written at once when nothing is queued and the socket takes more
+// (lowest latency); otherwise it waits in the queue for the socket's drain.
 import type { ServerMessage, ServerPayload } from '../../protocol/messages.ts';
 import type { SendResult } from '../transport/types.ts';
 import { ReplayRing } from './replay.ts';
@@ -60,8 +61,19 @@ export class Outbox {
   }
 
   push(p: ServerPayload): void {
-    if (!this.sink) {
+    const sink = this.sink;
+    if (!sink) {
       this.stamp(p);
+      return;
+    }
+    if (!this.blocked && this.head === this.queue.length) {
+      // Fast path: nothing queued and the socket takes more: write now (lowest latency).
+      const r = sink.send(this.stamp(p));
+      this.sentFrames++;
+      if (r === 'backpressure') {
+        this.blocked = true;
+        this.backpressureEvents++;
+      }
       return;
     }
     const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;

@@ -1,6 +1,7 @@
 // One user session: options, dialogue history, the running turn and the outbox. Outlives its
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason } from '../../protocol/messages.ts';
+export type { TurnKind };
 import { VlpError, type ErrorCode, ERRORS } from '../../protocol/errors.ts';
 import type { GatewayContext } from './context.ts';
 import { Outbox, type OutboxSink } from './outbox.ts';
@@ -9,6 +10,12 @@ import { applyOptions, defaultOptions, limitsOf, type ResolvedOptions } from './
 import { newResumeToken, newSessionId } from './ids.ts';
 import { checkGenParams, mergeParams } from '../backends/params.ts';
 import { runTextTurn, type TurnRun } from './turn.ts';
+import { SessionImages } from './images.ts';
+import type { ImagePutMsg, TurnKind } from '../../protocol/messages.ts';
+import type { ModelEntry } from '../models.ts';
+import type { ChatMessage } from '../backends/ports.ts';
+import { fitImage, dataUri, base64Budget } from '../images/fit.ts';
+import { DEFAULT_VLM_MAX_SIDE } from '../images/defaults.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -34,6 +41,8 @@ export class Session {
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
+  /** Created on the first image.put, so sessions without images carry no image state. */
+  private imageState: SessionImages | undefined;
 
   constructor(readonly ctx: GatewayContext, private readonly host: SessionHost) {
     const { limits } = ctx.config;
@@ -89,11 +98,12 @@ export class Session {
     if (this.seenTurnIds.has(msg.id)) return this.sendError('TURN_ID_REUSED', 'turn.start.id was already used in this session', { turn: msg.id, ref });
     const text = msg.text.trim();
     if (text.length === 0) return this.sendError('INPUT_TEXT_EMPTY', 'turn.start.text is empty', { turn: msg.id, ref });
-    const modelId = msg.model ?? this.options.model;
+    const vision = msg.image !== undefined;
+    const modelId = msg.model ?? (vision ? this.ctx.config.defaultVisionModel : this.options.model);
     const entry = this.ctx.models.get(modelId);
     if (!entry) return this.sendError('INPUT_MODEL_UNKNOWN', 'turn.start.model is not a configured model (see ready.models)', { turn: msg.id, ref });
-    if (msg.image !== undefined) {
-      return this.sendError('PROTO_NOT_IMPLEMENTED', 'image turns are not served by this build yet', { turn: msg.id, ref });
+    if (vision && !entry.backend.capabilities.vision) {
+      return this.sendError('INPUT_MODEL_NOT_VISION', `model ${entry.config.id} is text-only; send image turns to a vlm model`, { turn: msg.id, ref });
     }
     let params;
     try {
@@ -110,10 +120,57 @@ export class Session {
       cancelReason: undefined,
     };
     this.turn = run;
-    const messages = this.history.messagesFor(this.options.systemPrompt, text);
-    this.turnDone = runTextTurn(this, run, entry, messages, params, text).finally(() => {
+    const work = vision
+      ? this.prepareVision(run, msg.image as string, entry, text).then((messages) => (messages ? runTextTurn(this, run, entry, messages, params, text, 'vqa') : undefined))
+      : runTextTurn(this, run, entry, this.history.messagesFor(this.options.systemPrompt, text), params, text, 'chat');
+    this.turnDone = work.finally(() => {
       if (this.turn === run) this.turn = undefined;
     });
+  }
+
+  /** image.put: check and store the image in the background; errors go to the client. */
+  putImage(msg: ImagePutMsg): void {
+    this.imageState ??= new SessionImages(this.ctx.config);
+    this.imageState.put(msg).catch((err: unknown) => {
+      if (err instanceof VlpError) this.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
+      else {
+        this.ctx.log.error({ session: this.id, err }, 'image check failed unexpectedly');
+        this.sendError('SERVER_INTERNAL', `image ${msg.id}: unexpected gateway fault`, { ref: 'image.put' });
+      }
+    });
+  }
+
+  /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
+   *  Returns undefined when the turn already ended (error sent or cancelled). */
+  private async prepareVision(run: TurnRun, imageId: string, entry: ModelEntry, text: string): Promise<ChatMessage[] | undefined> {
+    const turn = run.id;
+    const ref = 'turn.start';
+    try {
+      const img = await this.imageState?.get(imageId);
+      if (!img) {
+        this.sendError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session (send image.put first; it may have been rejected or evicted)`, { turn, ref });
+        return undefined;
+      }
+      const messages = this.history.messagesFor(this.options.systemPrompt, text);
+      // Prompt bytes: the text of every message plus few-shot examples and JSON overhead.
+      const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 16, 0) + JSON.stringify(entry.config.fewShot).length + 1024;
+      const budget = base64Budget(entry.config.requestLimitBytes, promptBytes);
+      const fitted = await fitImage(img.bytes, img, { maxBytes: budget, maxSide: DEFAULT_VLM_MAX_SIDE });
+      if (run.controller.signal.aborted) {
+        this.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
+        return undefined;
+      }
+      const last = messages[messages.length - 1] as ChatMessage;
+      last.images = [dataUri(fitted.bytes, fitted.mime)];
+      return messages;
+    } catch (err) {
+      if (err instanceof VlpError) this.sendError(err.code, err.message, { turn, ref });
+      else {
+        this.ctx.log.error({ session: this.id, turn, err }, 'image preparation failed');
+        this.sendError('SERVER_INTERNAL', 'unexpected gateway fault while preparing the image', { turn, ref });
+      }
+      return undefined;
+    }
   }
 
   /** Cancel the running turn; returns false when `id` does not name it. */

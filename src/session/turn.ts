@@ -1,6 +1,6 @@
 // Runs one text turn: streams the model's tokens to the outbox as gen.token frames, then ends
 // with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics.
-import type { CancelReason, FinishReason, GenParams } from '../../protocol/messages.ts';
+import type { CancelReason, FinishReason, GenParams, TurnKind } from '../../protocol/messages.ts';
 import { VlpError } from '../../protocol/errors.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { ModelEntry } from '../models.ts';
@@ -30,10 +30,15 @@ export async function runTextTurn(
   messages: ChatMessage[],
   params: GenParams,
   userText: string,
+  kind: TurnKind,
 ): Promise<void> {
   const { metrics, log } = s.ctx;
   const turn = run.id;
-  s.send({ t: 'turn.started', turn, kind: 'chat', model: entry.config.id });
+  s.send({ t: 'turn.started', turn, kind, model: entry.config.id });
+  let retries = 0;
+  const onRetry = (): void => {
+    retries++;
+  };
   let visible = 0;
   let upstreamTokens = 0;
   let firstAt = -1;
@@ -42,7 +47,7 @@ export async function runTextTurn(
   try {
     let finish: FinishReason = 'error';
     let text = '';
-    for await (const ev of entry.backend.generate({ messages, params, signal: run.controller.signal })) {
+    for await (const ev of entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry })) {
       if (ev.kind === 'token') {
         upstreamTokens++;
         if (ev.special || ev.text.length === 0) continue;
@@ -89,7 +94,7 @@ export async function runTextTurn(
       ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}),
       done: round(end - run.startedAt),
     },
-    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries: 0 },
+    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries },
   });
   metrics.turnsTotal.inc({ outcome });
   metrics.upstreamRequestsTotal.inc({ model: entry.config.id, outcome: errorCode ?? outcome });

@@ -13,6 +13,7 @@ import { tgiEndedEarlyError, tgiHttpError, tgiProtocolError, tgiTimeoutError, tg
 import { doneOf, parseTgiEvent, tokenOf } from './events.ts';
 import { tgiRequest } from './request.ts';
 import { StallWatch } from './stall.ts';
+import { checkTgiHealth } from './info.ts';
 
 export interface TgiBackendOptions {
   /** Base URL of the TGI server, e.g. http://tgi-llama:8080 (a path prefix is kept). */
@@ -67,6 +68,7 @@ export function createTgiBackend(opts: TgiBackendOptions): TextGenBackend {
     id: `tgi:${base.origin}${base.pathname.replace(/\/+$/, '')}`,
     capabilities: { vision: opts.vision, streaming: true },
     generate: (req) => streamGeneration(ctx, req),
+    probe: (timeoutMs) => checkTgiHealth(opts.url, timeoutMs),
     close: () => pool.close(),
   };
 }

@@ -1,0 +1,95 @@
+// Public types of the simulated SageMaker runtime: options, the handle returned by
+// startSageMakerSim, the typed events tests listen to, and the chunking statistics.
+import type { EventEmitter } from 'node:events';
+import type { SageMakerFaultKind } from './faults.ts';
+
+export type SageMakerRoute = 'invocations' | 'invocations-response-stream';
+
+export interface SageMakerEndpointConfig {
+  /** Base URL of the container behind the endpoint (a TGI server; its `POST /` compat route plays
+   *  the container's `/invocations`). */
+  tgiUrl: string;
+  /** The container supports response streaming (default true). When false the streaming route
+   *  answers ValidationError, as SageMaker does for containers without streaming support. */
+  streaming?: boolean;
+  /** Production variants (default ["AllTraffic"]); a TargetVariant outside it is a ValidationError. */
+  variants?: string[];
+}
+
+export interface SageMakerSimOptions {
+  /** Bind address (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 0 = ephemeral). */
+  port?: number;
+  endpoints: Record<string, SageMakerEndpointConfig>;
+  /** How the container's bytes are cut into PayloadParts. 'awkward' (default): deterministic cuts
+   *  inside `data:`, inside JSON and inside multi-byte UTF-8 characters; 'events': one part per
+   *  chunk read from the container (TGI writes one SSE event per chunk). */
+  chunking?: 'awkward' | 'events';
+  /** Account id in error messages and ARNs (default 123456789012). */
+  accountId?: string;
+  /** Region in ARNs (default us-east-1). */
+  region?: string;
+  /** Container events relayed before a mid-stream fault fires, unless the directive says `after=k`
+   *  (default 3). */
+  faultAfterEvents?: number;
+  /** Seed of the extra pseudo-random cut in 'awkward' mode (default 1). */
+  seed?: number;
+}
+
+export interface SageMakerRequestEvent {
+  id: number;
+  endpoint: string;
+  route: SageMakerRoute;
+  /** Content-Type the client sent (forwarded to the container). */
+  contentType: string | undefined;
+  /** The request carried a SigV4 Authorization header (accepted, never verified). */
+  signed: boolean;
+  /** Top-level `stream` of a JSON body as sent by the client (null when absent or not JSON). */
+  stream: boolean | null;
+  targetVariant: string | undefined;
+  inferenceComponent: string | undefined;
+  /** Fault chosen for this request (SageMaker-level kinds only; TGI kinds travel in `inputs`). */
+  fault: SageMakerFaultKind | null;
+}
+
+export interface SageMakerRequestClosedEvent {
+  id: number;
+  endpoint: string;
+  route: SageMakerRoute;
+  /** performance.now() when the client-side response closed. */
+  atMs: number;
+  /** True when the response ran to its natural end (container end, exception event, error reply). */
+  completed: boolean;
+  /** PayloadPart messages written (0 on the non-streaming route). */
+  payloadParts: number;
+}
+
+export interface SageMakerSimEvents {
+  request: [SageMakerRequestEvent];
+  'request-closed': [SageMakerRequestClosedEvent];
+}
+
+/** Cumulative counters of the PayloadPart splitter (proof that awkward cuts really happened). */
+export interface SageMakerSimStats {
+  payloadParts: number;
+  exceptionEvents: number;
+  /** Cuts that fell between the bytes of one multi-byte UTF-8 character. */
+  splitInsideUtf8: number;
+  /** Cuts inside the `data:` field name of an SSE line. */
+  splitInsideDataPrefix: number;
+  /** Cuts inside the JSON of an SSE event (other than the two above). */
+  splitInsideJson: number;
+  /** Cuts anywhere else. */
+  splitOther: number;
+}
+
+export interface SageMakerSim {
+  /** http://127.0.0.1:PORT — give it to the SDK as `endpoint`. */
+  url: string;
+  port: number;
+  endpointNames: string[];
+  events: EventEmitter<SageMakerSimEvents>;
+  stats(): SageMakerSimStats;
+  close(): Promise<void>;
+}

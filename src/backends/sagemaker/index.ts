@@ -1,0 +1,3 @@
+// Public surface of the SageMaker-runtime adapter (the composition root imports from here).
+export { createSageMakerBackend } from './backend.ts';
+export type { SageMakerBackendOptions, StaticAwsCredentials } from './backend.ts';

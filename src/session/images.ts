@@ -1,0 +1,55 @@
+// A session's images: image.put is checked asynchronously (magic bytes, dimensions, decode; URL
+// images fetched under the SSRF policy), so a turn that names an image waits for its check.
+import type { ImagePutMsg } from '../../protocol/messages.ts';
+import { VlpError } from '../../protocol/errors.ts';
+import type { Config } from '../config/schema.ts';
+import { ImageStore } from '../images/store.ts';
+import { inspectImage } from '../images/check.ts';
+import { fetchImage } from '../images/fetch.ts';
+import type { StoredImage } from '../images/types.ts';
+
+export class SessionImages {
+  private readonly store: ImageStore;
+  /** Checks still running, by image id (a turn naming one waits for it). */
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(private readonly config: Config) {
+    this.store = new ImageStore({ maxImages: config.images.perSession, maxBytes: config.limits.maxImageBytes * 4 });
+  }
+
+  /** Start checking and storing an image; resolves when done, rejects with a VlpError. */
+  put(msg: ImagePutMsg): Promise<void> {
+    const work = this.check(msg).then((img) => {
+      this.store.put(msg.id, img);
+    });
+    const tracked = work.finally(() => {
+      if (this.pending.get(msg.id) === tracked) this.pending.delete(msg.id);
+    });
+    this.pending.set(msg.id, tracked);
+    return tracked;
+  }
+
+  /** The stored image, after any pending check of it; undefined when unknown or rejected. */
+  async get(id: string): Promise<StoredImage | undefined> {
+    const p = this.pending.get(id);
+    if (p) await p.catch(() => undefined);
+    return this.store.get(id);
+  }
+
+  private async check(msg: ImagePutMsg): Promise<StoredImage> {
+    const { images, limits } = this.config;
+    let bytes: Uint8Array;
+    if (msg.data !== undefined) bytes = msg.data;
+    else if (msg.url !== undefined) {
+      bytes = await fetchImage(msg.url, {
+        allowedHosts: images.allowedHosts,
+        allowPrivate: images.allowPrivate,
+        maxBytes: limits.maxImageBytes,
+        timeoutMs: images.fetchTimeoutMs,
+        maxRedirects: images.maxRedirects,
+      });
+    } else throw new VlpError('PROTO_INVALID_FIELD', 'image.put needs data or url');
+    const info = await inspectImage(bytes, { maxBytes: limits.maxImageBytes, maxPixels: images.maxPixels, maxSide: images.maxSide });
+    return { bytes, mime: info.mime, width: info.width, height: info.height };
+  }
+}
