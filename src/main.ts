@@ -11,7 +11,7 @@ interface EmbeddedFleet {
 }
 
 async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<{ config: Config; fleet: EmbeddedFleet | undefined }> {
-  const missing = config.models.filter((m) => m.urls.length === 0);
+  const missing = config.models.filter((m) => (m.backend === 'sagemaker' ? m.sagemaker?.endpointUrl === undefined : m.urls.length === 0));
   if (missing.length === 0) return { config, fleet: undefined };
   if (config.sim === 'off') {
     throw new ConfigError(`models without a URL and sim=off: ${missing.map((m) => m.id).join(', ')} (set VLP_TGI_URL / VLP_IDEFICS_URL or models[].urls)`);
@@ -24,9 +24,16 @@ async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createL
     jitter: config.simulator.jitter,
   });
   const urlFor = (kind: 'llm' | 'vlm'): string => (kind === 'llm' ? fleet.llmUrl : fleet.vlmUrl);
-  const models = config.models.map((m) => (m.urls.length > 0 ? m : { ...m, urls: [urlFor(m.kind)] }));
+  const models = config.models.map((m) => {
+    if (!missing.includes(m)) return m;
+    if (m.backend === 'sagemaker' && m.sagemaker) {
+      // The simulated runtime fronts the simulated TGIs with one endpoint per model kind.
+      return { ...m, sagemaker: { ...m.sagemaker, endpointUrl: fleet.sagemakerUrl, endpointName: fleet.sagemakerEndpoints[m.kind], region: m.sagemaker.region ?? 'us-east-1' } };
+    }
+    return { ...m, urls: [urlFor(m.kind)] };
+  });
   log.warn(
-    { simulated: missing.map((m) => ({ model: m.id, url: urlFor(m.kind) })) },
+    { simulated: missing.map((m) => ({ model: m.id, backend: m.backend, url: m.backend === 'sagemaker' ? fleet.sagemakerUrl : urlFor(m.kind) })) },
     'SIMULATED FLEET: no backend URL configured, serving these models from the built-in fleet simulator (not real models)',
   );
   return { config: { ...config, models }, fleet };

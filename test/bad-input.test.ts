@@ -168,7 +168,11 @@ describe.each(TRANSPORTS)('bad input over %s', (transport) => {
       const c = await RawClient.session(limited.url);
       for (let k = 0; k < 30; k++) c.send({ t: 'ping', ts: k });
       await expectError(c, 'PROTO_RATE_LIMITED');
-      expect(c.frames.filter((f) => f.t === 'error').length).toBe(1);
+      // At most one PROTO_RATE_LIMITED per second, however many messages were dropped.
+      await new Promise((r) => setTimeout(r, 100));
+      const errors = c.frames.filter((f) => f.t === 'error').length;
+      expect(errors).toBeGreaterThanOrEqual(1);
+      expect(errors).toBeLessThanOrEqual(2);
       expect(c.closeCode).toBeUndefined();
       c.close();
     } finally {

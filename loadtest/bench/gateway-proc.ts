@@ -20,25 +20,50 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface GatewaySample {
+  cpuS: number;
+  rssBytes: number;
+  /** Cumulative vlp_token_relay_seconds buckets: upper bound (s) → count. */
+  relayBuckets: Map<number, number>;
+  /** prom-client's event-loop lag p99 and max since the previous scrape, seconds. */
+  loopLagP99S: number;
+  loopLagMaxS: number;
+}
+
+/** Quantile from the difference of two cumulative histograms: the upper bound of its bucket. */
+export function bucketQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return Number.NaN;
+  for (const b of bounds) {
+    if ((after.get(b) ?? 0) - (before.get(b) ?? 0) >= q * total) return b;
+  }
+  return Infinity;
+}
+
 export interface GatewayProc {
   port: number;
   url: string;
   http: string;
   child: ChildProcess;
   /** CPU seconds and RSS from the gateway's own /metrics (process.cpuUsage, resident memory). */
-  sample(): Promise<{ cpuS: number; rssBytes: number }>;
+  sample(): Promise<GatewaySample>;
   /** RSS read from /proc by this process: does not disturb the gateway's event loop. */
   rssFromProc(): number;
   stop(): Promise<void>;
 }
 
-export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string> }): Promise<GatewayProc> {
+export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number }): Promise<GatewayProc> {
   const port = await freePort();
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_NODE_FLAGS adds V8/Node flags to the gateway process (e.g. --trace-gc) for tuning.
   const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
-  const child = spawn(process.execPath, [...prof, ...extra, '--import', 'tsx', 'src/main.ts'], {
+  // With opts.cpu the gateway is pinned to that core (taskset), so it and the load generator do
+  // not preempt each other on a 2-core machine.
+  const argv = [...prof, ...extra, '--import', 'tsx', 'src/main.ts'];
+  const [cmd, args] = opts.cpu !== undefined ? ['taskset', ['-c', String(opts.cpu), process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -46,8 +71,8 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
       PORT: String(port),
       VLP_HOST: '127.0.0.1',
       VLP_TRANSPORT: opts.transport,
-      VLP_TGI_URL: opts.tgiUrl,
-      VLP_IDEFICS_URL: opts.tgiUrl,
+      // With a config file the models come from it; otherwise both default models use tgiUrl.
+      ...(opts.env?.VLP_CONFIG === undefined ? { VLP_TGI_URL: opts.tgiUrl, VLP_IDEFICS_URL: opts.tgiUrl } : {}),
       VLP_LOG_LEVEL: 'warn',
       VLP_SIM: 'off',
       // BENCH_GATEWAY_CONFIG=file.json passes a config file to the gateway (experiments).
@@ -80,7 +105,17 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
         if (!m) throw new Error(`metric ${name} missing`);
         return Number(m[1]);
       };
-      return { cpuS: num('vlp_process_cpu_seconds_total'), rssBytes: num('vlp_process_resident_memory_bytes') };
+      const relayBuckets = new Map<number, number>();
+      for (const m of text.matchAll(/^vlp_token_relay_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
+        relayBuckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+      }
+      return {
+        cpuS: num('vlp_process_cpu_seconds_total'),
+        rssBytes: num('vlp_process_resident_memory_bytes'),
+        relayBuckets,
+        loopLagP99S: num('vlp_nodejs_eventloop_lag_p99_seconds'),
+        loopLagMaxS: num('vlp_nodejs_eventloop_lag_max_seconds'),
+      };
     },
     rssFromProc() {
       try {

@@ -3,6 +3,7 @@
 import WebSocket from 'ws';
 import { Pool } from 'undici';
 import { createParser } from 'eventsource-parser';
+import { SageMakerRuntimeClient, InvokeEndpointWithResponseStreamCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { createClientCodec } from '../../protocol/codec.ts';
 import type { ServerMessage } from '../../protocol/messages.ts';
 
@@ -18,13 +19,27 @@ export interface PhaseResult {
 }
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
+
+/** Which upstream API a phase reads: TGI native SSE, the Messages API, or SageMaker streaming. */
+export type RelayPath = 'tgi' | 'openai' | 'sagemaker';
+
+export interface DirectTarget {
+  path: RelayPath;
+  /** TGI base URL (tgi, openai) or SageMaker runtime URL (sagemaker). */
+  url: string;
+  endpointName?: string;
+}
 const PROMPT = 'Explain how a relay gateway streams tokens to many clients at once.';
 
 /** Stream k starts at k * rampMs / n (ms after the phase starts): same schedule on both paths. */
 const startDelay = (k: number, n: number, rampMs: number): Promise<void> =>
   rampMs > 0 ? new Promise((r) => setTimeout(r, (k * rampMs) / n)) : Promise.resolve();
 
-export async function runDirect(simUrl: string, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
+/** Read N streams straight from the simulator (no gateway) over the given upstream API. */
+export async function runDirect(target: DirectTarget, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
+  if (target.path === 'sagemaker') return runDirectSageMaker(target, n, tokens, seedBase, emits, rampMs);
+  const chat = target.path === 'openai';
+  const simUrl = target.url;
   const pool = new Pool(simUrl, { connections: n, pipelining: 1 });
   const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
   const t0 = performance.now();
@@ -34,27 +49,37 @@ export async function runDirect(simUrl: string, n: number, tokens: number, seedB
       const seed = seedBase + k;
       const start = wallNow();
       let first = true;
+      const body0 = chat
+        ? { model: 'tgi', stream: true, max_tokens: tokens, seed, messages: [{ role: 'user', content: PROMPT }] }
+        : { inputs: `[INST] ${PROMPT} [/INST]`, parameters: { max_new_tokens: tokens, seed, details: true } };
       const { body, statusCode } = await pool.request({
         method: 'POST',
-        path: '/generate_stream',
+        path: chat ? '/v1/chat/completions' : '/generate_stream',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: `[INST] ${PROMPT} [/INST]`, parameters: { max_new_tokens: tokens, seed, details: true } }),
+        body: JSON.stringify(body0),
       });
       if (statusCode !== 200) throw new Error(`direct stream status ${statusCode}`);
       let done = false;
+      let count = 0;
       const parser = createParser({
         onEvent: (ev) => {
           const at = wallNow();
-          const m = JSON.parse(ev.data) as { index: number; generated_text: string | null };
-          if (first) {
-            res.ttftMs.push(at - start);
-            first = false;
+          if (ev.data === '[DONE]') return;
+          let index: number;
+          if (chat) {
+            const m = JSON.parse(ev.data) as { choices: { delta: { content?: string }; finish_reason: string | null }[] };
+            const ch = m.choices[0];
+            if (!ch) return;
+            if (ch.finish_reason !== null) done = true;
+            if (!ch.delta.content) return;
+            index = ++count;
+          } else {
+            const m = JSON.parse(ev.data) as { index: number; generated_text: string | null };
+            index = m.index;
+            if (m.generated_text !== null) done = true;
           }
-          const emitted = emits.get(seed)?.[m.index];
-          if (emitted) res.tokenLatencyMs.push(at - emitted);
-          else res.missingEmits++;
-          res.tokens++;
-          if (m.generated_text !== null) done = true;
+          recordToken(res, at, emits.get(seed)?.[index], first ? start : -1);
+          first = false;
         },
       });
       const dec = new TextDecoder();
@@ -64,6 +89,53 @@ export async function runDirect(simUrl: string, n: number, tokens: number, seedB
   );
   res.seconds = (performance.now() - t0) / 1000;
   await pool.close();
+  return res;
+}
+
+function recordToken(res: PhaseResult, at: number, emitted: number | undefined, startIfFirst: number): void {
+  if (startIfFirst >= 0) res.ttftMs.push(at - startIfFirst);
+  if (emitted) res.tokenLatencyMs.push(at - emitted);
+  else res.missingEmits++;
+  res.tokens++;
+}
+
+/** Direct SageMaker reads with the real AWS SDK (event stream → TGI SSE bytes → events). */
+async function runDirectSageMaker(target: DirectTarget, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs: number): Promise<PhaseResult> {
+  const client = new SageMakerRuntimeClient({ endpoint: target.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' } });
+  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, async (_, k) => {
+      await startDelay(k, n, rampMs);
+      const seed = seedBase + k;
+      const start = wallNow();
+      let first = true;
+      let done = false;
+      const out = await client.send(
+        new InvokeEndpointWithResponseStreamCommand({
+          EndpointName: target.endpointName,
+          ContentType: 'application/json',
+          Body: new TextEncoder().encode(JSON.stringify({ inputs: `[INST] ${PROMPT} [/INST]`, parameters: { max_new_tokens: tokens, seed, details: true }, stream: true })),
+        }),
+      );
+      const dec = new TextDecoder();
+      const parser = createParser({
+        onEvent: (ev) => {
+          const at = wallNow();
+          const m = JSON.parse(ev.data) as { index: number; generated_text: string | null };
+          recordToken(res, at, emits.get(seed)?.[m.index], first ? start : -1);
+          first = false;
+          if (m.generated_text !== null) done = true;
+        },
+      });
+      for await (const part of out.Body ?? []) {
+        if (part.PayloadPart?.Bytes) parser.feed(dec.decode(part.PayloadPart.Bytes, { stream: true }));
+      }
+      if (done) res.completed++;
+    }),
+  );
+  res.seconds = (performance.now() - t0) / 1000;
+  client.destroy();
   return res;
 }
 
@@ -99,7 +171,7 @@ export async function openIdleSessions(url: string, n: number): Promise<WebSocke
 }
 
 /** One turn on each of the given (already opened) sessions, all at once. */
-export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
+export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0, model?: string): Promise<PhaseResult> {
   const n = sockets.length;
   const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
   const t0 = performance.now();
@@ -144,7 +216,7 @@ export async function runGateway(sockets: WebSocket[], tokens: number, seedBase:
             }
           });
           start = wallNow();
-          ws.send(codec.encode({ t: 'turn.start', id: `b${seed}`, text: PROMPT, params: { max_new_tokens: tokens, seed } }));
+          ws.send(codec.encode({ t: 'turn.start', id: `b${seed}`, text: PROMPT, params: { max_new_tokens: tokens, seed }, ...(model !== undefined ? { model } : {}) }));
         });
       },
     ),

@@ -1,17 +1,23 @@
-// `npm run bench:relay`: relay benchmark. In one run, for each transport, it measures tokens read
-// directly from the simulated TGI's SSE stream and tokens read through the gateway, at the same
-// fixed offered load (N concurrent streams). The simulator runs in this process so token emit
-// times and arrival times share one clock; the gateway runs as its own process and reports its
-// own CPU time and RSS. Writes loadtest/reports/relay-<date>.{json,md}.
+// `npm run bench:relay`: relay benchmark. In one run, for each transport and each upstream API
+// (TGI native SSE, the OpenAI-compatible Messages API, SageMaker response streaming), it measures
+// tokens read directly from the simulator and tokens read through the gateway at the same fixed
+// offered load (N concurrent streams). The simulators run in this process so token emit times
+// and arrival times share one clock; the gateway runs as its own process and reports its own CPU
+// time and RSS. Writes loadtest/reports/relay-<date>.{json,md}.
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { startTgiSim } from '../../sim/tgi/index.ts';
-import { startGatewayProc } from './gateway-proc.ts';
-import { runDirect, runGateway, openIdleSessions, type PhaseResult } from './relay-clients.ts';
+import { startSageMakerSim } from '../../sim/sagemaker/index.ts';
+import { bucketQuantile, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
+import { runDirect, runGateway, openIdleSessions, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
+import { renderRelayReport, type PathReport, type TransportReport } from './relay-report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +26,11 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '200' },
     'itl-ms': { type: 'string', default: '28' },
     'ttft-ms': { type: 'string', default: '180' },
-    transports: { type: 'string', default: 'ws,uws' },
     'ramp-ms': { type: 'string', default: '1000' },
+    transports: { type: 'string', default: 'ws,uws' },
+    paths: { type: 'string', default: 'tgi,openai,sagemaker' },
+    /** Pin the gateway to the last core and this process to the others (needs taskset; 'off' to share). */
+    pin: { type: 'string', default: 'off' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
   },
 });
@@ -32,22 +41,15 @@ const ITL = Number(values['itl-ms']);
 const TTFT = Number(values['ttft-ms']);
 const RAMP = Number(values['ramp-ms']);
 const transports = String(values.transports).split(',') as ('ws' | 'uws')[];
+const paths = String(values.paths).split(',') as RelayPath[];
+const SM_ENDPOINT = 'bench-llm';
+const CORES = os.cpus().length;
+const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface TransportReport {
-  transport: 'ws' | 'uws';
-  idle: { sessions: number; rssPerSessionKiB: number; rssBeforeMiB: number; rssAfterMiB: number };
-  direct: ReturnType<typeof phaseSummary>;
-  gateway: ReturnType<typeof phaseSummary>;
-  addedPerTokenMs: { p50: number; p99: number };
-  addedTtftMs: { p50: number; p99: number };
-  gatewayCpu: { seconds: number; usPerToken: number; cores: number };
-  activeRssPerSessionKiB: number;
-  peakRssMiB: number;
-}
-
-function phaseSummary(p: PhaseResult) {
+export function phaseSummary(p: PhaseResult) {
   const lat = summarize(p.tokenLatencyMs);
   const ttft = summarize(p.ttftMs);
   return {
@@ -62,6 +64,70 @@ function phaseSummary(p: PhaseResult) {
   };
 }
 
+function gatewayConfigFile(tgiUrl: string, smUrl: string): string {
+  const file = join(tmpdir(), `vlp-bench-${process.pid}.json`);
+  const params = { max_new_tokens: TOKENS };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      limits: { maxSessions: 100_000 },
+      defaultModel: 'tgi',
+      defaultVisionModel: 'vlm',
+      models: [
+        { id: 'tgi', kind: 'llm', backend: 'tgi', urls: [tgiUrl], template: 'llama2-chat', params },
+        { id: 'openai', kind: 'llm', backend: 'openai', urls: [tgiUrl], template: 'server', params },
+        { id: 'sagemaker', kind: 'llm', backend: 'sagemaker', template: 'llama2-chat', sagemaker: { endpointName: SM_ENDPOINT, endpointUrl: smUrl, region: 'us-east-1' }, params },
+        { id: 'vlm', kind: 'vlm', backend: 'tgi', urls: [tgiUrl], template: 'idefics' },
+      ],
+    }),
+  );
+  return file;
+}
+
+async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarget, emits: Map<number, Float64Array>, seedBase: number): Promise<PathReport> {
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  const active = await openIdleSessions(gw.url, N);
+  await sleep(300);
+  eld.enable();
+  const direct = await runDirect(target, N, TOKENS, seedBase, emits, RAMP);
+  eld.disable();
+  const lagDirect = r2(eld.percentile(99) / 1e6);
+  eld.reset();
+  const s0 = await gw.sample();
+  let peak = s0.rssBytes;
+  // Peak RSS from /proc: a /metrics scrape mid-phase would stall the gateway's loop.
+  const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
+  eld.enable();
+  const through = await runGateway(active, TOKENS, seedBase + 5000, emits, RAMP, path);
+  eld.disable();
+  clearInterval(sampler);
+  const s1 = await gw.sample();
+  for (const c of active) c.close();
+  const d = phaseSummary(direct);
+  const g = phaseSummary(through);
+  const cpuS = s1.cpuS - s0.cpuS;
+  console.log(
+    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms, gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token`,
+  );
+  return {
+    path,
+    direct: d,
+    gateway: g,
+    addedPerTokenMs: { p50: r2(g.perTokenLatencyMs.p50 - d.perTokenLatencyMs.p50), p99: r2(g.perTokenLatencyMs.p99 - d.perTokenLatencyMs.p99) },
+    addedTtftMs: { p50: r2(g.ttftMs.p50 - d.ttftMs.p50), p99: r2(g.ttftMs.p99 - d.ttftMs.p99) },
+    gatewayCpu: { seconds: r2(cpuS), usPerToken: r2((cpuS * 1e6) / Math.max(1, through.tokens)), cores: r2(cpuS / through.seconds) },
+    activeRssPerSessionKiB: r2((peak - s0.rssBytes) / N / 1024),
+    peakRssMiB: r2(peak / 2 ** 20),
+    loadgenLoopDelayP99Ms: { direct: lagDirect, gateway: r2(eld.percentile(99) / 1e6) },
+    gatewayRelayMs: {
+      p50: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000,
+      p99: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000,
+      p999: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.999) * 1000,
+    },
+    gatewayLoopLagMs: { p99: r2(s1.loopLagP99S * 1000), max: r2(s1.loopLagMaxS * 1000) },
+  };
+}
+
 async function main(): Promise<void> {
   const sim = await startTgiSim({
     ttftMs: TTFT,
@@ -70,19 +136,32 @@ async function main(): Promise<void> {
     loadFactor: 0,
     maxConcurrent: 100_000,
     traceEmits: true,
+    keepAliveMs: 0,
     answerTokens: { min: TOKENS * 4, max: TOKENS * 4 },
   });
+  const sm = await startSageMakerSim({ endpoints: { [SM_ENDPOINT]: { tgiUrl: sim.url } }, chunking: 'awkward' });
   const emits = new Map<number, Float64Array>();
   sim.events.on('token-emitted', (e) => {
     let a = emits.get(e.seed);
     if (!a) emits.set(e.seed, (a = new Float64Array(TOKENS + 2)));
     if (e.index < a.length) a[e.index] = e.atMs;
   });
-  console.log(`relay bench: ${N} concurrent streams x ${TOKENS} tokens, ITL ${ITL} ms, TTFT ${TTFT} ms, ${IDLE} idle sessions; simulator at ${sim.url}`);
+  console.log(`relay bench: ${N} concurrent streams x ${TOKENS} tokens, ITL ${ITL} ms, TTFT ${TTFT} ms, ramp ${RAMP} ms, ${IDLE} idle sessions; paths ${paths.join(',')}`);
+  const targets: Record<RelayPath, DirectTarget> = {
+    tgi: { path: 'tgi', url: sim.url },
+    openai: { path: 'openai', url: sim.url },
+    sagemaker: { path: 'sagemaker', url: sm.url, endpointName: SM_ENDPOINT },
+  };
   const reports: TransportReport[] = [];
   let seedBase = 1_000_000;
+  const configFile = gatewayConfigFile(sim.url, sm.url);
   for (const transport of transports) {
-    const gw = await startGatewayProc({ transport, tgiUrl: sim.url, env: { VLP_MAX_SESSIONS: String(IDLE + N + 100) } });
+    const gw = await startGatewayProc({
+      transport,
+      tgiUrl: sim.url,
+      env: { VLP_CONFIG: configFile, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' },
+      ...(PIN ? { cpu: CORES - 1 } : {}),
+    });
     try {
       await sleep(500);
       const s0 = await gw.sample();
@@ -90,41 +169,16 @@ async function main(): Promise<void> {
       await sleep(1500);
       const s1 = await gw.sample();
       console.log(`[${transport}] idle: ${IDLE} sessions, RSS ${r2(s0.rssBytes / 2 ** 20)} → ${r2(s1.rssBytes / 2 ** 20)} MiB`);
-
-      // Warm-up (JIT, connection pools) on both paths, not measured.
-      const warm = await openIdleSessions(gw.url, Math.min(N, 50));
-      await runGateway(warm, 20, (seedBase += 10_000), emits);
-      await runDirect(sim.url, Math.min(N, 50), 20, (seedBase += 10_000), emits);
-      for (const c of warm) c.close();
-      const active = await openIdleSessions(gw.url, N);
-      await sleep(500);
-
-      const eld = monitorEventLoopDelay({ resolution: 1 });
-      eld.enable();
-      const direct = await runDirect(sim.url, N, TOKENS, (seedBase += 10_000), emits, RAMP);
-      eld.disable();
-      const loadgenLagDirect = { p50: r2(eld.percentile(50) / 1e6), p99: r2(eld.percentile(99) / 1e6) };
-      eld.reset();
-      console.log(`[${transport}] direct: ${direct.tokens} tokens in ${r2(direct.seconds)} s; load-generator loop delay p99 ${loadgenLagDirect.p99} ms`);
-
-      const s2 = await gw.sample(); // idle + N connected sessions, before their turns
-      let peak = s2.rssBytes;
-      const c0 = s2;
-      // Peak RSS from /proc (a /metrics scrape mid-phase would stall the gateway's loop).
-      const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
-      eld.enable();
-      const through = await runGateway(active, TOKENS, (seedBase += 10_000), emits, RAMP);
-      clearInterval(sampler);
-      const c1 = await gw.sample();
-      peak = Math.max(peak, c1.rssBytes);
-      eld.disable();
-      const loadgenLagGateway = { p50: r2(eld.percentile(50) / 1e6), p99: r2(eld.percentile(99) / 1e6) };
-      console.log(`[${transport}] gateway: ${through.tokens} tokens in ${r2(through.seconds)} s; load-generator loop delay p99 ${loadgenLagGateway.p99} ms`);
-      for (const c of [...idle, ...active]) c.close();
-
-      const d = phaseSummary(direct);
-      const g = phaseSummary(through);
-      const cpuS = c1.cpuS - c0.cpuS;
+      // Warm-up (JIT, connection pools) on every path, not measured.
+      for (const path of paths) {
+        const warm = await openIdleSessions(gw.url, Math.min(N, 50));
+        await runGateway(warm, 20, (seedBase += 10_000), emits, 0, path);
+        await runDirect(targets[path], Math.min(N, 50), 20, (seedBase += 10_000), emits);
+        for (const c of warm) c.close();
+      }
+      const perPath: PathReport[] = [];
+      for (const path of paths) perPath.push(await measurePath(gw, path, targets[path], emits, (seedBase += 10_000)));
+      for (const c of idle) c.close();
       reports.push({
         transport,
         idle: {
@@ -133,60 +187,27 @@ async function main(): Promise<void> {
           rssBeforeMiB: r2(s0.rssBytes / 2 ** 20),
           rssAfterMiB: r2(s1.rssBytes / 2 ** 20),
         },
-        direct: d,
-        gateway: g,
-        addedPerTokenMs: { p50: r2(g.perTokenLatencyMs.p50 - d.perTokenLatencyMs.p50), p99: r2(g.perTokenLatencyMs.p99 - d.perTokenLatencyMs.p99) },
-        addedTtftMs: { p50: r2(g.ttftMs.p50 - d.ttftMs.p50), p99: r2(g.ttftMs.p99 - d.ttftMs.p99) },
-        gatewayCpu: { seconds: r2(cpuS), usPerToken: r2((cpuS * 1e6) / Math.max(1, through.tokens)), cores: r2(cpuS / through.seconds) },
-        activeRssPerSessionKiB: r2((peak - s2.rssBytes) / N / 1024),
-        peakRssMiB: r2(peak / 2 ** 20),
+        paths: perPath,
       });
     } finally {
       await gw.stop();
     }
   }
+  await sm.close();
   await sim.close();
-  writeReport(reports);
-}
-
-function writeReport(reports: TransportReport[]): void {
-  const date = new Date().toISOString().slice(0, 10);
   const meta = {
     date: new Date().toISOString(),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    params: { concurrentStreams: N, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
-    targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64 },
+    params: { pinned: PIN, concurrentStreams: N, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
+  const { md, json } = renderRelayReport(meta, reports);
   const out = String(values.out);
   mkdirSync(out, { recursive: true });
-  writeFileSync(`${out}/relay-${date}.json`, JSON.stringify({ meta, reports }, null, 2) + '\n');
-  const lines: string[] = [
-    `# Relay benchmark — ${meta.date}`,
-    '',
-    `Machine: ${meta.cpus} × ${meta.cpuModel}, Node ${meta.node}. Load: ${N} concurrent streams × ${TOKENS} tokens (starts spread over ${RAMP} ms, same schedule on both paths), simulated TGI ITL ${ITL} ms ±20 %, TTFT ${TTFT} ms; ${IDLE} idle sessions held open during the run.`,
-    'Simulator and load generator share one process (one clock for emit and arrival times); the gateway runs in its own process and reports its own CPU and RSS.',
-    'Per-token latency = arrival at the client − the simulator\'s write of that token. "Added" = gateway path − direct path, same run, same offered load.',
-    '',
-    '| transport | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added p50 / p99 (ms) | TTFT p50 direct / gateway (ms) | tokens/s | gateway CPU µs/token | gateway cores | RSS/idle session (KiB) | RSS/active session (KiB) | peak RSS (MiB) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of reports) {
-    lines.push(
-      `| ${r.transport} | ${r.direct.perTokenLatencyMs.p50} / ${r.gateway.perTokenLatencyMs.p50} | ${r.direct.perTokenLatencyMs.p99} / ${r.gateway.perTokenLatencyMs.p99} | ${r.addedPerTokenMs.p50} / ${r.addedPerTokenMs.p99} | ${r.direct.ttftMs.p50} / ${r.gateway.ttftMs.p50} | ${r.gateway.tokensPerSec} | ${r.gatewayCpu.usPerToken} | ${r.gatewayCpu.cores} | ${r.idle.rssPerSessionKiB} | ${r.activeRssPerSessionKiB} | ${r.peakRssMiB} |`,
-    );
-  }
-  lines.push('', '## Targets', '');
-  for (const r of reports) {
-    const lat = r.addedPerTokenMs.p99 <= 2 ? 'met' : 'NOT met';
-    const mem = r.idle.rssPerSessionKiB <= 64 ? 'met' : 'NOT met';
-    lines.push(`- ${r.transport}: added per-token p99 ${r.addedPerTokenMs.p99} ms (target ≤ 2 ms: ${lat}); RSS per idle session ${r.idle.rssPerSessionKiB} KiB (target ≤ 64 KiB: ${mem}); streams completed ${r.gateway.completed}/${r.gateway.streams}.`);
-  }
-  lines.push('');
-  writeFileSync(`${out}/relay-${date}.md`, lines.join('\n'));
-  console.log(lines.join('\n'));
-  console.log(`\nreport written to ${out}/relay-${date}.{json,md}`);
+  const date = meta.date.slice(0, 10);
+  writeFileSync(`${out}/relay-${date}.json`, json);
+  writeFileSync(`${out}/relay-${date}.md`, md);
+  console.log(md);
+  console.log(`report written to ${out}/relay-${date}.{json,md}`);
 }
 
 main().catch((err: unknown) => {

@@ -25,7 +25,11 @@ let client: SageMakerRuntimeClient;
 beforeAll(async () => {
   tgi = await startTgiSim({ ttftMs: 5, itlMs: 2, jitter: 0 });
   sm = await startSageMakerSim({
-    endpoints: { llm: { tgiUrl: tgi.url, variants: ['AllTraffic', 'Canary'] }, plain: { tgiUrl: tgi.url, streaming: false } },
+    endpoints: {
+      llm: { tgiUrl: tgi.url, variants: ['AllTraffic', 'Canary'] },
+      plain: { tgiUrl: tgi.url, streaming: false },
+      forced: { tgiUrl: tgi.url, forceStream: true },
+    },
     accountId: '111122223333',
   });
   client = new SageMakerRuntimeClient({ region: 'eu-west-1', endpoint: sm.url, credentials: { accessKeyId: 'AKID', secretAccessKey: 'x' }, maxAttempts: 1 });
@@ -118,6 +122,14 @@ describe('relay', () => {
     let text = '';
     for await (const ev of out.Body ?? []) text += new TextDecoder().decode(ev.PayloadPart?.Bytes);
     expect(text).toMatch(/^\[\{"generated_text":/);
+  });
+
+  it('forceStream: true makes the streaming route ask the container for SSE', async () => {
+    const out = await client.send(new InvokeEndpointWithResponseStreamCommand({ EndpointName: 'forced', Body: body(), ContentType: 'application/json' }));
+    expect(out.ContentType).toBe('text/event-stream');
+    let text = '';
+    for await (const ev of out.Body ?? []) text += new TextDecoder().decode(ev.PayloadPart?.Bytes);
+    expect(text).toMatch(/^data: \{"index":1,/);
   });
 
   it('a directive in an earlier turn does not fire again; one in the last user message does', async () => {

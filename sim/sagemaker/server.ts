@@ -44,6 +44,17 @@ function peekJson(body: Buffer): { inputs: string | undefined; stream: boolean |
   }
 }
 
+/** The body with top-level `stream: true` (unchanged when it is not a JSON object). */
+function withStreamTrue(body: Buffer): Buffer {
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return body;
+    return Buffer.from(JSON.stringify({ ...v, stream: true }));
+  } catch {
+    return body;
+  }
+}
+
 function containerPath(tgiUrl: string): { origin: string; path: string } {
   const u = new URL(tgiUrl);
   return { origin: u.origin, path: `${u.pathname.replace(/\/+$/, '')}/` };
@@ -89,12 +100,13 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
   }
 
   const { origin, path } = containerPath(ep.tgiUrl);
+  const forward = route === 'invocations-response-stream' && ep.forceStream === true && stream !== true ? withStreamTrue(body) : body;
   const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };
   const accept = header(req, 'x-amzn-sagemaker-accept');
   if (accept !== undefined) headers.accept = accept;
   let up: Dispatcher.ResponseData;
   try {
-    up = await request(origin + path, { dispatcher: st.agent, method: 'POST', headers, body, signal: upstream.signal });
+    up = await request(origin + path, { dispatcher: st.agent, method: 'POST', headers, body: forward, signal: upstream.signal });
   } catch {
     if (ex.closed) return;
     ex.completed = true;

@@ -12,6 +12,10 @@ export interface SageMakerEndpointConfig {
   /** The container supports response streaming (default true). When false the streaming route
    *  answers ValidationError, as SageMaker does for containers without streaming support. */
   streaming?: boolean;
+  /** Rewrite a JSON body's top-level `stream` to true on the streaming route (default false: like
+   *  SageMaker, the body goes to the container as sent, and without `stream: true` TGI answers its
+   *  non-streaming JSON array, relayed as payload parts). */
+  forceStream?: boolean;
   /** Production variants (default ["AllTraffic"]); a TargetVariant outside it is a ValidationError. */
   variants?: string[];
 }

@@ -34,6 +34,9 @@ export interface TokenEvent {
   text: string;
   /** Special tokens (</s>, <end_of_utterance>) are reported but never shown to users. */
   special: boolean;
+  /** performance.now() when the bytes carrying this token were read from the upstream socket
+   *  (for the gateway's token relay-time metric); absent when the adapter cannot tell. */
+  recvAt?: number;
 }
 
 export interface DoneEvent {

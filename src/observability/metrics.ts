@@ -12,6 +12,7 @@ export interface GatewayMetrics {
   tokensTotal: Counter;
   ttftSeconds: Histogram;
   turnSeconds: Histogram;
+  tokenRelaySeconds: Histogram;
   errorsTotal: Counter<'code'>;
   framesSentTotal: Counter;
   backpressureTotal: Counter;
@@ -40,6 +41,12 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
       name: 'vlp_turn_seconds',
       help: 'Turn duration from turn.start to its end, seconds',
       buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 60],
+      registers: r,
+    }),
+    tokenRelaySeconds: new Histogram({
+      name: 'vlp_token_relay_seconds',
+      help: 'Gateway-internal relay time per token: from reading its bytes off the backend socket to writing its frame to the client socket, seconds',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers: r,
     }),
     errorsTotal: new Counter({ name: 'vlp_errors_total', help: 'Error frames sent, by stable code', labelNames: ['code'], registers: r }),

@@ -33,6 +33,7 @@ export async function runTextTurn(
   kind: TurnKind,
 ): Promise<void> {
   const { metrics, log } = s.ctx;
+  const relay = metrics.tokenRelaySeconds;
   const turn = run.id;
   s.send({ t: 'turn.started', turn, kind, model: entry.config.id });
   let retries = 0;
@@ -54,6 +55,7 @@ export async function runTextTurn(
         if (firstAt < 0) firstAt = performance.now();
         s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
         visible++;
+        if (ev.recvAt !== undefined) relay.observe((performance.now() - ev.recvAt) / 1000);
       } else {
         finish = ev.finish;
         text = ev.generatedText;

@@ -187,6 +187,7 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
     // finally block decides between dumping the remainder and aborting.
     const chunks = res.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
     for await (const chunk of chunks) {
+      const recvAt = performance.now();
       parser.feed(decoder.decode(chunk, STREAM_DECODE));
       if (parseFault !== undefined) throw openAiProtocolError('SSE event larger than 1 MiB');
       if (pending.length === 0) continue; // partial event or keep-alive: no progress
@@ -207,7 +208,7 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
         progress.counted++;
         if (!c.special) progress.text += c.content;
         sawToken = true;
-        yield { kind: 'token', id: -1, text: c.content, special: c.special };
+        yield { kind: 'token', id: -1, text: c.content, special: c.special, recvAt };
       }
       pending.length = 0;
       if (ended) break;

@@ -79,6 +79,7 @@ export async function* streamGeneration(ctx: SageMakerContext, req: TextGenReque
       if (next.done === true) break;
       const bytes = next.value.PayloadPart?.Bytes;
       if (bytes === undefined) continue; // an event type this SDK does not know: skipped
+      const recvAt = performance.now();
       sse.push(bytes);
       if (pending.length === 0) continue; // partial event or keep-alive: no progress
       watch.park();
@@ -90,6 +91,7 @@ export async function* streamGeneration(ctx: SageMakerContext, req: TextGenReque
         if (token !== undefined) {
           counted++;
           sawToken = true;
+          token.recvAt = recvAt;
           yield token;
         }
         if (done !== undefined) {

@@ -154,6 +154,7 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
     // finally block decides between dumping the remainder and aborting.
     const chunks = res.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
     for await (const chunk of chunks) {
+      const recvAt = performance.now();
       parser.feed(decoder.decode(chunk, STREAM_DECODE));
       if (parseFault !== undefined) throw tgiProtocolError('SSE event larger than 1 MiB');
       if (pending.length === 0) continue; // partial event or keep-alive: no progress
@@ -166,6 +167,7 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
         if (token !== undefined) {
           counted++;
           sawToken = true;
+          token.recvAt = recvAt;
           yield token;
         }
         if (done !== undefined) {

@@ -1,0 +1,77 @@
+// Renders the relay benchmark's JSON and Markdown report (figures, targets met or not).
+import os from 'node:os';
+import type { phaseSummary } from './relay.ts';
+import type { RelayPath } from './relay-clients.ts';
+
+type Phase = ReturnType<typeof phaseSummary>;
+
+export interface PathReport {
+  path: RelayPath;
+  direct: Phase;
+  gateway: Phase;
+  addedPerTokenMs: { p50: number; p99: number };
+  addedTtftMs: { p50: number; p99: number };
+  gatewayCpu: { seconds: number; usPerToken: number; cores: number };
+  activeRssPerSessionKiB: number;
+  peakRssMiB: number;
+  loadgenLoopDelayP99Ms: { direct: number; gateway: number };
+  /** vlp_token_relay_seconds over the phase (bucket upper bounds), ms. */
+  gatewayRelayMs: { p50: number; p99: number; p999: number };
+  /** prom-client event-loop lag of the gateway over the phase (10 ms resolution), ms. */
+  gatewayLoopLagMs: { p99: number; max: number };
+}
+
+export interface TransportReport {
+  transport: 'ws' | 'uws';
+  idle: { sessions: number; rssPerSessionKiB: number; rssBeforeMiB: number; rssAfterMiB: number };
+  paths: PathReport[];
+}
+
+interface Meta {
+  date: string;
+  params: { pinned: boolean; concurrentStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
+  targets: { addedPerTokenP99Ms: number; idleRssPerSessionKiB: number; sagemakerOverTgiP99Ms: number };
+}
+
+const verdict = (ok: boolean): string => (ok ? 'met' : '**NOT met**');
+
+export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md: string; json: string } {
+  const machine = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
+  const p = meta.params;
+  const lines: string[] = [
+    `# Relay benchmark — ${meta.date}`,
+    '',
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}. ${p.pinned ? 'The gateway process is pinned to the last core and the load generator + simulators to the others (taskset), so they do not preempt each other.' : 'Gateway and load generator share all cores.'} Offered load per phase: ${p.concurrentStreams} concurrent streams × ${p.tokensPerStream} tokens, simulated TGI ITL ${p.itlMs} ms ±${p.jitter * 100} %, TTFT ${p.ttftMs} ms, stream starts spread over ${p.startRampMs} ms (same schedule on both paths); ${p.idleSessions} idle sessions held open throughout.`,
+    '',
+    'Method: the simulators and the load generator share one process, so the simulator\'s write time of each token and its arrival time at the client are on one clock; the gateway runs as its own process (`tsx src/main.ts`) and its CPU time (process.cpuUsage via prom-client) and RSS are its own. Per-token latency = arrival − write. For each upstream API, "direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker) and "gateway" reads the same kind of stream through vlp-live; "added" is gateway − direct, measured side by side in one run. The two cores are shared by the gateway and the load generator.',
+    '',
+    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms) | load-gen loop delay p99 direct / gateway (ms) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of reports) {
+    for (const x of r.paths) {
+      lines.push(
+        `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms.direct} / ${x.loadgenLoopDelayP99Ms.gateway} |`,
+      );
+    }
+  }
+  lines.push('', '| transport | idle sessions | RSS before / after (MiB) | RSS per idle session (KiB) |', '|---|---|---|---|');
+  for (const r of reports) lines.push(`| ${r.transport} | ${r.idle.sessions} | ${r.idle.rssBeforeMiB} / ${r.idle.rssAfterMiB} | ${r.idle.rssPerSessionKiB} |`);
+  lines.push('', '## Targets', '');
+  for (const r of reports) {
+    for (const x of r.paths) {
+      lines.push(
+        `- ${r.transport} / ${x.path}: added per-token p99, end to end across processes: ${x.addedPerTokenMs.p99} ms (target ≤ ${meta.targets.addedPerTokenP99Ms} ms: ${verdict(x.addedPerTokenMs.p99 <= meta.targets.addedPerTokenP99Ms)}); inside the gateway (backend socket read → client socket write): p99 ≤ ${x.gatewayRelayMs.p99} ms (${verdict(x.gatewayRelayMs.p99 <= meta.targets.addedPerTokenP99Ms)}); streams completed ${x.gateway.completed}/${x.gateway.streams}; tokens missing an emit record: ${x.gateway.missingEmits}.`,
+      );
+    }
+    const tgi = r.paths.find((x) => x.path === 'tgi');
+    const sm = r.paths.find((x) => x.path === 'sagemaker');
+    if (tgi && sm) {
+      const over = Math.round((sm.addedPerTokenMs.p99 - tgi.addedPerTokenMs.p99) * 100) / 100;
+      lines.push(`- ${r.transport}: SageMaker path's added p99 minus TGI-native path's added p99 = ${over} ms (target ≤ ${meta.targets.sagemakerOverTgiP99Ms} ms: ${verdict(over <= meta.targets.sagemakerOverTgiP99Ms)}).`);
+    }
+    lines.push(`- ${r.transport}: RSS per idle session ${r.idle.rssPerSessionKiB} KiB (target ≤ ${meta.targets.idleRssPerSessionKiB} KiB: ${verdict(r.idle.rssPerSessionKiB <= meta.targets.idleRssPerSessionKiB)}).`);
+  }
+  lines.push('');
+  return { md: lines.join('\n'), json: JSON.stringify({ meta: { ...meta, machine }, reports }, null, 2) + '\n' };
+}
