@@ -17,7 +17,7 @@ async function jpeg(width: number, height: number, noise = false): Promise<Uint8
 
 describe.each(TRANSPORTS)('image turns over %s', (transport) => {
   let stack: Stack;
-  let vlmRequests: RequestEvent[] = [];
+  const vlmRequests: RequestEvent[] = [];
   let imageServer: Server;
   let imageUrl = '';
   let served = 0;

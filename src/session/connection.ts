@@ -24,7 +24,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
   session: Session | undefined;
   private readonly codec: ServerCodec;
   private readonly bucket: TokenBucket;
-  private lastRateError = 0;
+  private lastRateError = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(

@@ -39,7 +39,17 @@ const request = (over: Partial<TextGenRequest> = {}): TextGenRequest => ({
 async function collect(it: AsyncIterable<GenEvent>): Promise<{ events: GenEvent[]; error: unknown }> {
   const events: GenEvent[] = [];
   try {
-    for await (const ev of it) events.push(ev);
+    for await (const ev of it) {
+      if (ev.kind !== 'token') {
+        events.push(ev);
+        continue;
+      }
+      // Every token carries the time its bytes were read (the relay-time metric needs it);
+      // compared separately so the event assertions stay exact.
+      if (typeof ev.recvAt !== 'number' || ev.recvAt > performance.now()) throw new Error('token event without a valid recvAt');
+      const { recvAt: _recvAt, ...rest } = ev;
+      events.push(rest);
+    }
     return { events, error: undefined };
   } catch (error) {
     return { events, error };

@@ -56,6 +56,6 @@ export async function* unaryGeneration(ctx: SageMakerContext, req: TextGenReques
     watch.stop();
     signal.removeEventListener('abort', onAbort);
   }
-  yield { kind: 'token', id: -1, text: done.generatedText, special: false };
+  yield { kind: 'token', id: -1, text: done.generatedText, special: false, recvAt: performance.now() };
   yield done;
 }
