@@ -18,7 +18,8 @@ export default tseslint.config(
   {
     // The gateway core never imports the simulator; only the composition root may load it.
     files: ['src/**/*.ts'],
-    ignores: ['src/main.ts'],
+    // Tests may drive the simulator directly; the composition root loads it when no URL is set.
+    ignores: ['src/main.ts', 'src/**/*.test.ts', 'src/**/*.testkit.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/sim/**', '../sim/*', '../../sim/*'], message: 'src/ must reach the simulator only by URL' }] }],
     },

@@ -101,7 +101,15 @@ function recordToken(res: PhaseResult, at: number, emitted: number | undefined, 
 
 /** Direct SageMaker reads with the real AWS SDK (event stream → TGI SSE bytes → events). */
 async function runDirectSageMaker(target: DirectTarget, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs: number): Promise<PhaseResult> {
-  const client = new SageMakerRuntimeClient({ endpoint: target.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' } });
+  // As the gateway's adapter does: enough sockets for every stream (the SDK default of 50 queues).
+  const agent = { keepAlive: true, maxSockets: n };
+  const client = new SageMakerRuntimeClient({
+    endpoint: target.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+    requestHandler: { httpAgent: agent, httpsAgent: agent },
+  });
   const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
   const t0 = performance.now();
   await Promise.all(

@@ -45,7 +45,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
     '',
     'Method: the simulators and the load generator share one process, so the simulator\'s write time of each token and its arrival time at the client are on one clock; the gateway runs as its own process (`tsx src/main.ts`) and its CPU time (process.cpuUsage via prom-client) and RSS are its own. Per-token latency = arrival − write. For each upstream API, "direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker) and "gateway" reads the same kind of stream through vlp-live; "added" is gateway − direct, measured side by side in one run. The two cores are shared by the gateway and the load generator.',
     '',
-    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms) | load-gen loop delay p99 direct / gateway (ms) |',
+    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms, incl. 10 ms timer resolution) | load-gen loop delay p99 direct / gateway (ms) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports) {
@@ -55,6 +55,10 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
       );
     }
   }
+  lines.push(
+    '',
+    'Reading the figures: "gateway-internal relay" (the `vlp_token_relay_seconds` histogram, bucket upper bounds) is the time the gateway itself adds to a token, from reading its bytes off the backend socket to writing its frame to the client socket. The end-to-end "added" figure also contains two extra cross-process hops on loopback and the scheduling delays of three busy processes on two shared vCPUs (the load generator, which also hosts the simulators, reads SageMaker streams through the AWS SDK, whose event-stream decoding loads it heavily); it varies widely from run to run on these machines.',
+  );
   lines.push('', '| transport | idle sessions | RSS before / after (MiB) | RSS per idle session (KiB) |', '|---|---|---|---|');
   for (const r of reports) lines.push(`| ${r.transport} | ${r.idle.sessions} | ${r.idle.rssBeforeMiB} / ${r.idle.rssAfterMiB} | ${r.idle.rssPerSessionKiB} |`);
   lines.push('', '## Targets', '');

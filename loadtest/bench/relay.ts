@@ -139,7 +139,9 @@ async function main(): Promise<void> {
     keepAliveMs: 0,
     answerTokens: { min: TOKENS * 4, max: TOKENS * 4 },
   });
-  const sm = await startSageMakerSim({ endpoints: { [SM_ENDPOINT]: { tgiUrl: sim.url } }, chunking: 'awkward' });
+  // Payload parts as the container writes them (as SageMaker relays them); the awkward splits are
+  // covered by tests and would only load the load generator here.
+  const sm = await startSageMakerSim({ endpoints: { [SM_ENDPOINT]: { tgiUrl: sim.url } }, chunking: 'events' });
   const emits = new Map<number, Float64Array>();
   sim.events.on('token-emitted', (e) => {
     let a = emits.get(e.seed);

@@ -6,9 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { request as httpRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-// eslint-disable-next-line no-restricted-imports -- tests drive the simulator; src code never imports it
 import { startTgiSim } from '../../../sim/tgi/index.ts';
-// eslint-disable-next-line no-restricted-imports -- as above
 import type { RequestClosedEvent, RequestEvent, TgiSim } from '../../../sim/tgi/index.ts';
 import type { ChatMessage, GenEvent, TextGenRequest } from '../ports.ts';
 import { backendFor, collect, expectVlp } from './setup.testkit.ts';
