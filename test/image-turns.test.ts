@@ -79,8 +79,9 @@ describe.each(TRANSPORTS)('image turns over %s', (transport) => {
     const before = vlmRequests.length;
     c.send({ t: 'image.put', id: 'junk', data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) });
     expect(await c.waitFor<ErrorMsg>((m) => m.t === 'error')).toMatchObject({ code: 'INPUT_IMAGE_INVALID', ref: 'image.put' });
+    // A turn naming a rejected image gets the rejection's own code and reason.
     c.send({ t: 'turn.start', id: 'x1', text: 'and this?', image: 'junk' });
-    expect(await c.waitFor<ErrorMsg>((m) => m.t === 'error' && m.turn === 'x1')).toMatchObject({ code: 'INPUT_IMAGE_NOT_FOUND' });
+    expect(await c.waitFor<ErrorMsg>((m) => m.t === 'error' && m.turn === 'x1')).toMatchObject({ code: 'INPUT_IMAGE_INVALID' });
     c.send({ t: 'turn.start', id: 'x2', text: 'and this?', image: 'never-sent' });
     expect(await c.waitFor<ErrorMsg>((m) => m.t === 'error' && m.turn === 'x2')).toMatchObject({ code: 'INPUT_IMAGE_NOT_FOUND' });
     c.send({ t: 'image.put', id: 'ok', data: await jpeg(32, 32) });

@@ -12,6 +12,8 @@ export class SessionImages {
   private readonly store: ImageStore;
   /** Checks still running, by image id (a turn naming one waits for it). */
   private readonly pending = new Map<string, Promise<void>>();
+  /** Why recent image.put checks failed, by id (newest 16), so a turn naming one gets the cause. */
+  private readonly failures = new Map<string, VlpError>();
 
   constructor(private readonly config: Config) {
     this.store = new ImageStore({ maxImages: config.images.perSession, maxBytes: config.limits.maxImageBytes * 4 });
@@ -19,14 +21,29 @@ export class SessionImages {
 
   /** Start checking and storing an image; resolves when done, rejects with a VlpError. */
   put(msg: ImagePutMsg): Promise<void> {
-    const work = this.check(msg).then((img) => {
-      this.store.put(msg.id, img);
-    });
+    this.failures.delete(msg.id);
+    const work = this.check(msg).then(
+      (img) => {
+        this.store.put(msg.id, img);
+      },
+      (err: unknown) => {
+        if (err instanceof VlpError) {
+          this.failures.set(msg.id, err);
+          if (this.failures.size > 16) this.failures.delete(this.failures.keys().next().value as string);
+        }
+        throw err;
+      },
+    );
     const tracked = work.finally(() => {
       if (this.pending.get(msg.id) === tracked) this.pending.delete(msg.id);
     });
     this.pending.set(msg.id, tracked);
     return tracked;
+  }
+
+  /** Why the last image.put with this id was rejected, if it was. */
+  failure(id: string): VlpError | undefined {
+    return this.failures.get(id);
   }
 
   /** The stored image, after any pending check of it; undefined when unknown or rejected. */

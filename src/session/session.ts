@@ -147,6 +147,11 @@ export class Session {
     const ref = 'turn.start';
     try {
       const img = await this.imageState?.get(imageId);
+      const failed = img ? undefined : this.imageState?.failure(imageId);
+      if (failed) {
+        this.sendError(failed.code, `image ${imageId} was rejected: ${failed.message}`, { turn, ref });
+        return undefined;
+      }
       if (!img) {
         this.sendError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session (send image.put first; it may have been rejected or evicted)`, { turn, ref });
         return undefined;

@@ -118,6 +118,31 @@ describe.each<TransportKind>(['ws', 'uws'])('transport %s', (kind) => {
     expect((await second).isBinary).toBe(false);
   });
 
+  it('delivers server frames of every header length exactly (7-bit, 16-bit and 64-bit lengths)', async () => {
+    const { port, seen } = await start(kind);
+    const ws = await client(port, ['vlp.v1.msgpack']);
+    ws.send(Buffer.from([1]));
+    const rec = await session(seen);
+    for (const size of [0, 1, 125, 126, 127, 65_535, 65_536, 200_000]) {
+      const payload = Buffer.alloc(size);
+      for (let k = 0; k < size; k++) payload[k] = (k * 31 + size) & 0xff;
+      const got = nextMessage(ws);
+      expect(rec.conn.send(payload)).not.toBe('dropped');
+      const m = await got;
+      expect(m.isBinary).toBe(true);
+      expect(Buffer.compare(m.data, payload)).toBe(0);
+    }
+    const json = await client(port, ['vlp.v1.json']);
+    json.send('{"t":"ping"}');
+    const recJson = await session(seen, 1);
+    const text = '{"t":"gen.token","text":"' + 'é'.repeat(40_000) + '"}';
+    const got = nextMessage(json);
+    recJson.conn.send(text);
+    const m = await got;
+    expect(m.isBinary).toBe(false);
+    expect(m.data.toString('utf8')).toBe(text);
+  });
+
   it('negotiates the subprotocol', async () => {
     const { port, seen } = await start(kind);
     const none = await client(port);

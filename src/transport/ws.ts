@@ -47,6 +47,26 @@ function closeCodeForWsError(code: string | undefined): number | undefined {
   }
 }
 
+/** A FIN data frame, text or binary (by subprotocol), server-to-client so unmasked. */
+function preFrame(data: Uint8Array | string, text: boolean): Buffer {
+  const len = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  const hdr = len < 126 ? 2 : len < 65_536 ? 4 : 10;
+  const buf = Buffer.allocUnsafe(hdr + len);
+  buf[0] = text ? 0x81 : 0x82;
+  if (len < 126) buf[1] = len;
+  else if (len < 65_536) {
+    buf[1] = 126;
+    buf.writeUInt16BE(len, 2);
+  } else {
+    buf[1] = 127;
+    buf.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    buf.writeUInt32BE(len >>> 0, 6);
+  }
+  if (typeof data === 'string') buf.write(data, hdr, 'utf8');
+  else buf.set(data, hdr);
+  return buf;
+}
+
 class WsConnection implements Connection {
   readonly id = nextConnectionId();
   listener: ConnectionListener | undefined;
@@ -59,23 +79,29 @@ class WsConnection implements Connection {
    *  it, as uWS does, rather than the peer's echo (ws clients echo the code without the reason)
    *  or the 1006 ws reports when the peer never answers. */
   private localClose: { code: number; reason: string } | undefined;
-  /** One options object per connection: ws.send would otherwise be handed a fresh one per frame. */
-  private readonly sendOptions: { binary: boolean };
 
   constructor(
     private readonly ws: WebSocket,
     readonly subprotocol: Subprotocol,
     readonly remote: string,
     private readonly highWaterBytes: number,
+    /** The upgraded socket ws itself writes to; data frames are written to it pre-framed. */
+    private readonly socket: Duplex,
   ) {
-    this.sendOptions = { binary: subprotocol === 'vlp.v1.msgpack' };
+    this.textFrames = subprotocol === 'vlp.v1.json';
   }
+
+  /** vlp.v1.json speaks text frames, vlp.v1.msgpack binary ones, whatever send() is handed. */
+  private readonly textFrames: boolean;
 
   send(frame: Uint8Array | string): SendResult {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return 'dropped';
-    // ws queues the caller's buffer itself when the socket is busy, and callers reuse theirs: copy.
-    ws.send(typeof frame === 'string' ? frame : Buffer.from(frame), this.sendOptions);
+    // Hot path: one complete, unmasked server frame (RFC 6455 §5.2) in one buffer and one write.
+    // ws.send would write header and payload as two buffers (a writev per frame) and copy anyway.
+    // Interleaving with ws's own writes (pings, close) is safe: with compression off ws writes
+    // each frame synchronously, whole, and bufferedAmount still counts these bytes.
+    this.socket.write(preFrame(frame, this.textFrames));
     if (ws.bufferedAmount > this.highWaterBytes) {
       this.wantDrain = true;
       return 'backpressure';
@@ -212,7 +238,7 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
   }
 
   function open(ws: WebSocket, req: IncomingMessage, socket: Duplex, subprotocol: Subprotocol): void {
-    const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes);
+    const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes, socket);
     live.add(conn);
     ws.on('error', (err) => conn.noteError(err));
     ws.on('pong', () => {
