@@ -135,6 +135,22 @@ describe.each(ADAPTERS)('TextGen conformance: %s', (model: Adapter) => {
   });
 });
 
+describe('SageMaker stream errors through the gateway', () => {
+  it.each([
+    ['model_stream_error', 'UPSTREAM_RESET'],
+    ['model_invocation_time_exceeded', 'UPSTREAM_TIMEOUT'],
+    ['internal_stream_failure', 'UPSTREAM_GENERATION_FAILED'],
+  ])('%s → %s, typed and flagged retryable, and the session goes on', async (fault, code) => {
+    const c = await RawClient.session(url);
+    c.send({ t: 'turn.start', id: 's', text: `hello [[sim:fault=${fault}]]`, model: 'sagemaker' });
+    const e = await c.waitFor<ErrorMsg>((m) => m.t === 'error', 8000);
+    expect(e).toMatchObject({ code, retryable: true, fatal: false, turn: 's' });
+    c.send({ t: 'turn.start', id: 'n', text: 'again', model: 'sagemaker', params: { max_new_tokens: 3 } });
+    await c.waitFor((m) => m.t === 'gen.done' && m.turn === 'n');
+    c.close();
+  });
+});
+
 describe('retries before the first token', () => {
   it.each(['tgi', 'openai'] as const)('%s: a 503 from one replica is retried on the other and the turn succeeds', async (model) => {
     const c = await RawClient.session(url);

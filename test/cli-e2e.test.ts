@@ -1,0 +1,60 @@
+// End to end: the Node CLI against the real gateway and the simulated fleet — a text question and
+// an IDEFICS image question stream their answers to stdout; bad input exits 1 with the code.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../clients/node/cli.ts';
+import { startStack, type Stack } from './harness.ts';
+
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+async function cli(stack: Stack, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const code = await runCli(['--url', stack.url, ...args], { stdout, stderr, env: {} });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+describe('CLI end to end', () => {
+  let stack: Stack;
+  let photo = '';
+  beforeAll(async () => {
+    stack = await startStack('ws');
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cli-'));
+    photo = join(dir, 'photo.jpg');
+    writeFileSync(photo, await sharp({ create: { width: 320, height: 240, channels: 3, background: 'green' } }).jpeg().toBuffer());
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('streams a text answer and prints the summary', async () => {
+    const r = await cli(stack, ['--max-new-tokens', '12', 'What is the capital of France?']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split(/\s+/).length).toBeGreaterThan(3);
+    expect(r.err).toMatch(/finish=length tokens=12 ttft_ms=/);
+  });
+
+  it('--image streams an IDEFICS answer about the image', async () => {
+    const r = await cli(stack, ['--image', photo, '--max-new-tokens', '10', 'What is in this image?']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().length).toBeGreaterThan(0);
+    expect(r.err).toMatch(/tokens=10/);
+  });
+
+  it('--image with a file that is not an image exits 1 with INPUT_IMAGE_INVALID', async () => {
+    const r = await cli(stack, ['--image', photo.replace('photo.jpg', 'notes.txt'), 'What is in this image?']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/INPUT_IMAGE_INVALID/);
+  });
+});
