@@ -1,7 +1,8 @@
 // Starts the default simulated fleet: a Llama-2-7b-chat TGI ("llm"), an IDEFICS-9b-instruct TGI
-// ("vlm"), and a SageMaker runtime with one endpoint in front of each. Other simulated services
-// (Whisper, Grounded-SAM) join here.
+// ("vlm"), a SageMaker runtime with one endpoint in front of each, and a Grounded-SAM service.
+// Other simulated services (Whisper) join here.
 import type { FaultPlan } from './faults.ts';
+import { startGroundedSamSim, type GroundedSamSim, type GroundedSamSimOptions } from './grounded-sam/index.ts';
 import { startSageMakerSim, type SageMakerSim, type SageMakerSimOptions } from './sagemaker/index.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from './tgi/index.ts';
 
@@ -28,6 +29,10 @@ export interface FleetSimOptions {
   vlm?: TgiSimOptions;
   /** SageMaker runtime overrides (chunking, account, ...); its endpoints always front llm and vlm. */
   sagemaker?: Omit<SageMakerSimOptions, 'endpoints' | 'host' | 'port'>;
+  /** Port of the simulated Grounded-SAM service (default 0 = ephemeral). */
+  groundedSamPort?: number;
+  /** Grounded-SAM overrides (detectMs, perMaskMs, jitter); the fleet's jitter applies unless set here. */
+  groundedSam?: Omit<GroundedSamSimOptions, 'host' | 'port'>;
 }
 
 export interface FleetSim {
@@ -41,6 +46,9 @@ export interface FleetSim {
   /** Give it to the AWS SDK as `endpoint` (any region and fake credentials will do). */
   sagemakerUrl: string;
   sagemakerEndpoints: { llm: string; vlm: string };
+  /** Simulated Grounded-SAM service (POST /detect_segment, protocol/GROUNDED-SAM.md). */
+  groundedSam: GroundedSamSim;
+  groundedSamUrl: string;
   close(): Promise<void>;
 }
 
@@ -69,6 +77,13 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       },
     });
     started.push(sagemaker);
+    const groundedSam = await startGroundedSamSim({
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.jitter !== undefined ? { jitter: opts.jitter } : {}),
+      ...opts.groundedSam,
+      port: opts.groundedSamPort ?? 0,
+    });
+    started.push(groundedSam);
     return {
       llm,
       vlm,
@@ -78,10 +93,12 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       sagemaker,
       sagemakerUrl: sagemaker.url,
       sagemakerEndpoints: { ...FLEET_SAGEMAKER_ENDPOINTS },
+      groundedSam,
+      groundedSamUrl: groundedSam.url,
       close: async () => {
         // The SageMaker front first, so it does not see its containers vanish mid-stream.
         await sagemaker.close();
-        await Promise.all([llm.close(), vlm.close()]);
+        await Promise.all([llm.close(), vlm.close(), groundedSam.close()]);
       },
     };
   } catch (err) {

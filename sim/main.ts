@@ -1,8 +1,8 @@
 // CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers and the simulated
 // SageMaker runtime in front of them, and prints their URLs, clearly marked SIMULATED. Flags override
-// env: --host --llm-port --vlm-port --sagemaker-port --ttft-ms --itl-ms --jitter --legacy-framing
-// (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_SAGEMAKER_PORT, SIM_TTFT_MS, SIM_ITL_MS, SIM_JITTER,
-// SIM_LEGACY_FRAMING=1).
+// env: --host --llm-port --vlm-port --sagemaker-port --grounded-sam-port --ttft-ms --itl-ms --jitter
+// --legacy-framing (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_SAGEMAKER_PORT, SIM_GROUNDED_SAM_PORT,
+// SIM_TTFT_MS, SIM_ITL_MS, SIM_JITTER, SIM_LEGACY_FRAMING=1).
 import { parseArgs } from 'node:util';
 import { startFleetSim, type FleetSimOptions } from './fleet.ts';
 import { ADMIN_FAULTS_PATH } from './tgi/index.ts';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       'llm-port': { type: 'string' },
       'vlm-port': { type: 'string' },
       'sagemaker-port': { type: 'string' },
+      'grounded-sam-port': { type: 'string' },
       'ttft-ms': { type: 'string' },
       'itl-ms': { type: 'string' },
       jitter: { type: 'string' },
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--sagemaker-port 3002] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
+      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--sagemaker-port 3002] [--grounded-sam-port 3003] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
     );
     return;
   }
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     llmPort: num('llm-port', values['llm-port'], env.SIM_LLM_PORT) ?? 3000,
     vlmPort: num('vlm-port', values['vlm-port'], env.SIM_VLM_PORT) ?? 3001,
     sagemakerPort: num('sagemaker-port', values['sagemaker-port'], env.SIM_SAGEMAKER_PORT) ?? 3002,
+    groundedSamPort: num('grounded-sam-port', values['grounded-sam-port'], env.SIM_GROUNDED_SAM_PORT) ?? 3003,
     legacyFraming: values['legacy-framing'] ?? ['1', 'true'].includes(env.SIM_LEGACY_FRAMING ?? ''),
   };
   const ttftMs = num('ttft-ms', values['ttft-ms'], env.SIM_TTFT_MS);
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
   console.log(
     `SIMULATED SageMaker runtime ${fleet.sagemakerUrl}  endpoints ${fleet.sagemakerEndpoints.llm} → llm, ${fleet.sagemakerEndpoints.vlm} → vlm (any region, any credentials)`,
   );
+  console.log(`SIMULATED Grounded-SAM (POST /detect_segment, NDJSON) ${fleet.groundedSamUrl}`);
   console.log(`framing: ${opts.legacyFraming ? 'legacy "data:{...}"' : '"data: {...}"'}; fault admin: POST/DELETE <url>${ADMIN_FAULTS_PATH}`);
 
   let stopping = false;

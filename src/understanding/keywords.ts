@@ -1,0 +1,89 @@
+// Object noun phrases (1–3 words) to ground with Grounding DINO, in the spirit of the seed's KeyBERT
+// step: drop task words, determiners and pronouns, keep adjectives + nouns, rank VLM-named objects first.
+import { lemmaOf, parseTerms, type NlpTerm } from './nlp.ts';
+
+export interface KeywordOptions {
+  /** Phrases named by the VLM's description of the image; matching head nouns rank first. */
+  preferred?: string[];
+  /** Most phrases returned (default 5). */
+  max?: number;
+}
+
+/** The seed's stopwords (first word of a KeyBERT phrase) plus task words, pronouns and places. */
+const STOP = new Set([
+  'mask', 'create', 'generate', 'image', 'cut', 'edge', 'picture', 'photo', 'segment', 'new', 'her', 'his', 'my', 'the', 'that', 'this',
+  'a', 'an', 'these', 'those', 'it', 'its', 'me', 'you', 'your', 'them', 'they', 'their', 'i', 'we', 'us', 'our', 'him', 'she', 'he',
+  'there', 'here', 'what', 'which', 'where', 'how', 'who', 'please', 'all', 'every', 'each', 'many', 'much', 'few', 'several',
+  'some', 'any', 'other', 'another', 'only', 'just', 'same', 'both',
+  'outline', 'detect', 'detection', 'find', 'locate', 'highlight', 'box', 'boxes', 'bounding', 'count', 'show', 'select', 'isolate',
+  'extract', 'remove', 'erase', 'upscale', 'segmentation', 'photograph', 'pic', 'screenshot', 'scene', 'frame', 'shot', 'masks',
+  'object', 'objects', 'thing', 'things', 'stuff', 'one', 'ones', 'everything', 'something', 'anything', 'part', 'piece', 'area',
+  'region', 'shape', 'contour', 'silhouette', 'instance', 'pixel', 'pixels', 'level', 'trace', 'mark', 'tag', 'label', 'spot',
+  'matte', 'alpha', 'channel', 'binary', 'left', 'right', 'top', 'bottom', 'middle', 'center', 'centre', 'front', 'back', 'side',
+  'corner', 'background', 'foreground', 'next', 'near', 'behind', 'number', 'lot', 'lots', 'kind', 'type', 'sort', 'version',
+  'around', 'out', 'view', 'camera', 'pictures', 'photos', 'images', 'visible', 'whole', 'entire', 'draw', 'drawing',
+]);
+const BREAK_TAGS = ['Determiner', 'Pronoun', 'Preposition', 'Conjunction', 'QuestionWord', 'Value', 'Adverb', 'Copula', 'Modal', 'Auxiliary', 'Possessive'];
+
+const MAX_CACHE = 128;
+const parsed = new Map<string, NlpTerm[]>();
+
+function termsOf(text: string): NlpTerm[] {
+  const hit = parsed.get(text);
+  if (hit !== undefined) return hit;
+  const terms = parseTerms(text.toLowerCase());
+  if (parsed.size >= MAX_CACHE) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(text, terms);
+  return terms;
+}
+
+const word = (t: NlpTerm): string => t.normal.replace(/[^a-z0-9-]/g, '');
+
+/** Noun-like: tagged a noun, or a plural compromise took for a present-tense verb ("lights"). */
+function isNounish(t: NlpTerm, prev: boolean): boolean {
+  if (t.tags.includes('Noun')) return true;
+  return prev && t.tags.includes('PresentTense') && !t.tags.includes('Infinitive') && word(t).endsWith('s');
+}
+
+function isContent(t: NlpTerm, prev: boolean): boolean {
+  const w = word(t);
+  if (w.length < 2 || STOP.has(w) || STOP.has(t.root ?? '')) return false;
+  if (BREAK_TAGS.some((tag) => t.tags.includes(tag))) return false;
+  if (t.tags.includes('Verb')) return isNounish(t, prev);
+  return t.tags.includes('Adjective') || t.tags.includes('Noun');
+}
+
+function phrasesOf(terms: NlpTerm[]): string[] {
+  const out: string[] = [];
+  let run: NlpTerm[] = [];
+  const flush = (): void => {
+    // Keep the run up to its last noun, at most 3 words ending in it (the head).
+    let last = -1;
+    run.forEach((t, i) => { if (isNounish(t, i > 0)) last = i; });
+    if (last >= 0) {
+      const kept = run.slice(Math.max(0, last - 2), last + 1);
+      const head = kept[kept.length - 1]!;
+      const headWord = head.tags.includes('Plural') || !head.tags.includes('Noun') ? lemmaOf(word(head)) : word(head);
+      out.push([...kept.slice(0, -1).map(word), headWord].join(' '));
+    }
+    run = [];
+  };
+  for (const t of terms) {
+    if (isContent(t, run.length > 0)) run.push(t);
+    else flush();
+  }
+  flush();
+  return out;
+}
+
+const headOf = (phrase: string): string => lemmaOf(phrase.trim().toLowerCase().split(/\s+/).pop() ?? '');
+
+/** Object phrases to ground, most relevant first, deduplicated. */
+export function extractKeywords(text: string, opts: KeywordOptions = {}): string[] {
+  const max = opts.max ?? 5;
+  const unique = [...new Set(phrasesOf(termsOf(text)))];
+  const preferredHeads = new Set((opts.preferred ?? []).map(headOf));
+  const first = unique.filter((p) => preferredHeads.has(headOf(p)));
+  const rest = unique.filter((p) => !preferredHeads.has(headOf(p)));
+  return [...first, ...rest].slice(0, max);
+}
