@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { SegmentEvent, SegmenterBackend, SegmentRequest } from '../segmenter-port.ts';
-import { StallWatch } from '../tgi/stall.ts';
+import { StallWatch } from '../http/stall.ts';
 import { gsamEndedEarlyError, gsamHttpError, gsamProtocolError, gsamTimeoutError, gsamTransportError } from './errors.ts';
 import { StreamState } from './events.ts';
 import { LineSplitter } from './lines.ts';

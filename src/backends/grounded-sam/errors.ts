@@ -2,7 +2,7 @@
 // before the stream, in-band error lines, transport errors, timeouts and protocol faults.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter } from '../tgi/errors.ts';
+import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
 
 const MAX_UPSTREAM_TEXT = 200;
 

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { ChatMessage, DoneEvent, GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
-import { StallWatch } from '../tgi/stall.ts';
+import { StallWatch } from '../http/stall.ts';
 import { endpoints } from './endpoints.ts';
 import type { Endpoints } from './endpoints.ts';
 import {

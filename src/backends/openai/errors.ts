@@ -3,6 +3,7 @@
 // transport (socket/DNS/connect) errors, timeouts and protocol faults. Messages never contain the
 // prompt: upstream text is shown only from JSON error bodies, cut to 200 characters, and withheld
 // when it looks like a request echo (pydantic validation errors quote the offending input).
+import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -90,17 +91,6 @@ function codeForStatus(status: number): ErrorCode {
   return 'UPSTREAM_GENERATION_FAILED';
 }
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
- *  or unparseable. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
-}
-
 /** Maps a non-200 answer. `body` is the start of the response body; only a JSON error's message
  *  is shown (plain-text bodies from proxies or axum rejections may quote the request). */
 export function openAiHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
@@ -127,16 +117,6 @@ const UNREACHABLE = new Set([
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** Finds a node/undici error code, looking into AggregateError (happy eyeballs) and `cause`. */
-export function errorCodeOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    if ('code' in e && typeof e.code === 'string') return e.code;
-    if ('errors' in e && Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0];
-    else e = 'cause' in e ? e.cause : undefined;
-  }
-  return undefined;
-}
-
 /** Maps a transport failure. `phase` 'request' = before response headers, 'stream' = while
  *  reading the body (where any socket failure is a reset). */
 export function openAiTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
@@ -161,3 +141,5 @@ export function openAiEndedEarlyError(): VlpError {
 export function openAiProtocolError(what: string): VlpError {
   return new VlpError('UPSTREAM_PROTOCOL', `${WHO} protocol error: ${what}`);
 }
+
+export { errorCodeOf, parseRetryAfter };

@@ -5,7 +5,7 @@
 // the prompt, or container text that could echo it; AWS account ids are masked.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf } from '../tgi/errors.ts';
+import { errorCodeOf } from '../http/upstream-errors.ts';
 
 const MAX_TEXT = 200;
 

@@ -7,7 +7,7 @@ import { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { GenEvent, TextGenRequest } from '../ports.ts';
 import { doneOf, parseTgiEvent, tokenOf } from '../tgi/events.ts';
-import { StallWatch } from '../tgi/stall.ts';
+import { StallWatch } from '../http/stall.ts';
 import { hasImages, render, type SageMakerContext } from './context.ts';
 import { sageMakerEndedEarlyError, sageMakerError, sageMakerProtocolError, sageMakerTimeoutError } from './errors.ts';
 import { PayloadSseDecoder } from './payload.ts';

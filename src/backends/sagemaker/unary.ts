@@ -7,7 +7,7 @@ import type { DoneEvent, GenEvent, TextGenRequest } from '../ports.ts';
 import { tgiEventError } from '../tgi/errors.ts';
 import { doneOf } from '../tgi/events.ts';
 import type { TgiStreamEvent } from '../tgi/events.ts';
-import { StallWatch } from '../tgi/stall.ts';
+import { StallWatch } from '../http/stall.ts';
 import { hasImages, render, type SageMakerContext } from './context.ts';
 import { sageMakerError, sageMakerProtocolError, sageMakerTimeoutError } from './errors.ts';
 import { sageMakerBody } from './request.ts';

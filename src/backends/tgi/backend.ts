@@ -12,7 +12,7 @@ import type { PromptTemplate } from '../prompt/index.ts';
 import { tgiEndedEarlyError, tgiHttpError, tgiProtocolError, tgiTimeoutError, tgiTransportError } from './errors.ts';
 import { doneOf, parseTgiEvent, tokenOf } from './events.ts';
 import { tgiRequest } from './request.ts';
-import { StallWatch } from './stall.ts';
+import { StallWatch } from '../http/stall.ts';
 import { checkTgiHealth } from './info.ts';
 
 export interface TgiBackendOptions {

@@ -1,6 +1,7 @@
 // The one place that maps TGI failures to stable VlpError codes: HTTP statuses before the stream,
 // in-band SSE error events, transport (socket/DNS/connect) errors, timeouts and protocol faults.
 // Messages never contain the prompt; TGI's own error text is included, cut to 200 characters.
+import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -54,16 +55,6 @@ function codeForStatus(status: number): ErrorCode {
   }
 }
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
- *  or unparseable. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined) return undefined;
-  const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
-}
 
 /** Maps a non-200 answer. `body` is the (start of the) response body: its text is shown only when
  *  it is TGI's JSON ErrorResponse; plain-text bodies (axum rejections, proxies) may quote request
@@ -95,15 +86,6 @@ const UNREACHABLE = new Set([
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** Finds a node/undici error code, looking into AggregateError (happy eyeballs) and `cause`. */
-export function errorCodeOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    if ('code' in e && typeof e.code === 'string') return e.code;
-    if ('errors' in e && Array.isArray(e.errors) && e.errors.length > 0) e = e.errors[0];
-    else e = 'cause' in e ? e.cause : undefined;
-  }
-  return undefined;
-}
 
 /** Maps a transport failure. `phase` 'request' = before response headers, 'stream' = while
  *  reading the body (where any socket failure is a reset). */
@@ -132,3 +114,5 @@ export function tgiEndedEarlyError(): VlpError {
 export function tgiProtocolError(what: string, cause?: unknown): VlpError {
   return new VlpError('UPSTREAM_PROTOCOL', `TGI protocol error: ${what}`, cause === undefined ? {} : { cause });
 }
+
+export { errorCodeOf, parseRetryAfter };
