@@ -19,6 +19,8 @@ export interface PathReport {
   gatewayRelayMs: { p50: number; p99: number; p999: number };
   /** prom-client event-loop lag of the gateway over the phase (10 ms resolution), ms. */
   gatewayLoopLagMs: { p99: number; max: number };
+  /** Calibration: the same streams through a bare TCP pipe process (TGI path only). */
+  tcpPipeFloor?: { perTokenLatencyMs: { p50: number; p90: number; p99: number; max: number }; addedP99Ms: number };
 }
 
 export interface TransportReport {
@@ -53,6 +55,14 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
       lines.push(
         `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms.direct} / ${x.loadgenLoopDelayP99Ms.gateway} |`,
       );
+    }
+  }
+  const floors = reports.flatMap((r) => r.paths.filter((x) => x.tcpPipeFloor).map((x) => ({ r, x })));
+  if (floors.length > 0) {
+    lines.push('', '| transport run | calibration: TGI streams through a bare TCP pipe process | per-token p50 / p99 (ms) | added p99 over direct (ms) | vlp-live added p99 on the same path (ms) |', '|---|---|---|---|---|');
+    for (const { r, x } of floors) {
+      const f = x.tcpPipeFloor as NonNullable<PathReport['tcpPipeFloor']>;
+      lines.push(`| ${r.transport} | sim → pipe process → load generator | ${f.perTokenLatencyMs.p50} / ${f.perTokenLatencyMs.p99} | ${f.addedP99Ms} | ${x.addedPerTokenMs.p99} |`);
     }
   }
   lines.push(

@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { startTgiSim } from '../../sim/tgi/index.ts';
 import { startSageMakerSim } from '../../sim/sagemaker/index.ts';
-import { bucketQuantile, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
+import { bucketQuantile, freePort, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
 import { renderRelayReport, type PathReport, type TransportReport } from './relay-report.ts';
@@ -84,7 +85,20 @@ function gatewayConfigFile(tgiUrl: string, smUrl: string): string {
   return file;
 }
 
-async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarget, emits: Map<number, Float64Array>, seedBase: number): Promise<PathReport> {
+/** Start the calibration TCP pipe (its own process) in front of `targetPort`; resolves its URL. */
+async function startPipe(targetPort: number): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./tcp-pipe.ts', import.meta.url)), String(port), String(targetPort)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    child.once('exit', () => reject(new Error('tcp pipe exited')));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarget, emits: Map<number, Float64Array>, seedBase: number, pipeUrl?: string): Promise<PathReport> {
   const eld = monitorEventLoopDelay({ resolution: 1 });
   const active = await openIdleSessions(gw.url, N);
   await sleep(300);
@@ -93,6 +107,8 @@ async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarge
   eld.disable();
   const lagDirect = r2(eld.percentile(99) / 1e6);
   eld.reset();
+  // Floor: the same streams through a bare TCP pipe process (two cross-process hops, no work).
+  const floor = pipeUrl !== undefined ? await runDirect({ ...target, url: pipeUrl }, N, TOKENS, seedBase + 2500, emits, RAMP) : undefined;
   const s0 = await gw.sample();
   let peak = s0.rssBytes;
   // Peak RSS from /proc: a /metrics scrape mid-phase would stall the gateway's loop.
@@ -105,15 +121,17 @@ async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarge
   for (const c of active) c.close();
   const d = phaseSummary(direct);
   const g = phaseSummary(through);
+  const f = floor ? phaseSummary(floor) : undefined;
   const cpuS = s1.cpuS - s0.cpuS;
   console.log(
-    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms, gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token`,
+    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token`,
   );
   return {
     path,
     direct: d,
     gateway: g,
     addedPerTokenMs: { p50: r2(g.perTokenLatencyMs.p50 - d.perTokenLatencyMs.p50), p99: r2(g.perTokenLatencyMs.p99 - d.perTokenLatencyMs.p99) },
+    ...(f ? { tcpPipeFloor: { perTokenLatencyMs: f.perTokenLatencyMs, addedP99Ms: r2(f.perTokenLatencyMs.p99 - d.perTokenLatencyMs.p99) } } : {}),
     addedTtftMs: { p50: r2(g.ttftMs.p50 - d.ttftMs.p50), p99: r2(g.ttftMs.p99 - d.ttftMs.p99) },
     gatewayCpu: { seconds: r2(cpuS), usPerToken: r2((cpuS * 1e6) / Math.max(1, through.tokens)), cores: r2(cpuS / through.seconds) },
     activeRssPerSessionKiB: r2((peak - s0.rssBytes) / N / 1024),
@@ -157,6 +175,7 @@ async function main(): Promise<void> {
   const reports: TransportReport[] = [];
   let seedBase = 1_000_000;
   const configFile = gatewayConfigFile(sim.url, sm.url);
+  const pipe = await startPipe(Number(new URL(sim.url).port));
   for (const transport of transports) {
     const gw = await startGatewayProc({
       transport,
@@ -179,7 +198,7 @@ async function main(): Promise<void> {
         for (const c of warm) c.close();
       }
       const perPath: PathReport[] = [];
-      for (const path of paths) perPath.push(await measurePath(gw, path, targets[path], emits, (seedBase += 10_000)));
+      for (const path of paths) perPath.push(await measurePath(gw, path, targets[path], emits, (seedBase += 10_000), path === 'tgi' ? pipe.url : undefined));
       for (const c of idle) c.close();
       reports.push({
         transport,
@@ -195,6 +214,7 @@ async function main(): Promise<void> {
       await gw.stop();
     }
   }
+  pipe.child.kill('SIGTERM');
   await sm.close();
   await sim.close();
   const meta = {

@@ -115,6 +115,8 @@ export const ConfigSchema = z
         outboxMaxFrames: int(8, 1_000_000).default(1024),
         /** Sent frames kept for resume (per session). */
         replayFrames: int(0, 100_000).default(512),
+        /** Bytes of sent frames kept for resume (per session; msgpack-encoded, outside the JS heap). */
+        replayBytes: int(1024, 64 << 20).default(256 << 10),
         resumeWindowMs: int(0, 3_600_000).default(30_000),
         idleTimeoutMs: int(1000, 86_400_000).default(300_000),
         /** Client messages per second per connection (token bucket, burst = 2x). */

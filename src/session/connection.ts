@@ -47,9 +47,14 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     this.bucket = new TokenBucket(l.maxMessagesPerSec);
   }
 
+  /** OutboxSink: msgpack bytes of the last frame sent (undefined on vlp.v1.json). */
+  lastMsgpack: Uint8Array | undefined;
+
   // OutboxSink: encode with this connection's codec and write one frame.
   send(msg: ServerMessage): SendResult {
-    return this.conn.send(this.codec.encode(msg));
+    const frame = this.codec.encode(msg);
+    this.lastMsgpack = typeof frame === 'string' ? undefined : frame;
+    return this.conn.send(frame);
   }
 
   onMessage(data: Uint8Array, isBinary: boolean): void {

@@ -10,12 +10,17 @@ import { ReplayRing } from './replay.ts';
 /** Where frames go: the session's current connection (encodes and writes one frame). */
 export interface OutboxSink {
   send(msg: ServerMessage): SendResult;
+  /** msgpack bytes of the frame just sent (valid until the next send), when the connection
+   *  speaks msgpack: the replay buffer copies them instead of encoding again. */
+  readonly lastMsgpack?: Uint8Array | undefined;
 }
 
 export interface OutboxOptions {
   /** Max frames waiting to be written; beyond it onOverflow fires once. */
   maxFrames: number;
   replayFrames: number;
+  /** Byte bound of the replay buffer. */
+  replayBytes?: number;
   onOverflow: () => void;
 }
 
@@ -34,7 +39,7 @@ export class Outbox {
   backpressureEvents = 0;
 
   constructor(private readonly opts: OutboxOptions) {
-    this.replay = new ReplayRing(opts.replayFrames);
+    this.replay = new ReplayRing(opts.replayFrames, opts.replayBytes);
   }
 
   get lastSeq(): number {
@@ -63,12 +68,14 @@ export class Outbox {
   push(p: ServerPayload): void {
     const sink = this.sink;
     if (!sink) {
-      this.stamp(p);
+      this.keep(this.stamp(p));
       return;
     }
     if (!this.blocked && this.head === this.queue.length) {
       // Fast path: nothing queued and the socket takes more: write now (lowest latency).
-      const r = sink.send(this.stamp(p));
+      const msg = this.stamp(p);
+      const r = sink.send(msg);
+      this.replay.add(msg, sink.lastMsgpack);
       this.sentFrames++;
       if (r === 'backpressure') {
         this.blocked = true;
@@ -145,6 +152,7 @@ export class Outbox {
       this.head++;
       const msg = this.stamp(p);
       const r = sink.send(msg);
+      this.replay.add(msg, sink.lastMsgpack);
       this.sentFrames++;
       if (r === 'backpressure') {
         this.blocked = true;
@@ -166,7 +174,7 @@ export class Outbox {
   private drainToReplay(): void {
     for (let k = this.head; k < this.queue.length; k++) {
       const p = this.queue[k];
-      if (p !== undefined) this.stamp(p);
+      if (p !== undefined) this.keep(this.stamp(p));
     }
     this.queue = [];
     this.head = 0;
@@ -175,7 +183,11 @@ export class Outbox {
   private stamp(p: ServerPayload): ServerMessage {
     const msg = p as ServerMessage;
     msg.seq = ++this.seq;
-    this.replay.add(msg);
     return msg;
+  }
+
+  /** Store a frame that is not being written now (detached, or queued at a detach). */
+  private keep(msg: ServerMessage): void {
+    this.replay.add(msg);
   }
 }

@@ -49,6 +49,7 @@ export class Session {
     this.outbox = new Outbox({
       maxFrames: limits.outboxMaxFrames,
       replayFrames: limits.replayFrames,
+      replayBytes: limits.replayBytes,
       onOverflow: () => host.onSlowConsumer(this),
     });
     this.history = new DialogueHistory(limits.historyChars);
