@@ -135,11 +135,11 @@ export const ERRORS = {
     summary: 'The image URL host is not allowed, or resolves to a private or loopback address.',
   },
   INPUT_INTENT_UNSUPPORTED: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The intent (e.g. text-to-image) cannot be served by the configured fleet.',
   },
   INPUT_SEGMENT_NO_IMAGE: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'A detection or segmentation turn has no image to work on.',
   },
   // audio

@@ -12,6 +12,8 @@ import { ConnectionHandlerCtx, type SessionTable } from './session/connection.ts
 import type { GatewayContext } from './session/context.ts';
 import { ERRORS } from '../protocol/errors.ts';
 import { createServerCodec } from '../protocol/codec.ts';
+import { createGroundedSamBackend } from './backends/grounded-sam/index.ts';
+import { RulesIntentClassifier } from './understanding/rules.ts';
 
 const SWEEP_MS = 1000;
 const HEALTH_CACHE_MS = 2000;
@@ -31,7 +33,18 @@ export class Gateway implements SessionHost, SessionTable {
   constructor(readonly config: Config, log: Logger, opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined> } = {}) {
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     const models = new ModelRegistry(config, log, opts.env ?? {});
-    this.ctx = { config, models, metrics: this.metrics, log };
+    const seg = config.segmenter;
+    const segmenter =
+      seg.url === undefined
+        ? undefined
+        : createGroundedSamBackend({
+            url: seg.url,
+            connectTimeoutMs: config.upstream.connectTimeoutMs,
+            firstEventTimeoutMs: seg.firstEventTimeoutMs,
+            interEventTimeoutMs: seg.interEventTimeoutMs,
+            maxConnections: config.upstream.maxConnectionsPerBackend,
+          });
+    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: new RulesIntentClassifier() };
     this.transport = createTransport(config.transport, {
       host: config.host,
       port: config.port,
@@ -139,11 +152,12 @@ export class Gateway implements SessionHost, SessionTable {
     if (this.health && now - this.health.at < HEALTH_CACHE_MS) return this.health.value;
     const value = (async () => {
       const detail: Record<string, boolean> = {};
-      await Promise.all(
-        this.ctx.models.entries().map(async (e) => {
+      await Promise.all([
+        ...this.ctx.models.entries().map(async (e) => {
           detail[e.config.id] = await e.backend.probe(1000);
         }),
-      );
+        ...(this.ctx.segmenter ? [(async () => void (detail.segmenter = await (this.ctx.segmenter as NonNullable<typeof this.ctx.segmenter>).probe(1000)))()] : []),
+      ]);
       return { ok: Object.values(detail).every(Boolean), detail };
     })();
     this.health = { at: now, value };
@@ -177,6 +191,7 @@ export class Gateway implements SessionHost, SessionTable {
     await new Promise((r) => setTimeout(r, 50));
     await this.transport.close();
     await this.ctx.models.close();
+    await this.ctx.segmenter?.close();
     this.ctx.log.info('shutdown complete');
   }
 }

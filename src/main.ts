@@ -12,6 +12,8 @@ interface EmbeddedFleet {
 
 async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<{ config: Config; fleet: EmbeddedFleet | undefined }> {
   const missing = config.models.filter((m) => (m.backend === 'sagemaker' ? m.sagemaker?.endpointUrl === undefined : m.urls.length === 0));
+  // Without a segmenter URL, segmentation is simply unavailable, unless the fleet is simulated
+  // anyway (then its simulated Grounded-SAM serves it): never a simulator next to real models.
   if (missing.length === 0) return { config, fleet: undefined };
   if (config.sim === 'off') {
     throw new ConfigError(`models without a URL and sim=off: ${missing.map((m) => m.id).join(', ')} (set VLP_TGI_URL / VLP_IDEFICS_URL or models[].urls)`);
@@ -36,7 +38,9 @@ async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createL
     { simulated: missing.map((m) => ({ model: m.id, backend: m.backend, url: m.backend === 'sagemaker' ? fleet.sagemakerUrl : urlFor(m.kind) })) },
     'SIMULATED FLEET: no backend URL configured, serving these models from the built-in fleet simulator (not real models)',
   );
-  return { config: { ...config, models }, fleet };
+  const segmenter = config.segmenter.url === undefined ? { ...config.segmenter, url: fleet.groundedSamUrl } : config.segmenter;
+  if (config.segmenter.url === undefined) log.warn({ url: fleet.groundedSamUrl }, 'SIMULATED FLEET: Grounded-SAM served by the built-in simulator');
+  return { config: { ...config, models, segmenter }, fleet };
 }
 
 async function main(): Promise<void> {

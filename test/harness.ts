@@ -7,6 +7,7 @@ import type { ClientMessage, ServerMessage, Subprotocol } from '../protocol/mess
 import { ConfigSchema, type ConfigInput } from '../src/config/schema.ts';
 import { Gateway } from '../src/gateway.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from '../sim/tgi/index.ts';
+import { startGroundedSamSim, type GroundedSamSim } from '../sim/grounded-sam/index.ts';
 
 export type TransportKind = 'ws' | 'uws';
 export const TRANSPORTS: TransportKind[] = ['ws', 'uws'];
@@ -16,6 +17,8 @@ export interface Stack {
   sim: TgiSim;
   /** The simulated IDEFICS (vlm) TGI. */
   vlm: TgiSim;
+  /** The simulated Grounded-SAM service. */
+  gsam: GroundedSamSim;
   url: string;
   httpBase: string;
   close(): Promise<void>;
@@ -26,12 +29,14 @@ export async function startStack(transport: TransportKind, opts: { sim?: TgiSimO
   const vlm = await startTgiSim({ kind: 'vlm', ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const url = opts.simUrl ?? sim.url;
   const vlmUrl = opts.simUrl ?? vlm.url;
+  const gsam = await startGroundedSamSim({ detectMs: 20, perMaskMs: 10, jitter: 0 });
   const base = opts.config ?? {};
   const config = ConfigSchema.parse({
     host: '127.0.0.1',
     port: 0,
     transport,
     logLevel: 'silent',
+    segmenter: { url: gsam.url },
     ...base,
     models: base.models ?? [
       { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [url], template: 'llama2-chat', params: { max_new_tokens: 40 } },
@@ -44,11 +49,12 @@ export async function startStack(transport: TransportKind, opts: { sim?: TgiSimO
     gw,
     sim,
     vlm,
+    gsam,
     url: `ws://127.0.0.1:${port}/v1/ws`,
     httpBase: `http://127.0.0.1:${port}`,
     async close() {
       await gw.shutdown(0);
-      await Promise.all([sim.close(), vlm.close()]);
+      await Promise.all([sim.close(), vlm.close(), gsam.close()]);
     },
   };
 }

@@ -52,7 +52,7 @@ describe.each(TRANSPORTS)('operations over %s', (transport) => {
     expect(await c.waitFor((m) => m.t === 'error')).toMatchObject({ code: 'SERVER_SHUTTING_DOWN' });
     expect(await c.waitClose()).toBe(1001);
     await stopping;
-    await Promise.all([stack.sim.close(), stack.vlm.close()]);
+    await Promise.all([stack.sim.close(), stack.vlm.close(), stack.gsam.close()]);
   });
 
   it('shutdown cancels turns still running after the grace period (turn.cancelled reason shutdown)', async () => {
@@ -63,6 +63,6 @@ describe.each(TRANSPORTS)('operations over %s', (transport) => {
     await stack.gw.shutdown(100);
     expect(await c.waitFor((m) => m.t === 'turn.cancelled')).toMatchObject({ reason: 'shutdown' });
     expect(await c.waitClose()).toBe(1001);
-    await Promise.all([stack.sim.close(), stack.vlm.close()]);
+    await Promise.all([stack.sim.close(), stack.vlm.close(), stack.gsam.close()]);
   });
 });

@@ -21,6 +21,7 @@ export const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'int' |
   VLP_DEFAULT_MODEL: { path: ['defaultModel'], kind: 'string' },
   VLP_DEFAULT_VISION_MODEL: { path: ['defaultVisionModel'], kind: 'string' },
   VLP_IMAGE_HOSTS: { path: ['images', 'allowedHosts'], kind: 'urls' },
+  VLP_GROUNDED_SAM_URL: { path: ['segmenter', 'url'], kind: 'string' },
   VLP_SYSTEM_PROMPT: { path: ['systemPrompt'], kind: 'string' },
   VLP_TGI_URL: { path: ['@model', 'llama-2-7b-chat', 'urls'], kind: 'urls' },
   VLP_IDEFICS_URL: { path: ['@model', 'idefics-9b-instruct', 'urls'], kind: 'urls' },

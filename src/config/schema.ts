@@ -128,6 +128,21 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    segmenter: z
+      .object({
+        /** Grounded-SAM service base URL (protocol/GROUNDED-SAM.md). Empty = the embedded simulator. */
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        /** The seed's thresholds: keep a box when its score is > boxThreshold. */
+        boxThreshold: z.number().gt(0).lt(1).default(0.5),
+        textThreshold: z.number().gt(0).lt(1).default(0.55),
+        hq: z.boolean().default(false),
+        firstEventTimeoutMs: int(1, 600_000).default(30_000),
+        interEventTimeoutMs: int(1, 600_000).default(10_000),
+        /** Minimum intent score that turns an image turn into a detection/segmentation turn. */
+        minIntentScore: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .prefault({}),
     images: z
       .object({
         maxPixels: int(1, 1 << 30).default(40_000_000),

@@ -3,10 +3,15 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { ModelRegistry } from '../models.ts';
+import type { SegmenterBackend } from '../backends/segmenter-port.ts';
+import type { IntentClassifier } from '../understanding/classifier-port.ts';
 
 export interface GatewayContext {
   config: Config;
   models: ModelRegistry;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Grounded-SAM; undefined when no segmenter is configured. */
+  segmenter: SegmenterBackend | undefined;
+  intent: IntentClassifier;
 }

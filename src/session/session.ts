@@ -16,6 +16,18 @@ import type { ModelEntry } from '../models.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import { fitImage, dataUri, base64Budget } from '../images/fit.ts';
 import { DEFAULT_VLM_MAX_SIDE } from '../images/defaults.ts';
+import type { StoredImage } from '../images/types.ts';
+import { runSegmentTurn } from './segment-turn.ts';
+import { extractKeywords } from '../understanding/keywords.ts';
+import { unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
+
+/** Intents served by the segmenter. */
+const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
+/** Score at which an intent the turn cannot serve is refused rather than answered by the model
+ *  (the seed's 0.65 threshold). */
+const STRONG_INTENT = 0.65;
+/** Score of a segment/mask intent on a text-only turn that is answered INPUT_SEGMENT_NO_IMAGE. */
+const NO_IMAGE_SEGMENT_SCORE = 0.35;
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -113,6 +125,29 @@ export class Session {
       if (err instanceof VlpError) return this.sendError(err.code, err.message, { turn: msg.id, ref });
       throw err;
     }
+    // Intent decides between a detection/segmentation turn, an answer the fleet cannot give, and
+    // a generation turn. (The built-in classifier is synchronous; an async one routes nothing yet.)
+    const intent = this.ctx.intent.classify(text, { hasImage: vision });
+    const top = 'then' in intent ? undefined : intent.labels[0];
+    const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
+    // Without an image the classifier already down-weights vision intents: segmentation or mask
+    // creation still on top is a clear request that needs an image. (Detect-style phrasings such
+    // as "find", "count" or "where is" stay dialogue: they are common in plain chat.)
+    if (!vision && top !== undefined && (top.label === 'segment' || top.label === 'mask') && top.score >= NO_IMAGE_SEGMENT_SCORE) {
+      return this.sendError('INPUT_SEGMENT_NO_IMAGE', 'detection and segmentation need an image: send it with image.put and name it in turn.start.image', { turn: msg.id, ref });
+    }
+    let keywords: string[] = [];
+    if (vision && top !== undefined && !('then' in intent)) {
+      keywords = extractKeywords(text, { max: 3 });
+      this.send({ t: 'intent.update', turn: msg.id, labels: intent.labels.slice(0, 3), stable: true, keywords });
+      const unsupported = unsupportedCode(top.label);
+      if (unsupported !== null && top.score >= STRONG_INTENT) {
+        return this.sendError(unsupported, `${top.label.replace(/_/g, '-')} is not served by this fleet (it serves dialogue, image questions, detection and segmentation)`, { turn: msg.id, ref });
+      }
+      if (wantsMasks && !this.ctx.segmenter) {
+        return this.sendError('INPUT_INTENT_UNSUPPORTED', 'detection and segmentation are not available: no segmentation service is configured', { turn: msg.id, ref });
+      }
+    }
     this.rememberTurnId(msg.id);
     const run: TurnRun = {
       id: msg.id,
@@ -121,7 +156,12 @@ export class Session {
       cancelReason: undefined,
     };
     this.turn = run;
-    const work = vision
+    const segmenter = this.ctx.segmenter;
+    const work = vision && wantsMasks && segmenter
+      ? this.imageFor(run, msg.image as string).then((image) =>
+          image ? runSegmentTurn(this, run, segmenter, { imageId: msg.image as string, image, phrases: keywords, userText: text }) : undefined,
+        )
+      : vision
       ? this.prepareVision(run, msg.image as string, entry, text).then((messages) => (messages ? runTextTurn(this, run, entry, messages, params, text, 'vqa') : undefined))
       : runTextTurn(this, run, entry, this.history.messagesFor(this.options.systemPrompt, text), params, text, 'chat');
     this.turnDone = work.finally(() => {
@@ -141,22 +181,25 @@ export class Session {
     });
   }
 
+  /** The turn's stored image, or undefined after sending the error that ends the turn. */
+  private async imageFor(run: TurnRun, imageId: string): Promise<StoredImage | undefined> {
+    const ref = 'turn.start';
+    const img = await this.imageState?.get(imageId);
+    if (img) return img;
+    const failed = this.imageState?.failure(imageId);
+    if (failed) this.sendError(failed.code, `image ${imageId} was rejected: ${failed.message}`, { turn: run.id, ref });
+    else this.sendError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session (send image.put first; it may have been rejected or evicted)`, { turn: run.id, ref });
+    return undefined;
+  }
+
   /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
    *  Returns undefined when the turn already ended (error sent or cancelled). */
   private async prepareVision(run: TurnRun, imageId: string, entry: ModelEntry, text: string): Promise<ChatMessage[] | undefined> {
     const turn = run.id;
     const ref = 'turn.start';
     try {
-      const img = await this.imageState?.get(imageId);
-      const failed = img ? undefined : this.imageState?.failure(imageId);
-      if (failed) {
-        this.sendError(failed.code, `image ${imageId} was rejected: ${failed.message}`, { turn, ref });
-        return undefined;
-      }
-      if (!img) {
-        this.sendError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session (send image.put first; it may have been rejected or evicted)`, { turn, ref });
-        return undefined;
-      }
+      const img = await this.imageFor(run, imageId);
+      if (!img) return undefined;
       const messages = this.history.messagesFor(this.options.systemPrompt, text);
       // Prompt bytes: the text of every message plus few-shot examples and JSON overhead.
       const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 16, 0) + JSON.stringify(entry.config.fewShot).length + 1024;
