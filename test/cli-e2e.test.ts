@@ -52,6 +52,13 @@ describe('CLI end to end', () => {
     expect(r.err).toMatch(/tokens=10/);
   });
 
+  it('--image "segment the dog" prints the summary and the boxes', async () => {
+    const r = await cli(stack, ['--image', photo, 'segment the dog']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/dog/);
+    expect(r.err).toMatch(/^box 0 dog 0\.\d\d \[\d+, \d+, \d+, \d+\]$/m);
+  });
+
   it('--image with a file that is not an image exits 1 with INPUT_IMAGE_INVALID', async () => {
     const r = await cli(stack, ['--image', photo.replace('photo.jpg', 'notes.txt'), 'What is in this image?']);
     expect(r.code).toBe(1);

@@ -99,6 +99,12 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
       else if (msg.t === 'gen.token') {
         io.stdout.write(msg.text);
         wroteText = true;
+      } else if (msg.t === 'detect.boxes') {
+        for (const b of msg.boxes) io.stderr.write(`box ${b.id} ${b.label} ${b.score.toFixed(2)} [${b.box.map((v) => Math.round(v)).join(', ')}]\n`);
+      } else if (msg.t === 'gen.done' && !wroteText && msg.text.length > 0) {
+        // Turns without tokens (detection/segmentation) answer in gen.done's text.
+        io.stdout.write(msg.text);
+        wroteText = true;
       }
       if (msg.t === 'error' && msg.fatal) last = msg; // the close that follows ends the stream
       if (isTerminal(msg) && (turnOf(msg) === turn.id || (msg.t === 'error' && msg.turn === undefined && msg.ref === 'turn.start'))) {
