@@ -59,6 +59,19 @@ describe('CLI end to end', () => {
     expect(r.err).toMatch(/^box 0 dog 0\.\d\d \[\d+, \d+, \d+, \d+\]$/m);
   });
 
+  it('--save writes the image with the masks and boxes drawn as a PNG', async () => {
+    const out = photo.replace('photo.jpg', 'segmented.png');
+    const r = await cli(stack, ['--image', photo, '--save', out, 'segment the dog']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/saved .*segmented\.png \(\d+ boxes, \d+ masks\)/);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([320, 240]);
+    // The plain green background was tinted where masks and boxes were drawn.
+    let changed = 0;
+    for (let k = 0; k < data.length; k += info.channels) if (data[k] !== data[0] || data[k + 2] !== data[2]) changed++;
+    expect(changed).toBeGreaterThan(100);
+  });
+
   it('--image with a file that is not an image exits 1 with INPUT_IMAGE_INVALID', async () => {
     const r = await cli(stack, ['--image', photo.replace('photo.jpg', 'notes.txt'), 'What is in this image?']);
     expect(r.code).toBe(1);

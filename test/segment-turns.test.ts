@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { RawClient, startStack, TRANSPORTS, type Stack } from './harness.ts';
 import type { DetectBoxesMsg, ErrorMsg, GenDoneMsg, IntentUpdateMsg, MaskFrameMsg, TurnMetricsMsg, TurnStartedMsg } from '../protocol/messages.ts';
-import { decodeCounts, stringToCounts } from '../src/vision/rle.ts';
+import { decodeCounts, stringToCounts } from '../protocol/rle.ts';
 
 describe.each(TRANSPORTS)('segment turns over %s', (transport) => {
   let stack: Stack;

@@ -17,6 +17,7 @@ Streams one answer from a vlp-live gateway to stdout; a summary line goes to std
   --system TEXT           system prompt for the session
   --image PATH            ask about this image (JPEG, PNG or WebP): goes to the vision model
   --image-url URL         ask about an image the gateway fetches (its host must be allowed)
+  --save PATH             with --image: write the image with the detected boxes and masks drawn, as PNG
   --json                  use the vlp.v1.json subprotocol (default vlp.v1.msgpack)
   --events                print every server frame as one JSON line instead of the text
   --timeout-ms N          give up after N ms (connect and answer; default 120000)
@@ -35,6 +36,8 @@ export interface CliConfig {
   options?: SessionOptions;
   /** Image to send with image.put before the turn: a local file or a URL for the gateway. */
   image?: { path: string } | { url: string };
+  /** PNG path for the image with boxes and masks drawn (segment turns; needs a local --image). */
+  save?: string;
 }
 
 export type ParsedArgs = { kind: 'run'; config: CliConfig } | { kind: 'help' } | { kind: 'usage'; error: string };
@@ -48,6 +51,7 @@ const OPTIONS = {
   system: { type: 'string' },
   image: { type: 'string' },
   'image-url': { type: 'string' },
+  save: { type: 'string' },
   json: { type: 'boolean' },
   events: { type: 'boolean' },
   'timeout-ms': { type: 'string' },
@@ -92,6 +96,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
     params.temperature = t;
   }
   if (values.image !== undefined && values['image-url'] !== undefined) errors.push('use --image or --image-url, not both');
+  if (values.save !== undefined && values.image === undefined) errors.push('--save needs a local --image to draw on');
   const timeoutMs = int('timeout-ms', values['timeout-ms'], 1) ?? 120_000;
   const url = values.url ?? env.VLP_URL ?? DEFAULT_URL;
   if (!/^wss?:\/\//.test(url)) errors.push(`--url must start with ws:// or wss://, got "${url}"`);
@@ -110,6 +115,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
       ...(values.system !== undefined && { options: { system_prompt: values.system } }),
       ...(values.image !== undefined && { image: { path: values.image } }),
       ...(values['image-url'] !== undefined && { image: { url: values['image-url'] } }),
+      ...(values.save !== undefined && { save: values.save }),
     },
   };
 }

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ServerMessage } from '../../protocol/messages.ts';
+import type { DetectBoxesMsg, MaskFrameMsg, ServerMessage } from '../../protocol/messages.ts';
+import { renderOverlay } from './overlay.ts';
 import { parseCliArgs, USAGE, type CliConfig } from './cli-args.ts';
 import { connect, VlpClientError, type VlpClient } from './sdk.ts';
 import { isTerminal, turnOf } from './turn.ts';
@@ -59,11 +60,16 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
   const frames = cfg.events ? client.events() : undefined;
   if (frames !== undefined) io.stdout.write(`${JSON.stringify(client.ready)}\n`);
   let image: string | undefined;
+  let imageBytes: Uint8Array | undefined;
   if (cfg.image !== undefined) {
     image = 'cli-image';
-    if ('path' in cfg.image) client.putImage(image, new Uint8Array(await readFile(cfg.image.path)));
-    else client.send({ t: 'image.put', id: image, url: cfg.image.url });
+    if ('path' in cfg.image) {
+      imageBytes = new Uint8Array(await readFile(cfg.image.path));
+      client.putImage(image, imageBytes);
+    } else client.send({ t: 'image.put', id: image, url: cfg.image.url });
   }
+  let boxes: DetectBoxesMsg | undefined;
+  const masks: MaskFrameMsg[] = [];
   const turn = client.ask(cfg.prompt, {
     ...(image !== undefined && { image }),
     ...(cfg.model !== undefined && { model: cfg.model }),
@@ -95,6 +101,8 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
       const r = await Promise.race([next, stopped]);
       if (r === 'stop' || r.done === true) break;
       const msg = r.value;
+      if (msg.t === 'mask.frame') masks.push(msg);
+      else if (msg.t === 'detect.boxes') boxes = msg;
       if (frames !== undefined) io.stdout.write(`${JSON.stringify(msg)}\n`);
       else if (msg.t === 'gen.token') {
         io.stdout.write(msg.text);
@@ -118,6 +126,10 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
     if (frames !== undefined) void frames.return?.();
   }
   if (wroteText) io.stdout.write('\n');
+  if (cfg.save !== undefined && imageBytes !== undefined && last?.t === 'gen.done') {
+    await renderOverlay(imageBytes, boxes, masks, cfg.save);
+    io.stderr.write(`saved ${cfg.save} (${boxes?.boxes.length ?? 0} boxes, ${masks.length} masks)\n`);
+  }
   return outcome(last, stopReason, cfg, io);
 }
 

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VlpError } from '../../../protocol/errors.ts';
 import { startGroundedSamSim, type GroundedSamSim } from '../../../sim/grounded-sam/index.ts';
-import { decodeCounts, rleArea, rleBbox, shapeMaskCounts, stringToCounts } from '../../vision/rle.ts';
+import { decodeCounts, rleArea, rleBbox, shapeMaskCounts, stringToCounts } from '../../../protocol/rle.ts';
 import type { SegmentEvent, SegmenterBackend, SegmentRequest } from '../segmenter-port.ts';
 import { createGroundedSamBackend } from './index.ts';
 

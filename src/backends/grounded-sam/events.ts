@@ -1,6 +1,6 @@
 // Decoding and shape checks of one NDJSON line of POST /detect_segment (protocol/GROUNDED-SAM.md)
 // into the Segmenter port's events, enforcing the order boxes → masks → done.
-import { stringToCounts } from '../../vision/rle.ts';
+import { stringToCounts } from '../../../protocol/rle.ts';
 import type { SegmentBox, SegmentEvent } from '../segmenter-port.ts';
 import { gsamLineError, gsamProtocolError } from './errors.ts';
 

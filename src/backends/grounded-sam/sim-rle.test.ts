@@ -1,10 +1,10 @@
-// The simulator's own RLE encoder must agree with src/vision/rle.ts (the sim cannot import src/).
+// The simulator's own RLE encoder must agree with protocol/rle.ts (the sim cannot import src/).
 import { describe, expect, it } from 'vitest';
 import { ellipseCounts, rleString } from '../../../sim/grounded-sam/rle.ts';
-import { countsToString, decodeCounts, rleArea, shapeMaskCounts, stringToCounts } from '../../vision/rle.ts';
+import { countsToString, decodeCounts, rleArea, shapeMaskCounts, stringToCounts } from '../../../protocol/rle.ts';
 
 describe('sim RLE', () => {
-  it('sim ellipses decode with src/vision/rle.ts and equal shapeMaskCounts ellipses', () => {
+  it('sim ellipses decode with protocol/rle.ts and equal shapeMaskCounts ellipses', () => {
     const cases: [[number, number, number, number], number, number][] = [
       [[10, 5, 50, 40], 48, 64],
       [[0, 0, 64, 48], 48, 64],
