@@ -67,8 +67,25 @@ describe.each(TRANSPORTS)('segment turns over %s', (transport) => {
     c.send({ t: 'turn.start', id: 'q', text: 'What is in this image?', image: 'img', params: { max_new_tokens: 5 } });
     await c.waitFor((m) => m.t === 'gen.done' && m.turn === 'q');
     expect(c.framesOf('q').find((f): f is TurnStartedMsg => f.t === 'turn.started')?.kind).toBe('vqa');
-    c.send({ t: 'turn.start', id: 'n', text: 'segment the dog' });
-    expect(await c.waitFor<ErrorMsg>((m) => m.t === 'error' && m.turn === 'n')).toMatchObject({ code: 'INPUT_SEGMENT_NO_IMAGE', fatal: false });
+    c.close();
+    // A session that never sent an image.
+    const fresh = await RawClient.session(stack.url);
+    fresh.send({ t: 'turn.start', id: 'n', text: 'segment the dog' });
+    expect(await fresh.waitFor<ErrorMsg>((m) => m.t === 'error' && m.turn === 'n')).toMatchObject({ code: 'INPUT_SEGMENT_NO_IMAGE', fatal: false });
+    fresh.close();
+  });
+
+  it('a follow-up "now segment the cat" without an image works on the session\'s latest image', async () => {
+    const c = await RawClient.session(stack.url);
+    c.send({ t: 'image.put', id: 'pic', data: photo });
+    c.send({ t: 'turn.start', id: 'a', text: 'segment the dog', image: 'pic' });
+    await c.waitFor((m) => m.t === 'gen.done' && m.turn === 'a');
+    c.send({ t: 'turn.start', id: 'b', text: 'now segment the cat' });
+    const done = await c.waitFor<GenDoneMsg>((m) => m.t === 'gen.done' && m.turn === 'b');
+    const boxes = c.framesOf('b').find((f): f is DetectBoxesMsg => f.t === 'detect.boxes');
+    expect(boxes?.image).toBe('pic');
+    expect(boxes!.boxes.every((b) => b.label === 'cat')).toBe(true);
+    expect(done.text).toMatch(/cat/);
     c.close();
   });
 

@@ -55,6 +55,8 @@ export class Session {
   private readonly seenTurnIds = new Set<string>();
   /** Created on the first image.put, so sessions without images carry no image state. */
   private imageState: SessionImages | undefined;
+  /** The image of the latest image.put or image turn: follow-up segmentation turns use it. */
+  private lastImageId: string | undefined;
 
   constructor(readonly ctx: GatewayContext, private readonly host: SessionHost) {
     const { limits } = ctx.config;
@@ -127,9 +129,13 @@ export class Session {
     }
     // Intent decides between a detection/segmentation turn, an answer the fleet cannot give, and
     // a generation turn. (The built-in classifier is synchronous; an async one routes nothing yet.)
-    const intent = this.ctx.intent.classify(text, { hasImage: vision });
+    const intent = this.ctx.intent.classify(text, { hasImage: vision || this.lastImageId !== undefined });
     const top = 'then' in intent ? undefined : intent.labels[0];
     const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
+    // A follow-up such as "now segment the cat" works on the session's most recent image.
+    if (!vision && wantsMasks && this.lastImageId !== undefined && msg.model === undefined) {
+      return this.startTurn({ ...msg, image: this.lastImageId });
+    }
     // Without an image the classifier already down-weights vision intents: segmentation or mask
     // creation still on top is a clear request that needs an image. (Detect-style phrasings such
     // as "find", "count" or "where is" stay dialogue: they are common in plain chat.)
@@ -149,6 +155,7 @@ export class Session {
       }
     }
     this.rememberTurnId(msg.id);
+    if (msg.image !== undefined) this.lastImageId = msg.image;
     const run: TurnRun = {
       id: msg.id,
       controller: new AbortController(),
@@ -172,6 +179,7 @@ export class Session {
   /** image.put: check and store the image in the background; errors go to the client. */
   putImage(msg: ImagePutMsg): void {
     this.imageState ??= new SessionImages(this.ctx.config);
+    this.lastImageId = msg.id;
     this.imageState.put(msg).catch((err: unknown) => {
       if (err instanceof VlpError) this.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
       else {
