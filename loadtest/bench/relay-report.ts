@@ -21,6 +21,8 @@ export interface PathReport {
   gatewayLoopLagMs: { p99: number; max: number };
   /** Calibration: the same streams through a bare TCP pipe process (TGI path only). */
   tcpPipeFloor?: { perTokenLatencyMs: { p50: number; p90: number; p99: number; max: number }; addedP99Ms: number };
+  /** Key figures of every repetition (this report row is the median one by added p99). */
+  repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number }[];
 }
 
 export interface TransportReport {
@@ -31,7 +33,7 @@ export interface TransportReport {
 
 interface Meta {
   date: string;
-  params: { pinned: boolean; concurrentStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
+  params: { pinned: boolean; repeat: number; concurrentStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
   targets: { addedPerTokenP99Ms: number; idleRssPerSessionKiB: number; sagemakerOverTgiP99Ms: number };
 }
 
@@ -44,6 +46,8 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
     `# Relay benchmark — ${meta.date}`,
     '',
     `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}. ${p.pinned ? 'The gateway process is pinned to the last core and the load generator + simulators to the others (taskset), so they do not preempt each other.' : 'Gateway and load generator share all cores.'} Offered load per phase: ${p.concurrentStreams} concurrent streams × ${p.tokensPerStream} tokens, simulated TGI ITL ${p.itlMs} ms ±${p.jitter * 100} %, TTFT ${p.ttftMs} ms, stream starts spread over ${p.startRampMs} ms (same schedule on both paths); ${p.idleSessions} idle sessions held open throughout.`,
+    '',
+    `Each upstream API is measured ${p.repeat} time(s); each repetition runs the direct, TCP-pipe (TGI only) and gateway phases one after another. A table row is the repetition with the median added p99; every repetition's figures are listed under the targets.`,
     '',
     'Method: the simulators and the load generator share one process, so the simulator\'s write time of each token and its arrival time at the client are on one clock; the gateway runs as its own process (`tsx src/main.ts`) and its CPU time (process.cpuUsage via prom-client) and RSS are its own. Per-token latency = arrival − write. For each upstream API, "direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker) and "gateway" reads the same kind of stream through vlp-live; "added" is gateway − direct, measured side by side in one run. The two cores are shared by the gateway and the load generator.',
     '',
@@ -72,6 +76,15 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
   lines.push('', '| transport | idle sessions | RSS before / after (MiB) | RSS per idle session (KiB) |', '|---|---|---|---|');
   for (const r of reports) lines.push(`| ${r.transport} | ${r.idle.sessions} | ${r.idle.rssBeforeMiB} / ${r.idle.rssAfterMiB} | ${r.idle.rssPerSessionKiB} |`);
   lines.push('', '## Targets', '');
+  for (const r of reports) {
+    for (const x of r.paths) {
+      if (!x.repetitions || x.repetitions.length < 2) continue;
+      const reps = x.repetitions
+        .map((k) => `${k.addedP99Ms}${k.tcpPipeAddedP99Ms !== undefined ? ` (pipe ${k.tcpPipeAddedP99Ms})` : ''}`)
+        .join(', ');
+      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}.`);
+    }
+  }
   for (const r of reports) {
     for (const x of r.paths) {
       lines.push(
