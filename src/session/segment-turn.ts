@@ -1,7 +1,7 @@
 // Runs one detection/segmentation turn: sends the image and the object phrases to Grounded-SAM,
 // streams detect.boxes as soon as detection is done and one mask.frame per instance as each mask
 // is ready, then ends with gen.done (a one-line summary) and turn.metrics.
-import { VlpError } from '../../protocol/errors.ts';
+import { reportTurnFailure } from './turn-failure.ts';
 import type { SegmenterBackend } from '../backends/segmenter-port.ts';
 import type { StoredImage } from '../images/types.ts';
 import type { Session } from './session.ts';
@@ -41,7 +41,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
   let firstMask = -1;
   let masks = 0;
   let labels: string[] = [];
-  let outcome: 'done' | 'cancelled' | 'error' = 'error';
+  let outcome: 'done' | 'cancelled' | 'error';
   let errorCode: string | undefined;
   try {
     const events = seg.segment({
@@ -77,17 +77,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     s.send({ t: 'gen.done', turn, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: round(performance.now() - run.startedAt), text: answer });
     outcome = 'done';
   } catch (err) {
-    if (run.controller.signal.aborted) {
-      s.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
-      outcome = 'cancelled';
-    } else if (err instanceof VlpError) {
-      errorCode = err.code;
-      s.sendError(err.code, err.message, { turn, ref: 'turn.start', retryable: err.retryable });
-    } else {
-      errorCode = 'SERVER_INTERNAL';
-      log.error({ session: s.id, turn, err }, 'segment turn failed unexpectedly');
-      s.sendError('SERVER_INTERNAL', 'unexpected gateway fault; the session goes on', { turn, ref: 'turn.start' });
-    }
+    ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
   }
   const end = performance.now();
   s.send({

@@ -1,7 +1,7 @@
 // Runs one text turn: streams the model's tokens to the outbox as gen.token frames, then ends
 // with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics.
 import type { CancelReason, FinishReason, GenParams, TurnKind } from '../../protocol/messages.ts';
-import { VlpError } from '../../protocol/errors.ts';
+import { reportTurnFailure } from './turn-failure.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { ModelEntry } from '../models.ts';
 import type { Session } from './session.ts';
@@ -43,7 +43,7 @@ export async function runTextTurn(
   let visible = 0;
   let upstreamTokens = 0;
   let firstAt = -1;
-  let outcome: Outcome = 'error';
+  let outcome: Outcome;
   let errorCode: string | undefined;
   try {
     let finish: FinishReason = 'error';
@@ -76,17 +76,7 @@ export async function runTextTurn(
     });
     outcome = 'done';
   } catch (err) {
-    if (run.controller.signal.aborted) {
-      s.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
-      outcome = 'cancelled';
-    } else if (err instanceof VlpError) {
-      errorCode = err.code;
-      s.sendError(err.code, err.message, { turn, ref: 'turn.start', retryable: err.retryable });
-    } else {
-      errorCode = 'SERVER_INTERNAL';
-      log.error({ session: s.id, turn, err }, 'turn failed unexpectedly');
-      s.sendError('SERVER_INTERNAL', 'unexpected gateway fault; the session goes on', { turn, ref: 'turn.start' });
-    }
+    ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
   }
   const end = performance.now();
   s.send({
