@@ -6,7 +6,7 @@ import type { ResponseStream } from '@aws-sdk/client-sagemaker-runtime';
 import { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { GenEvent, TextGenRequest } from '../ports.ts';
-import { doneOf, parseTgiEvent, tokenOf } from '../tgi/events.ts';
+import { TgiStreamReader } from '../tgi/events.ts';
 import { StallWatch } from '../http/stall.ts';
 import { hasImages, render, type SageMakerContext } from './context.ts';
 import { sageMakerEndedEarlyError, sageMakerError, sageMakerProtocolError, sageMakerTimeoutError } from './errors.ts';
@@ -73,7 +73,8 @@ export async function* streamGeneration(ctx: SageMakerContext, req: TextGenReque
     it = out.Body[Symbol.asyncIterator]();
     const sse = new PayloadSseDecoder();
     const pending = sse.pending;
-    let counted = 0;
+    const reader = new TgiStreamReader(stop, sageMakerProtocolError);
+    const batch: GenEvent[] = [];
     for (;;) {
       const next = await it.next();
       if (next.done === true) break;
@@ -83,26 +84,21 @@ export async function* streamGeneration(ctx: SageMakerContext, req: TextGenReque
       sse.push(bytes);
       if (pending.length === 0) continue; // partial event or keep-alive: no progress
       watch.park();
-      let sawToken = false;
-      for (let i = 0; i < pending.length; i++) {
-        const ev = parseTgiEvent(pending[i] as string);
-        const token = tokenOf(ev);
-        const done = doneOf(ev, token === undefined ? counted : counted + 1, stop);
-        if (token !== undefined) {
-          counted++;
-          sawToken = true;
-          token.recvAt = recvAt;
-          yield token;
-        }
-        if (done !== undefined) {
-          finished = true;
-          yield done;
-          return;
-        }
-        if (token === undefined) throw sageMakerProtocolError('event has neither token nor generated_text');
+      // An error event mid-batch still delivers the tokens before it, then fails the stream.
+      let fault: unknown;
+      try {
+        reader.read(pending, recvAt, batch);
+      } catch (err) {
+        fault = err;
       }
       pending.length = 0;
-      watch.resume(sawToken);
+      // Set before yielding: a consumer that stops at the final event leaves a finished stream.
+      if (reader.ended) finished = true;
+      for (let i = 0; i < batch.length; i++) yield batch[i] as GenEvent;
+      batch.length = 0;
+      if (fault !== undefined) throw fault;
+      if (reader.ended) return;
+      watch.resume(reader.sawToken);
     }
     throw sageMakerEndedEarlyError();
   } catch (err) {

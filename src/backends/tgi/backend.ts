@@ -10,7 +10,7 @@ import type { ChatMessage, GenEvent, TextGenBackend, TextGenRequest } from '../p
 import { renderPrompt, stopSequencesFor, templateSupportsImages } from '../prompt/index.ts';
 import type { PromptTemplate } from '../prompt/index.ts';
 import { tgiEndedEarlyError, tgiHttpError, tgiProtocolError, tgiTimeoutError, tgiTransportError } from './errors.ts';
-import { doneOf, parseTgiEvent, tokenOf } from './events.ts';
+import { TgiStreamReader } from './events.ts';
 import { tgiRequest } from './request.ts';
 import { StallWatch } from '../http/stall.ts';
 import { checkTgiHealth } from './info.ts';
@@ -149,7 +149,8 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
       maxBufferSize: MAX_EVENT_CHARS,
     });
     const decoder = new TextDecoder();
-    let counted = 0;
+    const reader = new TgiStreamReader(stop, tgiProtocolError);
+    const batch: GenEvent[] = [];
     // destroyOnReturn:false: leaving the loop must not kill a socket that finished cleanly; the
     // finally block decides between dumping the remainder and aborting.
     const chunks = res.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
@@ -159,26 +160,21 @@ async function* streamGeneration(ctx: StreamContext, req: TextGenRequest): Async
       if (parseFault !== undefined) throw tgiProtocolError('SSE event larger than 1 MiB');
       if (pending.length === 0) continue; // partial event or keep-alive: no progress
       watch.park();
-      let sawToken = false;
-      for (let i = 0; i < pending.length; i++) {
-        const ev = parseTgiEvent(pending[i] as string);
-        const token = tokenOf(ev);
-        const done = doneOf(ev, token === undefined ? counted : counted + 1, stop);
-        if (token !== undefined) {
-          counted++;
-          sawToken = true;
-          token.recvAt = recvAt;
-          yield token;
-        }
-        if (done !== undefined) {
-          finished = true;
-          yield done;
-          return;
-        }
-        if (token === undefined) throw tgiProtocolError('event has neither token nor generated_text');
+      // An error event mid-batch still delivers the tokens before it, then fails the stream.
+      let fault: unknown;
+      try {
+        reader.read(pending, recvAt, batch);
+      } catch (err) {
+        fault = err;
       }
       pending.length = 0;
-      watch.resume(sawToken);
+      // Set before yielding: a consumer that stops at the final event leaves a finished stream.
+      if (reader.ended) finished = true;
+      for (let i = 0; i < batch.length; i++) yield batch[i] as GenEvent;
+      batch.length = 0;
+      if (fault !== undefined) throw fault;
+      if (reader.ended) return;
+      watch.resume(reader.sawToken);
     }
     throw tgiEndedEarlyError();
   } catch (err) {

@@ -1,7 +1,8 @@
 // Decoding of one TGI `/generate_stream` SSE data payload (StreamResponse or ErrorResponse JSON,
 // backend-protocols §1.4-1.5) into the port's events. Runs once per token: no closures, and the
 // only allocations are JSON.parse's and the returned event.
-import type { DoneEvent, TokenEvent } from '../ports.ts';
+import type { DoneEvent, GenEvent, TokenEvent } from '../ports.ts';
+import type { VlpError } from '../../../protocol/errors.ts';
 import { tgiEventError, tgiProtocolError } from './errors.ts';
 
 /** The fields of a TGI stream event this adapter reads (others, e.g. top_tokens, are ignored). */
@@ -68,4 +69,44 @@ export function withoutStopSuffix(text: string, stops: readonly string[]): strin
 function finishOf(d: TgiStreamEvent['details']): DoneEvent['finish'] {
   const r = typeof d === 'object' && d !== null ? d.finish_reason : undefined;
   return r === 'length' || r === 'stop_sequence' ? r : 'eos_token';
+}
+
+/**
+ * Reads a TGI stream batch by batch (the `data` payloads one upstream chunk completed), for every
+ * transport that carries TGI's SSE: the native route and a TGI container behind SageMaker.
+ * Counts tokens, stamps their receive time, and stops at the final event.
+ */
+export class TgiStreamReader {
+  private counted = 0;
+  /** The final event (non-null generated_text) has been read. */
+  ended = false;
+  /** The last batch carried at least one token (progress for the stall watch). */
+  sawToken = false;
+
+  constructor(
+    private readonly stops: readonly string[],
+    private readonly protocolError: (what: string) => VlpError,
+  ) {}
+
+  /** Appends the batch's events to `out`, in order; nothing after the final event. */
+  read(payloads: readonly string[], recvAt: number, out: GenEvent[]): void {
+    this.sawToken = false;
+    for (let i = 0; i < payloads.length; i++) {
+      const ev = parseTgiEvent(payloads[i] as string);
+      const token = tokenOf(ev);
+      const done = doneOf(ev, token === undefined ? this.counted : this.counted + 1, this.stops);
+      if (token !== undefined) {
+        this.counted++;
+        this.sawToken = true;
+        token.recvAt = recvAt;
+        out.push(token);
+      }
+      if (done !== undefined) {
+        this.ended = true;
+        out.push(done);
+        return;
+      }
+      if (token === undefined) throw this.protocolError('event has neither token nor generated_text');
+    }
+  }
 }
