@@ -79,7 +79,7 @@ describe('round trips', () => {
     const general = ok(mp.decode(raw({ data, t: 'audio.chunk' }), true));
     const fast = ok(mp.decode(raw({ t: 'audio.chunk', data }), true));
     expect(fast).toStrictEqual(general);
-    fails(mp.decode(raw({ t: 'audio.chunk', data: new Uint8Array(DEFAULT_LIMITS.maxAudioChunkBytes + 1) }), true), 'PROTO_FIELD_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes');
+    fails(mp.decode(raw({ t: 'audio.chunk', data: new Uint8Array(DEFAULT_LIMITS.maxAudioChunkBytes + 1) }), true), 'AUDIO_CHUNK_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes (max_audio_chunk_bytes)');
     const trailing = new Uint8Array([...raw({ t: 'audio.chunk', data }), 0xc0]);
     fails(mp.decode(trailing, true), 'PROTO_MALFORMED');
     fails(mp.decode(raw({ t: 'audio.chunk', data }).subarray(0, 20), true), 'PROTO_MALFORMED');
@@ -181,7 +181,7 @@ describe('bad input on vlp.v1.json', () => {
     }
     fails(js.decode(json('{"t":"image.put","id":"i","data":[1,2]}'), false), 'PROTO_INVALID_FIELD', 'image.put.data must be a base64 string');
     const big = 'A'.repeat(Math.ceil(65537 / 3) * 4);
-    fails(js.decode(json(`{"t":"audio.chunk","data":"${big}"}`), false), 'PROTO_FIELD_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes');
+    fails(js.decode(json(`{"t":"audio.chunk","data":"${big}"}`), false), 'AUDIO_CHUNK_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes (max_audio_chunk_bytes)');
   });
 
   it('rejects malformed JSON, bad UTF-8 and non-objects', () => {

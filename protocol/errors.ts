@@ -56,7 +56,7 @@ export const ERRORS = {
     summary: 'A text frame arrived on vlp.v1.msgpack (or a binary frame on vlp.v1.json).',
   },
   PROTO_NOT_IMPLEMENTED: {
-    category: 'protocol', retryable: false, status: 'active',
+    category: 'protocol', retryable: false, status: 'reserved',
     summary: 'The message type is defined in vlp.v1 but this build does not serve it yet; nothing else is affected.',
   },
   PROTO_RATE_LIMITED: {
@@ -144,23 +144,27 @@ export const ERRORS = {
   },
   // audio
   AUDIO_FORMAT_MISSING: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'audio.chunk arrived before audio.start declared the format.',
   },
   AUDIO_FORMAT_UNSUPPORTED: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The declared encoding, sample rate or channel count is not supported.',
   },
   AUDIO_CHUNK_INVALID: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The chunk cannot be decoded (odd PCM16 byte count, corrupt Opus, bad container).',
   },
   AUDIO_CHUNK_TOO_LARGE: {
-    category: 'input', retryable: false, status: 'reserved',
+    category: 'input', retryable: false, status: 'active',
     summary: 'The chunk is larger than max_audio_chunk_bytes.',
   },
+  AUDIO_ASR_UNAVAILABLE: {
+    category: 'input', retryable: false, status: 'active',
+    summary: 'Voice input needs a speech recognition service and none is configured.',
+  },
   AUDIO_TOO_FAST: {
-    category: 'input', retryable: true, status: 'reserved',
+    category: 'input', retryable: true, status: 'active',
     summary: 'Audio arrives faster than real time beyond the allowed factor; excess chunks are dropped.',
   },
   // upstream (model fleet) failures, mapped by each backend adapter

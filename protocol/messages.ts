@@ -11,6 +11,8 @@ export type Subprotocol = typeof SUBPROTOCOL_MSGPACK | typeof SUBPROTOCOL_JSON;
 // Shared value types
 
 /** Input audio encodings a session may declare (see SPEC.md "Audio"). */
+export type AsrTask = 'transcribe' | 'translate';
+
 export type AudioEncoding = 'pcm16' | 'f32' | 'mulaw' | 'opus' | 'ogg_opus' | 'webm_opus';
 
 export interface AudioFormat {
@@ -104,6 +106,10 @@ export interface SessionUpdateMsg {
 export interface AudioStartMsg {
   t: 'audio.start';
   format: AudioFormat;
+  /** Spoken language (Whisper code such as "en", "zh"); absent = detected by the ASR. */
+  language?: string;
+  /** `translate`: the transcript is the English translation of the speech. Default `transcribe`. */
+  task?: AsrTask;
 }
 
 export interface AudioChunkMsg {

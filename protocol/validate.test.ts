@@ -204,7 +204,7 @@ describe('validateClientMessage: limits', () => {
   });
 
   it('bounds binaries by bytes', () => {
-    fails(v({ t: 'audio.chunk', data: new Uint8Array(L.maxAudioChunkBytes + 1) }), 'PROTO_FIELD_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes');
+    fails(v({ t: 'audio.chunk', data: new Uint8Array(L.maxAudioChunkBytes + 1) }), 'AUDIO_CHUNK_TOO_LARGE', 'audio.chunk.data is larger than 65536 bytes (max_audio_chunk_bytes)');
     expect(v({ t: 'audio.chunk', data: new Uint8Array(L.maxAudioChunkBytes) }).ok).toBe(true);
     fails(v({ t: 'image.put', id: 'i', data: new Uint8Array(L.maxImageBytes + 1) }), 'PROTO_FIELD_TOO_LARGE', 'image.put.data is larger than 6291456 bytes');
   });

@@ -31,8 +31,10 @@ import {
 } from './fields.ts';
 import type { ProtocolLimits } from './limits.ts';
 import type {
+  AsrTask,
   AudioChunkMsg,
   AudioEncoding,
+  AudioStartMsg,
   AudioFormat,
   ClientMessage,
   ClientMessageType,
@@ -57,10 +59,14 @@ function isClientType(t: string): t is ClientMessageType {
 const keys = (...k: string[]): ReadonlySet<string> => new Set(['t', ...k]);
 const fieldSet = (...k: string[]): ReadonlySet<string> => new Set(k);
 
+const ASR_TASKS: ReadonlySet<AsrTask> = new Set<AsrTask>(['transcribe', 'translate']);
+/** BCP-47-ish: "en", "zh", "yue", "pt-BR". */
+const LANGUAGE_RE = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$/;
+
 const HELLO_KEYS = keys('client', 'options', 'resume');
 const RESUME_KEYS = fieldSet('session_id', 'token', 'last_seq');
 const SESSION_UPDATE_KEYS = keys('options');
-const AUDIO_START_KEYS = keys('format');
+const AUDIO_START_KEYS = keys('format', 'language', 'task');
 const AUDIO_END_KEYS = keys();
 const IMAGE_PUT_KEYS = keys('id', 'data', 'url');
 const TURN_START_KEYS = keys('id', 'text', 'image', 'model', 'params');
@@ -106,8 +112,7 @@ function build(t: ClientMessageType, o: Rec, limits: ProtocolLimits): ClientMess
       checkKeys(o, SESSION_UPDATE_KEYS, t);
       return { t, options: sessionOptions(reqMap(o, 'options', t), `${t}.options`, limits) };
     case 'audio.start':
-      checkKeys(o, AUDIO_START_KEYS, t);
-      return { t, format: audioFormat(reqMap(o, 'format', t), `${t}.format`) };
+      return audioStart(o);
     case 'audio.end':
       checkKeys(o, AUDIO_END_KEYS, t);
       return { t };
@@ -144,7 +149,7 @@ function audioChunk(o: Rec, limits: ProtocolLimits): AudioChunkMsg {
   if (data === undefined) throw invalid('audio.chunk.data', 'is required');
   if (!(data instanceof Uint8Array)) throw invalid('audio.chunk.data', 'must be binary');
   if (data.byteLength > limits.maxAudioChunkBytes) {
-    throw tooLarge('audio.chunk.data', `is larger than ${limits.maxAudioChunkBytes} bytes`);
+    throw new FieldFault('AUDIO_CHUNK_TOO_LARGE', `audio.chunk.data is larger than ${limits.maxAudioChunkBytes} bytes (max_audio_chunk_bytes)`);
   }
   return { t: 'audio.chunk', data: copyBytes(data) };
 }
@@ -193,6 +198,17 @@ function turnStart(o: Rec, limits: ProtocolLimits): TurnStartMsg {
   put(msg, 'model', optId(o, 'model', t, limits.maxIdChars));
   const params = optMap(o, 'params', t);
   if (params !== undefined) msg.params = genParams(params, `${t}.params`, limits);
+  return msg;
+}
+
+function audioStart(o: Rec): AudioStartMsg {
+  const t = 'audio.start';
+  checkKeys(o, AUDIO_START_KEYS, t);
+  const msg: AudioStartMsg = { t, format: audioFormat(reqMap(o, 'format', t), `${t}.format`) };
+  const language = optStr(o, 'language', t, 16);
+  if (language !== undefined && !LANGUAGE_RE.test(language)) throw invalid(`${t}.language`, 'must be a language code such as "en" or "zh" (2-3 letters, optional region)');
+  put(msg, 'language', language);
+  put(msg, 'task', optEnum(o, 'task', t, ASR_TASKS));
   return msg;
 }
 

@@ -1,13 +1,15 @@
 // Starts the default simulated fleet: a Llama-2-7b-chat TGI ("llm"), an IDEFICS-9b-instruct TGI
-// ("vlm"), a SageMaker runtime with one endpoint in front of each, and a Grounded-SAM service.
-// Other simulated services (Whisper) join here.
+// ("vlm"), a SageMaker runtime with one endpoint in front of each plus a JumpStart Whisper endpoint
+// ("asr"), a Grounded-SAM service, and the speech recognisers WhisperLive (WebSocket) and
+// whisper-asr-webservice (HTTP).
+import { startWhisperAsrSim, startWhisperLiveSim, type WhisperAsrSim, type WhisperAsrSimOptions, type WhisperLiveSim, type WhisperLiveSimOptions } from './asr/index.ts';
 import type { FaultPlan } from './faults.ts';
 import { startGroundedSamSim, type GroundedSamSim, type GroundedSamSimOptions } from './grounded-sam/index.ts';
-import { startSageMakerSim, type SageMakerSim, type SageMakerSimOptions } from './sagemaker/index.ts';
+import { startSageMakerSim, type SageMakerSim, type SageMakerSimOptions, type SageMakerWhisperEndpointConfig } from './sagemaker/index.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from './tgi/index.ts';
 
 /** SageMaker endpoint names of the fleet, by model kind. */
-export const FLEET_SAGEMAKER_ENDPOINTS = { llm: 'llama-2-7b-chat-sm', vlm: 'idefics-9b-instruct-sm' } as const;
+export const FLEET_SAGEMAKER_ENDPOINTS = { llm: 'llama-2-7b-chat-sm', vlm: 'idefics-9b-instruct-sm', asr: 'whisper-large-v3-sm' } as const;
 
 export interface FleetSimOptions {
   /** Bind address for every service (default 127.0.0.1). */
@@ -33,6 +35,17 @@ export interface FleetSimOptions {
   groundedSamPort?: number;
   /** Grounded-SAM overrides (detectMs, perMaskMs, jitter); the fleet's jitter applies unless set here. */
   groundedSam?: Omit<GroundedSamSimOptions, 'host' | 'port'>;
+  /** Port of the simulated WhisperLive server (default 0 = ephemeral; the real default is 9090). */
+  whisperLivePort?: number;
+  /** WhisperLive overrides (modelLoadMs, partialEveryMs, endSilenceMs, maxClients, fault, ...); the
+   *  fleet's jitter applies unless set here. */
+  whisperLive?: Omit<WhisperLiveSimOptions, 'host' | 'port'>;
+  /** Port of the simulated whisper-asr-webservice (default 0 = ephemeral; the real default is 9000). */
+  whisperAsrPort?: number;
+  /** whisper-asr-webservice overrides (engine, baseMs, perAudioSecondMs, concurrency, fault, ...). */
+  whisperAsr?: Omit<WhisperAsrSimOptions, 'host' | 'port'>;
+  /** The SageMaker Whisper endpoint `whisper-large-v3-sm` (latency, maxAudioS, ...). */
+  sagemakerWhisper?: Omit<SageMakerWhisperEndpointConfig, 'whisper'>;
 }
 
 export interface FleetSim {
@@ -45,10 +58,17 @@ export interface FleetSim {
   sagemaker: SageMakerSim;
   /** Give it to the AWS SDK as `endpoint` (any region and fake credentials will do). */
   sagemakerUrl: string;
-  sagemakerEndpoints: { llm: string; vlm: string };
+  /** `asr` is a JumpStart Whisper endpoint (InvokeEndpoint with audio/wav → {"text": [...]}). */
+  sagemakerEndpoints: { llm: string; vlm: string; asr: string };
   /** Simulated Grounded-SAM service (POST /detect_segment, protocol/GROUNDED-SAM.md). */
   groundedSam: GroundedSamSim;
   groundedSamUrl: string;
+  /** Simulated WhisperLive (ws://host:port, §5 of the backend protocols). */
+  whisperLive: WhisperLiveSim;
+  whisperLiveUrl: string;
+  /** Simulated whisper-asr-webservice (POST /asr, /detect-language; §6). */
+  whisperAsr: WhisperAsrSim;
+  whisperAsrUrl: string;
   close(): Promise<void>;
 }
 
@@ -74,6 +94,11 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       endpoints: {
         [FLEET_SAGEMAKER_ENDPOINTS.llm]: { tgiUrl: llm.url },
         [FLEET_SAGEMAKER_ENDPOINTS.vlm]: { tgiUrl: vlm.url },
+        [FLEET_SAGEMAKER_ENDPOINTS.asr]: {
+          ...(opts.jitter !== undefined ? { latency: { jitter: opts.jitter } } : {}),
+          ...opts.sagemakerWhisper,
+          whisper: true,
+        },
       },
     });
     started.push(sagemaker);
@@ -84,6 +109,12 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       port: opts.groundedSamPort ?? 0,
     });
     started.push(groundedSam);
+    const hostOpt = opts.host !== undefined ? { host: opts.host } : {};
+    const jitterOpt = opts.jitter !== undefined ? { jitter: opts.jitter } : {};
+    const whisperLive = await startWhisperLiveSim({ ...hostOpt, ...jitterOpt, ...opts.whisperLive, port: opts.whisperLivePort ?? 0 });
+    started.push(whisperLive);
+    const whisperAsr = await startWhisperAsrSim({ ...hostOpt, ...jitterOpt, ...opts.whisperAsr, port: opts.whisperAsrPort ?? 0 });
+    started.push(whisperAsr);
     return {
       llm,
       vlm,
@@ -95,10 +126,14 @@ export async function startFleetSim(opts: FleetSimOptions = {}): Promise<FleetSi
       sagemakerEndpoints: { ...FLEET_SAGEMAKER_ENDPOINTS },
       groundedSam,
       groundedSamUrl: groundedSam.url,
+      whisperLive,
+      whisperLiveUrl: whisperLive.url,
+      whisperAsr,
+      whisperAsrUrl: whisperAsr.url,
       close: async () => {
         // The SageMaker front first, so it does not see its containers vanish mid-stream.
         await sagemaker.close();
-        await Promise.all([llm.close(), vlm.close(), groundedSam.close()]);
+        await Promise.all([llm.close(), vlm.close(), groundedSam.close(), whisperLive.close(), whisperAsr.close()]);
       },
     };
   } catch (err) {

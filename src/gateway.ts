@@ -1,5 +1,7 @@
 // The gateway: owns the transport, the session table, the models and the ops routes. Built from
 // a validated Config; used by main.ts and, in-process, by the integration tests.
+import { createConfiguredAsr } from './asr-backend.ts';
+import type { StaticAwsCredentials } from './backends/sagemaker/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
@@ -30,7 +32,11 @@ export class Gateway implements SessionHost, SessionTable {
   private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
   port = 0;
 
-  constructor(readonly config: Config, log: Logger, opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined> } = {}) {
+  constructor(
+    readonly config: Config,
+    log: Logger,
+    opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined>; asrCredentials?: StaticAwsCredentials } = {},
+  ) {
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     const models = new ModelRegistry(config, log, opts.env ?? {});
     const seg = config.segmenter;
@@ -44,7 +50,8 @@ export class Gateway implements SessionHost, SessionTable {
             interEventTimeoutMs: seg.interEventTimeoutMs,
             maxConnections: config.upstream.maxConnectionsPerBackend,
           });
-    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: new RulesIntentClassifier() };
+    const asr = createConfiguredAsr(config, opts.asrCredentials);
+    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: new RulesIntentClassifier(), asr };
     this.transport = createTransport(config.transport, {
       host: config.host,
       port: config.port,
@@ -157,6 +164,7 @@ export class Gateway implements SessionHost, SessionTable {
           detail[e.config.id] = await e.backend.probe(1000);
         }),
         ...(this.ctx.segmenter ? [(async () => void (detail.segmenter = await (this.ctx.segmenter as NonNullable<typeof this.ctx.segmenter>).probe(1000)))()] : []),
+        ...(this.ctx.asr ? [(async () => void (detail.asr = await (this.ctx.asr as NonNullable<typeof this.ctx.asr>).probe(1000)))()] : []),
       ]);
       return { ok: Object.values(detail).every(Boolean), detail };
     })();
@@ -192,6 +200,7 @@ export class Gateway implements SessionHost, SessionTable {
     await this.transport.close();
     await this.ctx.models.close();
     await this.ctx.segmenter?.close();
+    await this.ctx.asr?.close();
     this.ctx.log.info('shutdown complete');
   }
 }

@@ -10,8 +10,16 @@ interface EmbeddedFleet {
   close(): Promise<void>;
 }
 
-async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<{ config: Config; fleet: EmbeddedFleet | undefined }> {
+interface Embedded {
+  config: Config;
+  fleet: EmbeddedFleet | undefined;
+  /** The simulated SageMaker runtime accepts any credentials; the AWS chain may have none here. */
+  simulatedAwsCredentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<Embedded> {
   const missing = config.models.filter((m) => (m.backend === 'sagemaker' ? m.sagemaker?.endpointUrl === undefined : m.urls.length === 0));
+  const asrMissing = config.asr.backend === 'sagemaker' ? config.asr.sagemaker === undefined : config.asr.url === undefined;
   // Without a segmenter URL, segmentation is simply unavailable, unless the fleet is simulated
   // anyway (then its simulated Grounded-SAM serves it): never a simulator next to real models.
   if (missing.length === 0) return { config, fleet: undefined };
@@ -40,7 +48,27 @@ async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createL
   );
   const segmenter = config.segmenter.url === undefined ? { ...config.segmenter, url: fleet.groundedSamUrl } : config.segmenter;
   if (config.segmenter.url === undefined) log.warn({ url: fleet.groundedSamUrl }, 'SIMULATED FLEET: Grounded-SAM served by the built-in simulator');
-  return { config: { ...config, models, segmenter }, fleet };
+  let asr = config.asr;
+  if (asrMissing) {
+    switch (asr.backend) {
+      case 'whisperlive':
+        asr = { ...asr, url: fleet.whisperLiveUrl };
+        break;
+      case 'whisper-asr':
+        asr = { ...asr, url: fleet.whisperAsrUrl };
+        break;
+      case 'sagemaker':
+        asr = { ...asr, sagemaker: { endpointName: fleet.sagemakerEndpoints.asr, endpointUrl: fleet.sagemakerUrl, region: 'us-east-1' } };
+        break;
+      default: {
+        const never: never = asr.backend;
+        throw new Error(`unknown asr backend ${String(never)}`);
+      }
+    }
+    log.warn({ backend: asr.backend }, 'SIMULATED FLEET: speech recognition served by the built-in simulator (registered clips, placeholder words otherwise)');
+  }
+  const simulatedAwsCredentials = asrMissing && asr.backend === 'sagemaker' ? { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } : undefined;
+  return { config: { ...config, models, segmenter, asr }, fleet, ...(simulatedAwsCredentials ? { simulatedAwsCredentials } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -56,7 +84,10 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const embedded = await startEmbeddedFleet(config, log);
-  const gateway = new Gateway(embedded.config, log, { env: process.env });
+  const gateway = new Gateway(embedded.config, log, {
+    env: process.env,
+    ...(embedded.simulatedAwsCredentials ? { asrCredentials: embedded.simulatedAwsCredentials } : {}),
+  });
   const port = await gateway.start();
   log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id) }, 'vlp-live gateway listening');
 

@@ -131,10 +131,10 @@ describe.each(TRANSPORTS)('bad input over %s', (transport) => {
     c.close();
   });
 
-  it('message types this build does not serve → PROTO_NOT_IMPLEMENTED, session goes on', async () => {
+  it('audio.chunk before audio.start → AUDIO_FORMAT_MISSING, session goes on', async () => {
     const c = await RawClient.session(stack.url);
-    c.send({ t: 'audio.start', format: { encoding: 'pcm16', sample_rate: 16000, channels: 1 } });
-    expect(await expectError(c, 'PROTO_NOT_IMPLEMENTED')).toMatchObject({ ref: 'audio.start' });
+    c.send({ t: 'audio.chunk', data: new Uint8Array(640) });
+    expect(await expectError(c, 'AUDIO_FORMAT_MISSING')).toMatchObject({ ref: 'audio.chunk', fatal: false });
     c.send({ t: 'turn.start', id: 'ok', text: 'still here?', params: { max_new_tokens: 3 } });
     await c.waitFor((m) => m.t === 'gen.done');
     c.close();

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../clients/node/cli.ts';
-import { startStack, type Stack } from './harness.ts';
+import { ASR_KINDS, startStack, type AsrKind, type Stack } from './harness.ts';
+import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
 
 class Sink extends Writable {
   text = '';
@@ -77,4 +78,32 @@ describe('CLI end to end', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/INPUT_IMAGE_INVALID/);
   });
+});
+
+describe.each(ASR_KINDS.map((k) => [k] as [AsrKind]))('CLI --audio end to end through %s', (asr) => {
+  let stack: Stack;
+  let clips: ClipFiles;
+  beforeAll(async () => {
+    clips = await ensureAudioClips();
+    stack = await startStack('ws', { asr });
+  }, 60_000);
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('a 16 kHz WAV: partials, the final transcript and a streamed answer', async () => {
+    const r = await cli(stack, ['--audio', clips.wav['hello-how-are-you'], '--speed', '1.8', '--max-new-tokens', '12']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/partial: .+/);
+    expect(r.err).toMatch(/you said: Hello, how are you today\?/);
+    expect(r.out.trim().split(/\s+/).length).toBeGreaterThan(3);
+    expect(r.err).toMatch(/finish=length tokens=12 ttft_ms=/);
+  }, 40_000);
+
+  it('a 22050 Hz WAV is decoded with ffmpeg (prism-media) and answered', async () => {
+    const r = await cli(stack, ['--audio', clips.wav22050['what-in-image'] ?? '', '--speed', '1.8', '--max-new-tokens', '8']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/you said: What is in this image\?/);
+    expect(r.out.trim().length).toBeGreaterThan(0);
+  }, 40_000);
 });

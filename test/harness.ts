@@ -8,6 +8,46 @@ import { ConfigSchema, type ConfigInput } from '../src/config/schema.ts';
 import { Gateway } from '../src/gateway.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from '../sim/tgi/index.ts';
 import { startGroundedSamSim, type GroundedSamSim } from '../sim/grounded-sam/index.ts';
+import { startWhisperAsrSim, startWhisperLiveSim, type WhisperAsrSim, type WhisperLiveSim, type WhisperAsrSimOptions, type WhisperLiveSimOptions } from '../sim/asr/index.ts';
+import { startSageMakerSim, type SageMakerSim } from '../sim/sagemaker/index.ts';
+
+export type AsrKind = 'whisperlive' | 'whisper-asr' | 'sagemaker';
+export const ASR_KINDS: AsrKind[] = ['whisperlive', 'whisper-asr', 'sagemaker'];
+/** SageMaker endpoint name of the simulated Whisper in stacks with asr 'sagemaker'. */
+export const SIM_WHISPER_ENDPOINT = 'whisper-large-v3-sm';
+
+/** The simulated ASR service of a stack (one of them). */
+export interface AsrSims {
+  kind: AsrKind;
+  whisperLive?: WhisperLiveSim;
+  whisperAsr?: WhisperAsrSim;
+  sagemaker?: SageMakerSim;
+  close(): Promise<void>;
+}
+
+async function startAsrSim(kind: AsrKind, opts: { whisperLive?: WhisperLiveSimOptions; whisperAsr?: WhisperAsrSimOptions }): Promise<{ sims: AsrSims; config: Record<string, unknown> }> {
+  switch (kind) {
+    case 'whisperlive': {
+      const wl = await startWhisperLiveSim({ modelLoadMs: 20, jitter: 0, ...opts.whisperLive });
+      return { sims: { kind, whisperLive: wl, close: () => wl.close() }, config: { backend: 'whisperlive', url: wl.url } };
+    }
+    case 'whisper-asr': {
+      const wa = await startWhisperAsrSim({ jitter: 0, ...opts.whisperAsr });
+      return { sims: { kind, whisperAsr: wa, close: () => wa.close() }, config: { backend: 'whisper-asr', url: wa.url, partialIntervalMs: 400 } };
+    }
+    case 'sagemaker': {
+      const sm = await startSageMakerSim({ endpoints: { [SIM_WHISPER_ENDPOINT]: { whisper: true } } });
+      return {
+        sims: { kind, sagemaker: sm, close: () => sm.close() },
+        config: { backend: 'sagemaker', sagemaker: { endpointName: SIM_WHISPER_ENDPOINT, endpointUrl: sm.url, region: 'us-east-1' }, partialIntervalMs: 400 },
+      };
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown asr kind ${String(never)}`);
+    }
+  }
+}
 
 export type TransportKind = 'ws' | 'uws';
 export const TRANSPORTS: TransportKind[] = ['ws', 'uws'];
@@ -19,17 +59,23 @@ export interface Stack {
   vlm: TgiSim;
   /** The simulated Grounded-SAM service. */
   gsam: GroundedSamSim;
+  /** The simulated speech recognizer, when the stack has one (opts.asr). */
+  asr: AsrSims | undefined;
   url: string;
   httpBase: string;
   close(): Promise<void>;
 }
 
-export async function startStack(transport: TransportKind, opts: { sim?: TgiSimOptions; config?: Partial<ConfigInput>; simUrl?: string } = {}): Promise<Stack> {
+export async function startStack(
+  transport: TransportKind,
+  opts: { sim?: TgiSimOptions; config?: Partial<ConfigInput>; simUrl?: string; asr?: AsrKind; whisperLive?: WhisperLiveSimOptions; whisperAsr?: WhisperAsrSimOptions } = {},
+): Promise<Stack> {
   const sim = await startTgiSim({ ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const vlm = await startTgiSim({ kind: 'vlm', ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const url = opts.simUrl ?? sim.url;
   const vlmUrl = opts.simUrl ?? vlm.url;
   const gsam = await startGroundedSamSim({ detectMs: 20, perMaskMs: 10, jitter: 0 });
+  const asrStarted = opts.asr === undefined ? undefined : await startAsrSim(opts.asr, opts);
   const base = opts.config ?? {};
   const config = ConfigSchema.parse({
     host: '127.0.0.1',
@@ -37,24 +83,27 @@ export async function startStack(transport: TransportKind, opts: { sim?: TgiSimO
     transport,
     logLevel: 'silent',
     segmenter: { url: gsam.url },
+    ...(asrStarted ? { asr: { ...asrStarted.config, ...(base.asr ?? {}) } } : {}),
     ...base,
+    ...(asrStarted ? { asr: { ...asrStarted.config, ...(base.asr ?? {}) } } : {}),
     models: base.models ?? [
       { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [url], template: 'llama2-chat', params: { max_new_tokens: 40 } },
       { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [vlmUrl], template: 'idefics', params: { max_new_tokens: 40 } },
     ],
   });
-  const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false });
+  const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false, asrCredentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } });
   const port = await gw.start();
   return {
     gw,
     sim,
     vlm,
     gsam,
+    asr: asrStarted?.sims,
     url: `ws://127.0.0.1:${port}/v1/ws`,
     httpBase: `http://127.0.0.1:${port}`,
     async close() {
       await gw.shutdown(0);
-      await Promise.all([sim.close(), vlm.close(), gsam.close()]);
+      await Promise.all([sim.close(), vlm.close(), gsam.close(), asrStarted?.sims.close()]);
     },
   };
 }

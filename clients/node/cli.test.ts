@@ -1,9 +1,14 @@
 // CLI tests: runCli() in-process against the fake gateway (output, flags, exit codes, Ctrl-C,
-// timeout), plus the real entry module run by tsx in a child process (help, SIGINT → 130).
-import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
+// timeout; voice input with scripted transcripts), plus the real entry module run by tsx in a
+// child process (help, SIGINT → 130).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.ts';
 import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
 
@@ -149,6 +154,20 @@ describe('cli.ts entry module', () => {
     expect(p.out()).toMatch(/^usage: npm run cli/);
   });
 
+  it('--audio with a file ffmpeg decodes runs to the end and exits 0 (no process left behind)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cli-entry-'));
+    try {
+      const mp3 = join(dir, 'q.mp3');
+      execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=300:duration=0.4', '-ac', '1', mp3]);
+      const p = start(['--url', gw.url, '--audio', mp3, '--speed', '2']);
+      expect(await p.exit).toBe(0);
+      expect(p.out()).toBe(`${TOKENS.join('')}\n`);
+      expect(p.err()).toContain('you said: What is the capital of France?\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SIGINT cancels the turn and exits 130', async () => {
     const p = start(['--url', gw.url, 'SLOW']);
     await expect.poll(() => p.out().length, { timeout: 15_000 }).toBeGreaterThan(0);
@@ -158,3 +177,175 @@ describe('cli.ts entry module', () => {
     expect(gw.received).toContainEqual({ t: 'turn.cancel', id: 't1' });
   });
 });
+
+describe('runCli --audio', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vlp-cli-audio-'));
+  const wav = join(dir, 'question.wav');
+  const png = join(dir, 'dog.png');
+  beforeAll(async () => {
+    writeFileSync(wav, sineWav(300)); // 16 kHz PCM16 mono: sent as is
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: { r: 200, g: 200, b: 200 } } }).png().toFile(png);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  class TtySink extends Sink {
+    readonly isTTY = true;
+    readonly columns = 40;
+  }
+
+  it('streams the audio, shows partials and the transcript on stderr, the answer on stdout', async () => {
+    const r = await run(['--url', gw.url, '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${TOKENS.join('')}\n`);
+    expect(r.stderr).toBe(
+      [
+        '… partial: What',
+        '… partial: What is',
+        '… partial: What is the',
+        'you said: What is the capital of France?',
+        `finish=eos_token tokens=${TOKENS.length} ttft_ms=3 total_ms=9`,
+        '',
+      ].join('\n'),
+    );
+    const audio = gw.received.filter((m) => m.t.startsWith('audio.'));
+    expect(audio[0]).toEqual({ t: 'audio.start', format: { encoding: 'pcm16', sample_rate: 16_000, channels: 1 } });
+    expect(audio.slice(1, -1)).toHaveLength(15); // 300 ms in 20 ms chunks
+    expect(audio.at(-1)).toEqual({ t: 'audio.end' });
+    // Paced: 15 chunks at 2x real time span 140 ms (lower bound only).
+    expect((gw.audioChunkTimes.at(-1) as number) - (gw.audioChunkTimes[0] as number)).toBeGreaterThanOrEqual(120);
+  });
+
+  it('--json sends the audio as base64 in text frames', async () => {
+    const r = await run(['--url', gw.url, '--json', '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${TOKENS.join('')}\n`);
+    expect(gw.subprotocols).toEqual(['vlp.v1.json']);
+    const chunks = gw.received.flatMap((m) => (m.t === 'audio.chunk' ? [m.data] : []));
+    expect(Buffer.concat(chunks).equals(readFileSync(wav).subarray(44))).toBe(true);
+  });
+
+  it('passes --language, --task and --barge-in', async () => {
+    const r = await run(['--url', gw.url, '--audio', wav, '--speed', '2', '--language', 'fr', '--task', 'translate', '--barge-in', 'first_words', '--system', 'Be terse.']);
+    expect(r.code).toBe(0);
+    expect(gw.received[0]).toEqual({ t: 'hello', client: 'vlp-cli/0.1', options: { system_prompt: 'Be terse.', barge_in: 'first_words' } });
+    expect(gw.received[1]).toMatchObject({ t: 'audio.start', language: 'fr', task: 'translate' });
+  });
+
+  it('rewrites the partial line in place on a terminal', async () => {
+    const stdout = new Sink();
+    const stderr = new TtySink();
+    expect(await runCli(['--url', gw.url, '--audio', wav, '--speed', '2'], { stdout, stderr, env: {} })).toBe(0);
+    expect(stderr.text).toContain('\r\x1b[2K… partial: What is');
+    expect(stderr.text).toContain('\r\x1b[2Kyou said: What is the capital of France?\n');
+    expect(stderr.text).not.toContain('partial: What\n');
+  });
+
+  it('--image first, a spoken segment request, --save', async () => {
+    gw.voice.utterances = ['SEGMENT'];
+    const out = join(dir, 'out.png');
+    const r = await run(['--url', gw.url, '--image', png, '--save', out, '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Found 1 dog.\n');
+    expect(r.stderr).toContain('you said: SEGMENT\nbox 0 dog 0.90 [0, 0, 2, 2]\nsaved ');
+    expect(gw.received[1]).toMatchObject({ t: 'image.put', id: 'cli-image' });
+    expect(gw.received[2]).toMatchObject({ t: 'audio.start' });
+    expect(await sharp(out).metadata()).toMatchObject({ width: 4, height: 3, format: 'png' });
+  });
+
+  it('--events prints every frame, voice frames included', async () => {
+    const r = await run(['--url', gw.url, '--events', '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(0);
+    const types = r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { t: string }).t);
+    expect(types.slice(0, 2)).toEqual(['ready', 'vad']);
+    expect(types).toContain('asr.partial');
+    expect(types.slice(types.indexOf('asr.final') - 1)).toEqual(['vad', 'asr.final', 'turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+  });
+
+  it('answers each utterance; a superseded answer is cut and the next one follows', async () => {
+    gw.voice.utterances = ['SLOW', 'What is the capital of France?'];
+    const r = await run(['--url', gw.url, '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${TOKENS.join('')}\n`); // SLOW had sent nothing before it was superseded
+    expect(r.stderr).toContain('you said: SLOW\nyou said: What is the capital of France?\nfinish=eos_token');
+  });
+
+  it('exits 1 with CLIENT_NO_TRANSCRIPT when no final transcript comes', async () => {
+    gw.voice.silent = true;
+    const r = await run(['--url', gw.url, '--audio', wav, '--speed', '2', '--transcript-timeout-ms', '200']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error CLIENT_NO_TRANSCRIPT: no final transcript within 200 ms/);
+  });
+
+  it('exits 1 on an error for the voice turn and when the gateway refuses the audio', async () => {
+    gw.voice.utterances = ['ERROR'];
+    const r = await run(['--url', gw.url, '--audio', wav, '--speed', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('you said: ERROR\nerror UPSTREAM_OVERLOADED: model overloaded\n');
+    gw.voice.asrUnavailable = true;
+    const refused = await run(['--url', gw.url, '--audio', wav, '--speed', '2']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('error AUDIO_ASR_UNAVAILABLE: no speech recognizer\n');
+  });
+
+  it('exits 1 before connecting when the audio file cannot be read', async () => {
+    const r = await run(['--url', gw.url, '--audio', join(dir, 'missing.wav')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error CLIENT_AUDIO_INVALID: cannot read audio file .*missing\.wav: no such file\n$/);
+    expect(gw.received).toEqual([]);
+  });
+
+  it('--audio - reads raw PCM from stdin with --audio-format', async () => {
+    const stdout = new Sink();
+    const stderr = new Sink();
+    const stdin = Readable.from([new Uint8Array(3_200), new Uint8Array(3_200)]);
+    const code = await runCli(['--url', gw.url, '--audio', '-', '--audio-format', 'pcm16:16000', '--speed', '2'], { stdout, stderr, stdin, env: {} });
+    expect(code).toBe(0);
+    expect(stdout.text).toBe(`${TOKENS.join('')}\n`);
+    expect(gw.received.filter((m) => m.t === 'audio.chunk')).toHaveLength(10);
+  });
+
+  it('on Ctrl-C during the answer cancels the voice turn and exits 130', async () => {
+    gw.voice.utterances = ['SLOW'];
+    const ac = new AbortController();
+    const stdout = new Sink();
+    const stderr = new Sink();
+    const done = runCli(['--url', gw.url, '--audio', wav, '--speed', '2'], { stdout, stderr, env: {}, signal: ac.signal });
+    await expect.poll(() => stdout.text.length).toBeGreaterThan(0);
+    ac.abort();
+    expect(await done).toBe(130);
+    expect(gw.received).toContainEqual({ t: 'turn.cancel', id: 'v1' });
+    expect(stderr.text.endsWith('interrupted\n')).toBe(true);
+  });
+
+  it('on Ctrl-C while the audio is still being sent stops at once', async () => {
+    const long = join(dir, 'long.wav');
+    writeFileSync(long, sineWav(10_000));
+    const ac = new AbortController();
+    const done = runCli(['--url', gw.url, '--audio', long], { stdout: new Sink(), stderr: new Sink(), env: {}, signal: ac.signal });
+    await expect.poll(() => gw.audioChunkTimes.length).toBeGreaterThan(2);
+    ac.abort();
+    expect(await done).toBe(130);
+    expect(gw.received.some((m) => m.t === 'audio.end')).toBe(false);
+  });
+});
+
+/** A 16 kHz mono PCM16 WAV of a 440 Hz tone. */
+function sineWav(ms: number): Buffer {
+  const n = (16_000 * ms) / 1000;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + n * 2, 4);
+  b.write('WAVEfmt ', 8, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(16_000, 24);
+  b.writeUInt32LE(32_000, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)), 44 + i * 2);
+  return b;
+}

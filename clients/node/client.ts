@@ -1,13 +1,15 @@
-// A connected vlp.v1 session on the client side: routes decoded server frames to turn handles,
-// events() iterators and pending pings; tracks seq (gaps, auto-ack); sends client messages.
+// A connected vlp.v1 session on the client side: routes decoded server frames to turn handles
+// (turns it asked for, and voice turns the server started from speech), events() iterators and
+// pending pings; tracks seq (gaps, auto-ack); sends client messages, audio included.
 import WebSocket from 'ws';
 import type { ClientCodec } from '../../protocol/codec.ts';
 import type { DecodeResult } from '../../protocol/validate.ts';
-import type { ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol } from '../../protocol/messages.ts';
+import type { AsrFinalMsg, AudioFormat, ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol } from '../../protocol/messages.ts';
+import { pumpAudio, type AudioSink, type AudioStartOptions, type StreamAudioOptions, type StreamAudioResult } from './audio.ts';
 import { VlpClientError } from './errors.ts';
 import { BoundedQueue } from './queue.ts';
 import type { SeqTracker } from './seq.ts';
-import { TurnHandle, turnOf } from './turn.ts';
+import { isTerminal, TurnHandle, turnOf } from './turn.ts';
 import { decodeFrame, sendFrame, type SendResult } from './wire.ts';
 
 /** What resume() needs to continue a session on a new connection. */
@@ -44,6 +46,28 @@ export interface ClientInit {
   turnCounter: number;
 }
 
+/** A voice turn the server started from a final transcript (asr.final). */
+export interface VoiceTurn {
+  /** Server-chosen turn id (v1, v2, ...). */
+  id: string;
+  /** The final transcript: the turn's question. */
+  text: string;
+  /** Language the ASR reported, when it did. */
+  language?: string;
+  /** The turn's frames, like an ask() handle (cancel(), text(), for await). */
+  turn: TurnHandle;
+}
+
+/** Voice turns announced by asr.final whose frames are kept until followTurn() takes them. */
+const MAX_UNFOLLOWED_VOICE_TURNS = 16;
+/** Ids of voice turns whose kept frames were dropped, remembered so followTurn() can say so. */
+const MAX_LOST_VOICE_IDS = 256;
+
+interface VoiceBuffer {
+  frames: ServerMessage[];
+  ended: boolean;
+}
+
 interface PendingPing {
   start: number;
   resolve(rttMs: number): void;
@@ -69,6 +93,15 @@ export class VlpClient {
   private readonly usedTurnIds = new Set<string>();
   private readonly subs = new Set<BoundedQueue<ServerMessage>>();
   private readonly pings = new Map<number, PendingPing>();
+  /** Frames of announced voice turns nobody follows yet, oldest turn first; bounded. */
+  private readonly voiceBuffers = new Map<string, VoiceBuffer>();
+  private voiceBuffered = 0;
+  private readonly voiceLost = new Set<string>();
+  /** Server-started turn ids followTurn() has handed out (each can be followed once). */
+  private readonly followedIds = new Set<string>();
+  private readonly finalSubs = new Set<BoundedQueue<AsrFinalMsg>>();
+  /** Internal observers of every delivered frame (streamAudio watches for audio.start errors). */
+  private readonly frameListeners = new Set<(msg: ServerMessage) => void>();
   /** First events() iterator, pre-created so frames right after ready (a resume's replay) are kept. */
   private firstSub: BoundedQueue<ServerMessage> | undefined;
   private turnCounter: number;
@@ -170,6 +203,124 @@ export class VlpClient {
     return handle;
   }
 
+  /**
+   * Follow a turn the server started: a voice turn, whose id arrives in asr.final.turn. Frames that
+   * arrived between that asr.final and this call are kept (at most maxBacklog frames over the last
+   * 16 unfollowed voice turns; past that the oldest turn's frames are dropped and its handle throws
+   * CLIENT_SLOW_CONSUMER). An id not announced yet is followed from its first frame. Each id can be
+   * followed once (TURN_ID_REUSED otherwise).
+   */
+  followTurn(id: string): TurnHandle {
+    if (this.turns.has(id) || this.followedIds.has(id)) {
+      throw new VlpClientError('TURN_ID_REUSED', `turn ${id} is already followed on this client`, { retryable: false, turn: id });
+    }
+    this.followedIds.add(id);
+    const handle = new TurnHandle(
+      id,
+      (tid) => this.cancel(tid),
+      () => {
+        if (this.turns.get(id) === handle) this.turns.delete(id);
+      },
+      this.opts.maxBacklog,
+    );
+    const buf = this.voiceBuffers.get(id);
+    if (buf !== undefined) {
+      this.voiceBuffers.delete(id);
+      this.voiceBuffered -= buf.frames.length;
+      for (const f of buf.frames) handle.deliver(f);
+      if (handle.finished) return handle;
+    } else if (this.voiceLost.has(id)) {
+      handle.fail(
+        new VlpClientError(
+          'CLIENT_SLOW_CONSUMER',
+          `turn ${id}: its frames were dropped before it was followed (more than ${this.opts.maxBacklog} frames or ${MAX_UNFOLLOWED_VOICE_TURNS} voice turns waiting); follow voice turns when their asr.final arrives`,
+          { retryable: false, turn: id },
+        ),
+      );
+      return handle;
+    }
+    if (!this.isOpen) {
+      handle.fail(this.closedError(id));
+      return handle;
+    }
+    this.turns.set(id, handle);
+    return handle;
+  }
+
+  /**
+   * The voice turns the server starts from now on, one per final transcript, each with a handle
+   * already following it (see followTurn()). Use one iterator at a time, created before the audio
+   * starts; it ends when the connection closes. Bounded like events().
+   */
+  voiceTurns(): AsyncIterableIterator<VoiceTurn, undefined> {
+    const q: BoundedQueue<AsrFinalMsg> = new BoundedQueue<AsrFinalMsg>(this.opts.maxBacklog, 'voiceTurns()', () => this.finalSubs.delete(q));
+    if (this.closeInfo !== undefined) q.end();
+    else this.finalSubs.add(q);
+    const iter: AsyncIterableIterator<VoiceTurn, undefined> = {
+      next: async (): Promise<IteratorResult<VoiceTurn, undefined>> => {
+        const r = await q.next();
+        if (r.done === true) return { value: undefined, done: true };
+        const f = r.value;
+        return {
+          value: { id: f.turn, text: f.text, ...(f.language !== undefined && { language: f.language }), turn: this.followTurn(f.turn) },
+          done: false,
+        };
+      },
+      return: async (): Promise<IteratorResult<VoiceTurn, undefined>> => {
+        await q.return();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iter,
+    };
+    return iter;
+  }
+
+  /** Open a voice stream (audio.start): raw audio.chunk bytes in `format` follow, then endAudio().
+   *  A second startAudio() ends the previous stream as endAudio() would. */
+  startAudio(format: AudioFormat, opts: AudioStartOptions = {}): SendResult {
+    return this.send({
+      t: 'audio.start',
+      format,
+      ...(opts.language !== undefined && { language: opts.language }),
+      ...(opts.task !== undefined && { task: opts.task }),
+    });
+  }
+
+  /** One audio.chunk, sent as is (about 20 ms of audio; at most ready.limits.max_audio_chunk_bytes).
+   *  On 'backpressure', await drain() before sending more. */
+  sendAudio(bytes: Uint8Array): SendResult {
+    return this.send({ t: 'audio.chunk', data: bytes });
+  }
+
+  /** End the voice stream (audio.end): an utterance in progress is finalized. Idempotent. */
+  endAudio(): SendResult {
+    return this.send({ t: 'audio.end' });
+  }
+
+  /**
+   * Send a whole audio stream: audio.start, the source re-chunked into `chunkMs` frames (pcm16, f32,
+   * mulaw; Opus forms pass through) and paced by the audio clock at `pace`, then audio.end. Waits for
+   * the socket to drain on backpressure. Resolves once everything was sent; rejects with a
+   * VlpClientError when the connection closes, when the gateway refuses the audio.start
+   * (AUDIO_FORMAT_UNSUPPORTED, AUDIO_ASR_UNAVAILABLE), or with signal.reason on abort. Transcripts
+   * and the voice turns they start arrive meanwhile (events(), voiceTurns()).
+   */
+  async streamAudio(source: AsyncIterable<unknown>, opts: StreamAudioOptions): Promise<StreamAudioResult> {
+    const refused = new AbortController();
+    const watch = (msg: ServerMessage): void => {
+      if (msg.t === 'error' && msg.ref === 'audio.start' && !refused.signal.aborted) {
+        refused.abort(new VlpClientError(msg.code, msg.message, { retryable: msg.retryable }));
+      }
+    };
+    this.frameListeners.add(watch);
+    const signal = opts.signal === undefined ? refused.signal : AbortSignal.any([opts.signal, refused.signal]);
+    try {
+      return await pumpAudio(this.audioSink(), source, { ...opts, signal });
+    } finally {
+      this.frameListeners.delete(watch);
+    }
+  }
+
   /** Cancel a turn (the running one when no id is given). */
   cancel(turnId?: string): SendResult {
     return this.send(turnId === undefined ? { t: 'turn.cancel' } : { t: 'turn.cancel', id: turnId });
@@ -238,6 +389,7 @@ export class VlpClient {
     for (const h of [...this.turns.values()]) h.fail(this.closedError(h.id));
     this.turns.clear();
     for (const q of [...this.subs]) q.end();
+    for (const q of [...this.finalSubs]) q.end();
     this.resolveClosed({ code, reason });
   }
 
@@ -253,6 +405,7 @@ export class VlpClient {
     if (msg.t === 'error' && msg.fatal) this.fatal = msg;
     this.route(msg);
     for (const q of this.subs) q.push(msg);
+    for (const l of this.frameListeners) l(msg);
     if (this.opts.autoAck && ++this.sinceAck >= this.opts.ackEvery) {
       this.sinceAck = 0;
       this.send({ t: 'ack', seq: this.lastSeq });
@@ -260,18 +413,63 @@ export class VlpClient {
   }
 
   private route(msg: ServerMessage): void {
+    if (msg.t === 'asr.final') {
+      this.announceVoiceTurn(msg.turn);
+      for (const q of this.finalSubs) q.push(msg);
+      return;
+    }
     let id = turnOf(msg);
     // An error for a turn.start the server rejected before it knew the turn id: it belongs to the
     // oldest turn that has not started yet (the server handles messages in order).
     if (id === undefined && msg.t === 'error' && msg.ref === 'turn.start') {
       for (const h of this.turns.values()) {
-        if (!h.started) {
+        if (!h.started && !this.followedIds.has(h.id)) {
           id = h.id;
           break;
         }
       }
     }
-    if (id !== undefined) this.turns.get(id)?.deliver(msg);
+    if (id === undefined) return;
+    const handle = this.turns.get(id);
+    if (handle !== undefined) {
+      handle.deliver(msg);
+      return;
+    }
+    const buf = this.voiceBuffers.get(id);
+    if (buf === undefined || buf.ended) return;
+    buf.frames.push(msg);
+    this.voiceBuffered += 1;
+    if (isTerminal(msg)) buf.ended = true;
+    while (this.voiceBuffered > this.opts.maxBacklog) this.dropOldestVoiceBuffer();
+  }
+
+  /** asr.final named a turn the server is starting: keep its frames until followTurn() takes them. */
+  private announceVoiceTurn(id: string): void {
+    if (this.turns.has(id) || this.followedIds.has(id) || this.voiceBuffers.has(id)) return;
+    this.voiceBuffers.set(id, { frames: [], ended: false });
+    while (this.voiceBuffers.size > MAX_UNFOLLOWED_VOICE_TURNS) this.dropOldestVoiceBuffer();
+  }
+
+  private dropOldestVoiceBuffer(): void {
+    const oldest = this.voiceBuffers.entries().next();
+    if (oldest.done === true) return;
+    const [id, buf] = oldest.value;
+    this.voiceBuffers.delete(id);
+    this.voiceBuffered -= buf.frames.length;
+    this.voiceLost.add(id);
+    if (this.voiceLost.size > MAX_LOST_VOICE_IDS) {
+      const first = this.voiceLost.values().next();
+      if (first.done !== true) this.voiceLost.delete(first.value);
+    }
+  }
+
+  private audioSink(): AudioSink {
+    return {
+      send: (msg) => this.send(msg),
+      drain: () => this.drain(),
+      maxChunkBytes: this.ready.limits.max_audio_chunk_bytes,
+      closedError: () => this.closedError(),
+    };
   }
 
   private settlePing(ts: number): void {

@@ -1,5 +1,5 @@
 // The SDK's one error type: a protocol error code from the server's error frame, or a client-side
-// code (connect failure, timeout, closed socket, slow consumer) with a retryable flag.
+// code (connect failure, timeout, closed socket, slow consumer, audio input) with a retryable flag.
 import type { ErrorCode } from '../../protocol/errors.ts';
 
 /** Failures detected by the client itself (never sent by the gateway). */
@@ -7,7 +7,13 @@ export type ClientErrorCode =
   | 'CLIENT_CONNECT_FAILED'
   | 'CLIENT_TIMEOUT'
   | 'CLIENT_CLOSED'
-  | 'CLIENT_SLOW_CONSUMER';
+  | 'CLIENT_SLOW_CONSUMER'
+  /** An audio file or stream the SDK cannot read or decode. */
+  | 'CLIENT_AUDIO_INVALID'
+  /** Decoding this audio needs ffmpeg, and no ffmpeg binary was found. */
+  | 'CLIENT_FFMPEG_NOT_FOUND'
+  /** The audio ended and no final transcript (asr.final) came back in time. */
+  | 'CLIENT_NO_TRANSCRIPT';
 
 export class VlpClientError extends Error {
   readonly code: ErrorCode | ClientErrorCode;

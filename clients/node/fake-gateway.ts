@@ -1,8 +1,9 @@
 // Test double of the gateway for the SDK and CLI tests: a ws server on 127.0.0.1:0 speaking vlp.v1
-// through the real server codec, answering hello/turn.start/turn.cancel/ping from a fixed script.
+// through the real server codec, answering hello/turn.start/turn.cancel/ping and voice input
+// (audio.start/chunk/end) from a fixed script.
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createServerCodec, type ServerCodec } from '../../protocol/codec.ts';
-import type { ClientMessage, ServerMessage, ServerPayload, Subprotocol, TurnStartMsg } from '../../protocol/messages.ts';
+import type { AudioStartMsg, ClientMessage, ServerMessage, ServerPayload, Subprotocol, TurnStartMsg } from '../../protocol/messages.ts';
 
 /** The answer to every ordinary turn.start, one token per gen.token frame. */
 export const TOKENS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'];
@@ -11,8 +12,24 @@ export const TOKENS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'
  * Special turn.start texts: ERROR → turn-scoped error; FATAL → fatal error without a turn, then close;
  * SLOW → a token every 20 ms (up to 200); MANY:<n> → n tokens at once; GAP → a seq jump mid-turn;
  * DROP → 2 tokens sent, 3 more and gen.done only logged (lost), then the socket is dropped.
+ * SEGMENT → a segment turn: detect.boxes and one mask.frame for a 4x3 image, answer in gen.done.
  * Special hello.client values: reject → fatal SERVER_AT_CAPACITY; close → close before ready.
+ *
+ * Voice (gw.voice): audio.start opens a stream (AUDIO_FORMAT_UNSUPPORTED for a rate or channel
+ * count the real gateway refuses; AUDIO_ASR_UNAVAILABLE when `asrUnavailable`); the first chunk
+ * gives vad speech_start; every `partialEvery` chunks an asr.partial with one more word of the
+ * first utterance; audio.end gives vad speech_end, then each utterance of `utterances` in order
+ * (later ones with their own speech_start/speech_end): asr.final with turn v1, v2... and a turn
+ * run like a turn.start with that text (special texts included). A turn still running when the
+ * next utterance ends is cancelled as superseded. An empty utterance sends no asr.final.
  */
+export interface FakeVoice {
+  utterances: string[];
+  partialEvery: number;
+  /** Only vad events: no partials, no final. */
+  silent: boolean;
+  asrUnavailable: boolean;
+}
 interface Session {
   id: string;
   token: string;
@@ -29,6 +46,10 @@ export interface FakeGateway {
   subprotocols: Subprotocol[];
   /** Whether each received frame was binary, in order. */
   binaryFrames: boolean[];
+  /** Voice script; tests may change it before the audio starts. */
+  voice: FakeVoice;
+  /** performance.now() at which each audio.chunk arrived. */
+  audioChunkTimes: number[];
   close(): Promise<void>;
 }
 
@@ -62,6 +83,8 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     received: [],
     subprotocols: [],
     binaryFrames: [],
+    voice: { utterances: ['What is the capital of France?'], partialEvery: 5, silent: false, asrUnavailable: false },
+    audioChunkTimes: [],
     close: () =>
       new Promise<void>((r) => {
         for (const c of wss.clients) c.terminate();
@@ -84,6 +107,8 @@ class Connection {
   private session: Session | undefined;
   private timer: NodeJS.Timeout | undefined;
   private turn: string | undefined;
+  private audio: { msg: AudioStartMsg; chunks: number; bytes: number } | undefined;
+  private voiceTurns = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -132,6 +157,12 @@ class Connection {
         return;
       case 'ping':
         return this.emit({ t: 'pong', ts: msg.ts });
+      case 'audio.start':
+        return this.audioStart(msg);
+      case 'audio.chunk':
+        return this.audioChunk(msg.data);
+      case 'audio.end':
+        return this.audioEnd();
       default:
         return;
     }
@@ -166,8 +197,75 @@ class Connection {
     this.emit(ready(this.session, false));
   }
 
+  private audioStart(msg: AudioStartMsg): void {
+    if (this.audio !== undefined) this.audioEnd();
+    const f = msg.format;
+    const rates = f.encoding === 'mulaw' ? [8_000] : f.encoding === 'pcm16' || f.encoding === 'f32' ? [8_000, 16_000, 24_000, 48_000] : [48_000];
+    if (f.channels !== 1 || !rates.includes(f.sample_rate)) {
+      this.emit({ t: 'error', code: 'AUDIO_FORMAT_UNSUPPORTED', message: 'unsupported audio format', retryable: false, fatal: false, ref: 'audio.start' });
+      return;
+    }
+    if (this.gw.voice.asrUnavailable) {
+      this.emit({ t: 'error', code: 'AUDIO_ASR_UNAVAILABLE', message: 'no speech recognizer', retryable: false, fatal: false, ref: 'audio.start' });
+      return;
+    }
+    this.audio = { msg, chunks: 0, bytes: 0 };
+  }
+
+  private audioChunk(data: Uint8Array): void {
+    this.gw.audioChunkTimes.push(performance.now());
+    const a = this.audio;
+    if (a === undefined) {
+      this.emit({ t: 'error', code: 'AUDIO_FORMAT_MISSING', message: 'no audio stream', retryable: false, fatal: false, ref: 'audio.chunk' });
+      return;
+    }
+    a.chunks += 1;
+    a.bytes += data.length;
+    const v = this.gw.voice;
+    if (a.chunks === 1) this.emit({ t: 'vad', event: 'speech_start', at_ms: 0 });
+    if (!v.silent && a.chunks % v.partialEvery === 0) {
+      const words = (v.utterances[0] ?? '').split(' ').filter((w) => w !== '');
+      const n = Math.min(words.length, a.chunks / v.partialEvery);
+      if (n > 0) this.emit({ t: 'asr.partial', stable: words.slice(0, n - 1).join(' '), unstable: `${n > 1 ? ' ' : ''}${words[n - 1]}` });
+    }
+  }
+
+  private audioEnd(): void {
+    const a = this.audio;
+    if (a === undefined) return;
+    this.audio = undefined;
+    const v = this.gw.voice;
+    const perMs = a.msg.format.encoding === 'f32' ? 4 * (a.msg.format.sample_rate / 1000) : a.msg.format.encoding === 'mulaw' ? 8 : 2 * (a.msg.format.sample_rate / 1000);
+    const endMs = Math.round(a.bytes / perMs);
+    if (a.chunks > 0) this.emit({ t: 'vad', event: 'speech_end', at_ms: endMs });
+    if (v.silent) return;
+    v.utterances.forEach((text, i) => {
+      if (i > 0) {
+        this.emit({ t: 'vad', event: 'speech_start', at_ms: endMs });
+        this.emit({ t: 'vad', event: 'speech_end', at_ms: endMs });
+      }
+      if (text === '') return;
+      this.voiceTurns += 1;
+      const id = `v${this.voiceTurns}`;
+      this.emit({ t: 'asr.final', text, language: a.msg.language ?? 'en', turn: id });
+      if (this.turn !== undefined) {
+        clearInterval(this.timer);
+        this.emit({ t: 'turn.cancelled', turn: this.turn, reason: 'superseded' });
+        this.turn = undefined;
+      }
+      this.start({ t: 'turn.start', id, text });
+    });
+  }
+
   private start(msg: TurnStartMsg): void {
     const id = msg.id;
+    if (msg.text === 'SEGMENT') {
+      this.emit({ t: 'turn.started', turn: id, kind: 'segment', model: 'grounded-sam' });
+      this.emit({ t: 'detect.boxes', turn: id, image: msg.image ?? 'cli-image', size: [3, 4], boxes: [{ id: 0, label: 'dog', score: 0.9, box: [0, 0, 2, 2] }] });
+      this.emit({ t: 'mask.frame', turn: id, id: 0, label: 'dog', score: 0.9, rle: { size: [3, 4], counts: '264' } });
+      this.emit({ t: 'gen.done', turn: id, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: 5, text: 'Found 1 dog.' });
+      return;
+    }
     if (msg.text === 'FATAL') {
       this.emit({ t: 'turn.started', turn: id, kind: 'chat', model: 'llama-2-7b-chat' });
       this.emit({ t: 'error', code: 'SERVER_SHUTTING_DOWN', message: 'shutting down', retryable: true, fatal: true });

@@ -1,9 +1,10 @@
 // SDK tests against the fake gateway (real sockets on port 0, real codec): connect/ready, turn
-// streaming, cancel, typed errors, JSON mirror, seq/ack/gap tracking, events() bound, resume.
+// streaming, cancel, typed errors, JSON mirror, seq/ack/gap tracking, events() bound, resume, voice
+// input (streamAudio, voiceTurns, followTurn).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../protocol/messages.ts';
 import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
-import { connect, resume, VlpClientError, type VlpClient } from './sdk.ts';
+import { connect, resume, VlpClientError, type VlpClient, type VoiceTurn } from './sdk.ts';
 
 let gw: FakeGateway;
 const clients: VlpClient[] = [];
@@ -263,5 +264,102 @@ describe('resume', () => {
     const err = await rejection(resume(gw.url, { sessionId: 'nope', resumeToken: 'x', lastSeq: 0, turnCounter: 0 }));
     expect(err.code).toBe('SESSION_RESUME_FAILED');
     expect(err.retryable).toBe(false);
+  });
+});
+
+describe('voice', () => {
+  const PCM16 = { encoding: 'pcm16', sample_rate: 16_000, channels: 1 } as const;
+  /** `ms` of 16 kHz PCM16 silence in 100 ms pieces. */
+  async function* silence(ms: number): AsyncGenerator<Uint8Array> {
+    for (let t = 0; t < ms; t += 100) yield new Uint8Array(3_200);
+  }
+
+  it('streamAudio sends audio.start, 20 ms chunks and audio.end; voiceTurns() follows the turn it starts', async () => {
+    const c = await open();
+    const voice = c.voiceTurns();
+    const r = await c.streamAudio(silence(500), { format: PCM16, language: 'en', task: 'transcribe', pace: 'none' });
+    expect(r).toEqual({ chunks: 25, bytes: 16_000, audioMs: 500 });
+    const first = await voice.next(); // the gateway has had audio.end
+    const audio = gw.received.filter((m) => m.t.startsWith('audio.'));
+    expect(audio[0]).toEqual({ t: 'audio.start', format: PCM16, language: 'en', task: 'transcribe' });
+    expect(audio.at(-1)).toEqual({ t: 'audio.end' });
+    expect(audio.slice(1, -1).every((m) => m.t === 'audio.chunk' && m.data.length === 640)).toBe(true);
+    expect(first.done).toBe(false);
+    const v = first.value as VoiceTurn;
+    expect(v).toMatchObject({ id: 'v1', text: 'What is the capital of France?', language: 'en' });
+    expect(await v.turn.text()).toBe(TOKENS.join(''));
+    await voice.return?.();
+  });
+
+  it('followTurn() gets the frames that arrived before it was called', async () => {
+    const c = await open();
+    const events = c.events();
+    await c.streamAudio(silence(200), { format: PCM16, pace: 'none' });
+    let final: ServerMessage | undefined;
+    for await (const m of events) {
+      if (m.t === 'asr.final') final = m;
+      if (m.t === 'turn.metrics') break; // the whole turn has arrived
+    }
+    expect(final).toMatchObject({ t: 'asr.final', turn: 'v1' });
+    const frames = await collect(c.followTurn('v1'));
+    expect(frames.map((f) => f.t)).toEqual(['turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+    expect(() => c.followTurn('v1')).toThrow(/already followed/);
+  });
+
+  it('followTurn() before asr.final waits for the turn; a superseded turn ends with turn.cancelled', async () => {
+    gw.voice.utterances = ['SLOW', 'What is the capital of France?'];
+    const c = await open();
+    const v1 = c.followTurn('v1');
+    const v2 = c.followTurn('v2');
+    await c.streamAudio(silence(100), { format: PCM16, pace: 'none' });
+    const f1 = await collect(v1);
+    expect(f1.at(-1)).toMatchObject({ t: 'turn.cancelled', reason: 'superseded' });
+    expect(await v2.text()).toBe(TOKENS.join(''));
+  });
+
+  it('keeps a bounded number of unfollowed frames: an overflowed turn throws CLIENT_SLOW_CONSUMER', async () => {
+    gw.voice.utterances = ['MANY:300'];
+    const c = await open({ maxBacklog: 100 });
+    await c.streamAudio(silence(100), { format: PCM16, pace: 'none' });
+    await expect.poll(() => c.lastSeq).toBeGreaterThan(300);
+    const err = await rejection(c.followTurn('v1').text());
+    expect(err.code).toBe('CLIENT_SLOW_CONSUMER');
+    expect(err.message).toMatch(/dropped before it was followed/);
+  });
+
+  it('streamAudio rejects when the gateway refuses the audio.start', async () => {
+    const c = await open();
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      for (;;) yield new Uint8Array(640);
+    }
+    const err = await rejection(c.streamAudio(endless(), { format: { encoding: 'pcm16', sample_rate: 44_100, channels: 1 } }));
+    expect(err.code).toBe('AUDIO_FORMAT_UNSUPPORTED');
+    gw.voice.asrUnavailable = true;
+    expect((await rejection(c.streamAudio(endless(), { format: PCM16 }))).code).toBe('AUDIO_ASR_UNAVAILABLE');
+  });
+
+  it('streamAudio paces in real time and stops on abort', async () => {
+    const c = await open();
+    const t0 = performance.now();
+    await c.streamAudio(silence(300), { format: PCM16, pace: 2 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(130); // 15 chunks at 2x: the last is due at 140 ms
+    const ac = new AbortController();
+    const sending = c.streamAudio(silence(10_000), { format: PCM16, signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('user stop')), 50);
+    await expect(sending).rejects.toThrow('user stop');
+    expect(gw.received.filter((m) => m.t === 'audio.end')).toHaveLength(1); // only the first stream's
+  });
+
+  it('startAudio / sendAudio / endAudio send the messages as given', async () => {
+    const c = await open();
+    expect(c.startAudio(PCM16, { language: 'zh', task: 'translate' })).toBe('ok');
+    expect(c.sendAudio(new Uint8Array([1, 2]))).toBe('ok');
+    expect(c.endAudio()).toBe('ok');
+    await c.ping();
+    expect(gw.received.slice(1, 4)).toEqual([
+      { t: 'audio.start', format: PCM16, language: 'zh', task: 'translate' },
+      { t: 'audio.chunk', data: new Uint8Array([1, 2]) },
+      { t: 'audio.end' },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 // Typed Node SDK for the vlp.v1 gateway over `ws`: connect() opens the socket, sends hello and
-// resolves on ready; resume() continues a detached session. The client itself lives in client.ts.
+// resolves on ready; resume() continues a detached session. The client itself lives in client.ts,
+// voice input in audio.ts (framing, pacing) and audio-file.ts (WAV files, ffmpeg decoding).
 import WebSocket from 'ws';
 import { createClientCodec } from '../../protocol/codec.ts';
 import type { ProtocolLimits } from '../../protocol/limits.ts';
@@ -10,7 +11,19 @@ import { DEFAULT_MAX_BACKLOG } from './queue.ts';
 import { SeqTracker } from './seq.ts';
 import { DEFAULT_HIGH_WATER_BYTES, decodeFrame } from './wire.ts';
 
-export { VlpClient, type AskOptions, type ResumeState } from './client.ts';
+export { VlpClient, type AskOptions, type ResumeState, type VoiceTurn } from './client.ts';
+export {
+  parseAudioFormat,
+  bytesPerMs,
+  PCM_RATES,
+  type AudioClock,
+  type AudioFormat,
+  type AudioPace,
+  type AudioStartOptions,
+  type StreamAudioOptions,
+  type StreamAudioResult,
+} from './audio.ts';
+export { openAudioFile, openAudioStream, type AudioInput } from './audio-file.ts';
 export { VlpClientError, type ClientErrorCode } from './errors.ts';
 export { TurnHandle } from './turn.ts';
 export type { SendResult } from './wire.ts';

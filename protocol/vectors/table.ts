@@ -42,6 +42,12 @@ export const VECTORS: readonly VectorEntry[] = [
     t: 'audio.start',
     format: { encoding: 'pcm16', sample_rate: 16000, channels: 1 },
   }),
+  client('audio.start_translate', 'Declare browser Ogg/Opus input of Mandarin speech, transcripts translated to English.', {
+    t: 'audio.start',
+    format: { encoding: 'ogg_opus', sample_rate: 48000, channels: 1 },
+    language: 'zh',
+    task: 'translate',
+  }),
   client('audio.chunk', 'Four PCM16 samples (0, 32767, -32768, 1) as msgpack bin / base64.', { t: 'audio.chunk', data: PCM16 }),
   client('audio.end', 'End of the audio stream.', { t: 'audio.end' }),
   client('image.put', 'An image by value (the first 16 bytes of a PNG, for brevity).', { t: 'image.put', id: 'img1', data: PNG_HEAD }),

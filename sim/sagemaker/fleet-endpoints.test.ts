@@ -8,8 +8,8 @@ describe('startFleetSim + SageMaker', () => {
     const fleet = await startFleetSim({ ttftMs: 2, itlMs: 1, jitter: 0, sagemaker: { chunking: 'events' } });
     const client = new SageMakerRuntimeClient({ region: 'us-west-2', endpoint: fleet.sagemakerUrl, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     try {
-      expect(fleet.sagemakerEndpoints).toEqual({ llm: 'llama-2-7b-chat-sm', vlm: 'idefics-9b-instruct-sm' });
-      expect(fleet.sagemaker.endpointNames).toEqual(['llama-2-7b-chat-sm', 'idefics-9b-instruct-sm']);
+      expect(fleet.sagemakerEndpoints).toEqual({ llm: 'llama-2-7b-chat-sm', vlm: 'idefics-9b-instruct-sm', asr: 'whisper-large-v3-sm' });
+      expect(fleet.sagemaker.endpointNames).toEqual(['llama-2-7b-chat-sm', 'idefics-9b-instruct-sm', 'whisper-large-v3-sm']);
       const texts: string[] = [];
       for (const [name, inputs] of [
         [fleet.sagemakerEndpoints.llm, '[INST] Tell me about Lisbon [/INST]'],

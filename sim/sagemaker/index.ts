@@ -2,6 +2,8 @@
 export { startSageMakerSim } from './server.ts';
 export type {
   SageMakerEndpointConfig,
+  SageMakerTgiEndpointConfig,
+  SageMakerWhisperEndpointConfig,
   SageMakerRequestClosedEvent,
   SageMakerRequestEvent,
   SageMakerRoute,

@@ -1,6 +1,7 @@
 // The simulated SageMaker runtime (SIMULATED: no AWS here): routes InvokeEndpoint and
-// InvokeEndpointWithResponseStream to the TGI container behind each endpoint, answers AWS-style
-// errors, injects SageMaker-level faults, and aborts the container request when the client goes.
+// InvokeEndpointWithResponseStream to the TGI container behind each endpoint (or to the in-process
+// JumpStart Whisper container of a `whisper: true` endpoint), answers AWS-style errors, injects
+// SageMaker-level faults, and aborts the container request when the client goes.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { handleSageMakerAdmin, SAGEMAKER_ADMIN_PATH } from './admin.ts';
 import { sendAwsError, sendModelError, sendServiceFault, sendValidationError } from './errors.ts';
 import { isStreamFault, SageMakerFaultQueue, type SageMakerFault, type StreamFaultKind } from './faults.ts';
 import { relayStream, relayWhole, type Exchange, type RelayContext } from './relay.ts';
+import { invokeWhisper } from './whisper.ts';
 import type { SageMakerEndpointConfig, SageMakerRoute, SageMakerSim, SageMakerSimEvents, SageMakerSimOptions, SageMakerSimStats } from './types.ts';
 
 /** SageMaker real-time payload limit: 6 MB. */
@@ -70,7 +72,7 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
   if (target !== undefined && !variants.includes(target)) {
     return sendValidationError(res, `Target variant ${target} not found for endpoint ${name} of account ${st.accountId}.`);
   }
-  if (route === 'invocations-response-stream' && ep.streaming === false) {
+  if (route === 'invocations-response-stream' && (ep.whisper === true || ep.streaming === false)) {
     return sendValidationError(res, `Endpoint ${name} of account ${st.accountId} does not support response streaming.`);
   }
   const { inputs, stream } = peekJson(body);
@@ -99,6 +101,9 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
     return sendServiceFault(res, fault.kind);
   }
 
+  if (ep.whisper === true) {
+    return invokeWhisper(ep, { endpoint: name, accountId: st.accountId, region: st.region, contentType, body, ex }, res);
+  }
   const { origin, path } = containerPath(ep.tgiUrl);
   const forward = route === 'invocations-response-stream' && ep.forceStream === true && stream !== true ? withStreamTrue(body) : body;
   const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };

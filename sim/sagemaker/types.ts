@@ -1,11 +1,15 @@
 // Public types of the simulated SageMaker runtime: options, the handle returned by
 // startSageMakerSim, the typed events tests listen to, and the chunking statistics.
 import type { EventEmitter } from 'node:events';
+import type { ClipBook } from '../asr/clip-book.ts';
+import type { AsrLatency } from '../asr/whisper-asr.ts';
 import type { SageMakerFaultKind } from './faults.ts';
 
 export type SageMakerRoute = 'invocations' | 'invocations-response-stream';
 
-export interface SageMakerEndpointConfig {
+/** An endpoint whose container is a TGI server (an LLM/VLM Hugging Face DLC). */
+export interface SageMakerTgiEndpointConfig {
+  whisper?: false;
   /** Base URL of the container behind the endpoint (a TGI server; its `POST /` compat route plays
    *  the container's `/invocations`). */
   tgiUrl: string;
@@ -19,6 +23,22 @@ export interface SageMakerEndpointConfig {
   /** Production variants (default ["AllTraffic"]); a TargetVariant outside it is a ValidationError. */
   variants?: string[];
 }
+
+/** A JumpStart Whisper endpoint (huggingface-asr-whisper-*), simulated in-process: InvokeEndpoint with
+ *  `audio/wav` (or the JSON `audio_input` form) answers `{"text": ["..."]}`; no response streaming. */
+export interface SageMakerWhisperEndpointConfig {
+  whisper: true;
+  /** Production variants (default ["AllTraffic"]). */
+  variants?: string[];
+  /** Model latency (default base 150 ms + 40 ms per audio second, ±20 %). */
+  latency?: Partial<AsrLatency>;
+  /** Longest audio accepted, seconds (default 30: the JumpStart notebook requires < 30 s). */
+  maxAudioS?: number;
+  /** Registered clips (default: sim/asr/clips.json). */
+  clipBook?: ClipBook;
+}
+
+export type SageMakerEndpointConfig = SageMakerTgiEndpointConfig | SageMakerWhisperEndpointConfig;
 
 export interface SageMakerSimOptions {
   /** Bind address (default 127.0.0.1). */

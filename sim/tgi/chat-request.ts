@@ -2,7 +2,7 @@
 // serde's defaults and axum's rejection texts, message flattening (image parts become `![](url)`),
 // and TGI's `try_into_generate` mapping to the GenerateParameters the generation machinery runs.
 import { decodeJson, JsonDecodeError, type FieldSpec, type JsonValue, type Schema } from './json.ts';
-import type { GenerateParameters } from './request.ts';
+import { GRAMMAR_SCHEMA, type GenerateParameters, type GrammarType } from './request.ts';
 import type { TextMessage } from './chat-template.ts';
 
 export interface ChatRequest {
@@ -19,8 +19,8 @@ export interface ChatRequest {
   seed: bigint | null;
   temperature: number | null;
   topP: number | null;
-  /** A GrammarType; accepted and ignored like `grammar` on the native routes. */
-  responseFormat: JsonValue;
+  /** A GrammarType; becomes the generation's `grammar`, as in TGI's `try_into_generate`. */
+  responseFormat: GrammarType | null;
   includeUsage: boolean;
 }
 
@@ -59,7 +59,7 @@ const CHAT_REQUEST: Schema = {
     tools: opt({ t: 'any' }),
     tool_prompt: opt({ t: 'string' }),
     tool_choice: anyValue,
-    response_format: opt({ t: 'any' }),
+    response_format: opt(GRAMMAR_SCHEMA),
     stream_options: { schema: STREAM_OPTIONS, default: () => ({ include_usage: false }) },
   },
 };
@@ -120,7 +120,7 @@ export function parseChatRequest(body: Buffer): ChatRequest {
     seed: typeof seed === 'bigint' ? seed : null,
     temperature: num('temperature'),
     topP: num('top_p'),
-    responseFormat: raw.response_format ?? null,
+    responseFormat: (raw.response_format ?? null) as unknown as GrammarType | null,
     includeUsage: options.include_usage === true,
   };
 }

@@ -27,6 +27,7 @@ export interface ResolvedOptions {
   pipelineTag: string | null;
   payloadLimit: number;
   computeType: string;
+  disableGrammarSupport: boolean;
   faults: FaultPlan;
 }
 
@@ -54,6 +55,7 @@ export function resolveOptions(o: TgiSimOptions): ResolvedOptions {
     pipelineTag: o.pipelineTag === undefined ? 'text-generation' : o.pipelineTag,
     payloadLimit: o.payloadLimit ?? 2_000_000,
     computeType: o.computeType ?? 'gpu+optimized',
+    disableGrammarSupport: o.disableGrammarSupport ?? false,
     faults: o.faults ?? {},
   };
 }

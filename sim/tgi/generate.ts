@@ -4,6 +4,7 @@
 // sampled output on (seed, prompt).
 import { fnv1a, mix32, mulberry32, randInt, seedParts, type Rand } from '../random.ts';
 import { composeAnswer } from './answer.ts';
+import { GrammarGenerationError, grammarAnswer, type CompiledGrammar } from './grammar.ts';
 import type { PromptView } from './prompt.ts';
 import { END_OF_UTTERANCE, EOS, splitPieces, tokenId } from './tokenize.ts';
 
@@ -26,6 +27,9 @@ export interface GenerationPlan {
   generatedText: string;
   /** `details.seed`: the sampling seed, null for greedy decoding. */
   seed: bigint | null;
+  /** Set when no text matching the request's grammar could be written (the shard would fail the
+   *  request: a generation error); `tokens` is then empty. */
+  grammarError?: string;
 }
 
 export interface PlanInput {
@@ -39,6 +43,9 @@ export interface PlanInput {
   seed: bigint;
   topN: number;
   answerTokens: { min: number; max: number };
+  /** A validated grammar: the answer is text matching it, then EOS (outlines allows nothing else
+   *  once the grammar is complete). */
+  grammar?: CompiledGrammar | null;
 }
 
 const ALTERNATIVES = [' the', ' a', ' and', ',', '.', ' to', ' of', ' in', ' it', ' is', ' this', ' that'];
@@ -89,7 +96,17 @@ export function planGeneration(input: PlanInput): GenerationPlan {
   const min = Math.max(1, Math.floor(input.answerTokens.min));
   const max = Math.max(min, Math.floor(input.answerTokens.max));
   const target = randInt(textRand, min, max);
-  const answer = composeAnswer(input.view, textRand, target);
+  let answer: string;
+  if (input.grammar) {
+    try {
+      answer = grammarAnswer(input.grammar, input.view, input.inputs);
+    } catch (err) {
+      if (!(err instanceof GrammarGenerationError)) throw err;
+      return { tokens: [], topTokens: null, finishReason: 'eos_token', generatedText: '', seed: null, grammarError: err.message };
+    }
+  } else {
+    answer = composeAnswer(input.view, textRand, target);
+  }
 
   const candidates: { id: number; text: string; special: boolean }[] = splitPieces(answer).map((text) => ({
     id: tokenId(text),
@@ -98,7 +115,7 @@ export function planGeneration(input: PlanInput): GenerationPlan {
   }));
   // IDEFICS answers close the turn with <end_of_utterance> then start a fake "\nUser:" turn; a
   // stop sequence on either ends generation there (as the seed demo relies on).
-  if (input.kind === 'vlm' || input.view.format === 'idefics') {
+  if (!input.grammar && (input.kind === 'vlm' || input.view.format === 'idefics')) {
     candidates.push({ ...END_OF_UTTERANCE, special: true });
     for (const text of ['\n', 'User', ':']) candidates.push({ id: tokenId(text), text, special: false });
   }

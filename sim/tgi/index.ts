@@ -9,6 +9,6 @@ export type {
   TgiSimOptions,
   TokenEmittedEvent,
 } from './types.ts';
-export type { GenerateParameters } from './request.ts';
+export type { GenerateParameters, GrammarType } from './request.ts';
 export { ADMIN_FAULTS_PATH } from './admin.ts';
 export { DEFAULT_MODEL_IDS } from './context.ts';

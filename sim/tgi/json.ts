@@ -17,7 +17,23 @@ export type Schema =
   | { t: 'option'; inner: Schema }
   | { t: 'seq'; inner: Schema }
   | { t: 'struct'; name: string; fields: Record<string, FieldSpec> }
+  | TaggedSchema
   | { t: 'any' };
+
+/** serde's adjacently tagged enum (`#[serde(tag = "type", content = "value")]`) whose variants all
+ *  carry content (newtype variants), decoded to `{ [tag]: variant, [content]: value }`. */
+export interface TaggedSchema {
+  t: 'tagged';
+  name: string;
+  tag: string;
+  content: string;
+  /** Variant names in declaration order (serde's VARIANTS, as listed in "expected one of"). */
+  variants: readonly string[];
+  /** `#[serde(alias = ...)]`: accepted spelling → variant name. */
+  aliases?: Readonly<Record<string, string>>;
+  /** Content schema per variant. */
+  contents: Readonly<Record<string, Schema>>;
+}
 
 export interface FieldSpec {
   schema: Schema;
@@ -66,9 +82,29 @@ function expectedOf(schema: Schema): string {
       return 'a sequence';
     case 'struct':
       return `struct ${schema.name}`;
+    case 'tagged':
+      return `adjacently tagged enum ${schema.name}`;
     case 'any':
       return 'any value';
   }
+}
+
+/** serde's `OneOf` display of expected variant names. */
+function oneOf(names: readonly string[]): string {
+  if (names.length === 0) return 'there are no variants';
+  if (names.length === 1) return `\`${names[0]}\``;
+  if (names.length === 2) return `\`${names[0]}\` or \`${names[1]}\``;
+  return `one of ${names.map((n) => `\`${n}\``).join(', ')}`;
+}
+
+/** serde's `Unexpected` text for an already parsed value. */
+function unexpectedOf(v: JsonValue): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return `boolean \`${v}\``;
+  if (typeof v === 'bigint') return `integer \`${v}\``;
+  if (typeof v === 'number') return Number.isInteger(v) ? `integer \`${v}\`` : `floating point \`${formatRyu(v)}\``;
+  if (typeof v === 'string') return `string ${rustDebugStr(v)}`;
+  return Array.isArray(v) ? 'sequence' : 'map';
 }
 
 /** Rust's `{:?}` for a str, as used by serde's `Unexpected::Str`. */
@@ -398,6 +434,10 @@ class Reader {
   // ---- typed values -------------------------------------------------------------------------
 
   private invalidType(schema: Schema): JsonDecodeError {
+    return this.invalidTypeExpecting(expectedOf(schema));
+  }
+
+  private invalidTypeExpecting(expected: string): JsonDecodeError {
     const c = this.ws();
     let unexpected: string;
     if (c === 0x6e) {
@@ -424,7 +464,12 @@ class Reader {
     } else {
       return this.peekErr('expected value');
     }
-    return this.err(`invalid type: ${unexpected}, expected ${expectedOf(schema)}`, 'data');
+    return this.err(`invalid type: ${unexpected}, expected ${expected}`, 'data');
+  }
+
+  /** serde_json `Deserializer::end`: only whitespace may follow the value. */
+  end(): void {
+    if (this.ws() !== -1) throw this.peekErr('trailing characters');
   }
 
   value(schema: Schema): JsonValue {
@@ -483,6 +528,80 @@ class Reader {
       case 'struct':
         if (c !== 0x7b) throw this.invalidType(schema);
         return this.struct(schema);
+      case 'tagged':
+        if (c !== 0x7b) throw this.invalidType(schema);
+        return this.tagged(schema);
+    }
+  }
+
+  /** serde_derive's adjacently tagged `visit_map`: the tag names the variant (unknown spellings
+   *  fail with serde's "unknown variant" text at the tag's value); content before the tag is
+   *  buffered and checked once the tag is read; other keys are ignored; a repeated tag or content
+   *  is a duplicate field; a missing one a missing field. (The `[tag, content]` sequence form is
+   *  not simulated.) */
+  private tagged(schema: TaggedSchema): JsonValue {
+    this.i++;
+    let variant: string | null = null;
+    let content: { value: JsonValue; buffered: boolean } | null = null;
+    this.mapLoop(
+      (key) => {
+        if (key === schema.tag) {
+          const name = this.variantName(schema);
+          variant = name;
+          if (content?.buffered) content = { value: this.checkBuffered(schema.contents[name] ?? { t: 'any' }, content.value), buffered: false };
+        } else if (key === schema.content) {
+          content = variant === null ? { value: this.any(), buffered: true } : { value: this.value(schema.contents[variant] ?? { t: 'any' }), buffered: false };
+        } else {
+          this.any();
+        }
+      },
+      (key) => {
+        if ((key === schema.tag && variant !== null) || (key === schema.content && content !== null)) {
+          throw this.err(`duplicate field \`${key}\``, 'data');
+        }
+      },
+    );
+    if (variant === null) throw this.err(`missing field \`${schema.tag}\``, 'data');
+    if (content === null) throw this.err(`missing field \`${schema.content}\``, 'data');
+    return { [schema.tag]: variant, [schema.content]: (content as { value: JsonValue }).value };
+  }
+
+  private variantName(schema: TaggedSchema): string {
+    const c = this.ws();
+    if (c === -1) throw this.peekErr('EOF while parsing a value');
+    if (c !== 0x22) throw this.invalidTypeExpecting('variant identifier');
+    const s = this.str();
+    const name = schema.aliases?.[s] ?? (schema.variants.includes(s) ? s : undefined);
+    if (name === undefined) throw this.err(`unknown variant \`${s}\`, expected ${oneOf(schema.variants)}`, 'data');
+    return name;
+  }
+
+  /** Content read before its tag, checked against the variant's schema (no position of its own:
+   *  errors are reported where the tag was read). */
+  private checkBuffered(schema: Schema, v: JsonValue): JsonValue {
+    const invalid = (): JsonDecodeError => this.err(`invalid type: ${unexpectedOf(v)}, expected ${expectedOf(schema)}`, 'data');
+    switch (schema.t) {
+      case 'any':
+        return v;
+      case 'option':
+        return v === null ? null : this.checkBuffered(schema.inner, v);
+      case 'string':
+        if (typeof v !== 'string') throw invalid();
+        return v;
+      case 'struct': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') throw invalid();
+        const out: Record<string, JsonValue> = {};
+        for (const [name, spec] of Object.entries(schema.fields)) {
+          const field = (v as Record<string, JsonValue>)[name];
+          if (field !== undefined) out[name] = this.checkBuffered(spec.schema, field);
+          else if (spec.default) out[name] = spec.default();
+          else throw this.err(`missing field \`${name}\``, 'data');
+        }
+        return out;
+      }
+      default:
+        // Only the shapes GrammarType's variants use are buffered.
+        return v;
     }
   }
 
@@ -517,7 +636,11 @@ class Reader {
 }
 
 /** Decode `body` against `schema` like axum's `Json<T>` (serde_json + serde_path_to_error).
- *  Trailing bytes after the value are ignored, as in axum 0.7. */
-export function decodeJson(body: Buffer, schema: Schema): JsonValue {
-  return new Reader(body).value(schema);
+ *  Trailing bytes after the value are ignored, as in axum 0.7; `strict` rejects them like
+ *  `serde_json::from_str` ("trailing characters"). */
+export function decodeJson(body: Buffer, schema: Schema, strict = false): JsonValue {
+  const reader = new Reader(body);
+  const value = reader.value(schema);
+  if (strict) reader.end();
+  return value;
 }

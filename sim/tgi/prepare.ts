@@ -4,6 +4,7 @@ import type { Fault } from '../faults.ts';
 import { mix32, mulberry32, randomU64, seedParts, type Rand } from '../random.ts';
 import type { SimContext } from './context.ts';
 import { planGeneration, type GenerationPlan } from './generate.ts';
+import type { CompiledGrammar } from './grammar.ts';
 import { parsePrompt, type PromptView } from './prompt.ts';
 import type { GenerateParameters } from './request.ts';
 import { countInputTokens } from './tokenize.ts';
@@ -68,8 +69,9 @@ export function inputTokenCounter(ctx: SimContext, p: Prepared): (inputs: string
   return (s) => countInputTokens(s, ctx.opts.kind) - bos;
 }
 
-export function plan(ctx: SimContext, p: Prepared, valid: ValidRequest, seed = p.seed): GenerationPlan {
+export function plan(ctx: SimContext, p: Prepared, valid: ValidRequest, seed = p.seed, grammar: CompiledGrammar | null = null): GenerationPlan {
   return planGeneration({
+    grammar,
     inputs: p.inputs,
     view: p.view,
     kind: ctx.opts.kind,

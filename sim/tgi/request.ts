@@ -1,6 +1,33 @@
 // TGI request bodies (GenerateRequest / CompatGenerateRequest / GenerateParameters, router/src/lib.rs
 // at v3.3.x) as decoding schemas with serde's defaults, plus the typed result.
-import { decodeJson, type FieldSpec, type JsonValue, type Schema } from './json.ts';
+import { decodeJson, type FieldSpec, type JsonValue, type Schema, type TaggedSchema } from './json.ts';
+
+/** `GrammarType` (router/src/lib.rs v3.3.7, `#[serde(tag = "type", content = "value")]`):
+ *  `{"type":"json"|"json_object","value":<schema or string>}`, `{"type":"regex","value":"..."}`,
+ *  `{"type":"json_schema","value":{"name"?,"schema"}}`.
+ *  Checked further by validateGrammar (grammar.ts) after the request's other validation. */
+export type GrammarType =
+  | { type: 'json'; value: JsonValue }
+  | { type: 'regex'; value: string }
+  | { type: 'json_schema'; value: { name: string | null; schema: JsonValue } };
+
+export const GRAMMAR_SCHEMA: TaggedSchema = {
+  t: 'tagged',
+  name: 'GrammarType',
+  tag: 'type',
+  content: 'value',
+  variants: ['json', 'regex', 'json_schema'],
+  aliases: { json_object: 'json' },
+  contents: {
+    json: { t: 'any' },
+    regex: { t: 'string' },
+    json_schema: {
+      t: 'struct',
+      name: 'JsonSchemaConfig',
+      fields: { name: { schema: { t: 'option', inner: { t: 'string' } }, default: () => null }, schema: { schema: { t: 'any' } } },
+    },
+  },
+};
 
 export interface GenerateParameters {
   best_of: number | null;
@@ -22,8 +49,8 @@ export interface GenerateParameters {
   /** u64; a bigint so seeds above 2^53 survive. */
   seed: bigint | null;
   top_n_tokens: number | null;
-  /** Accepted and ignored by the simulator (it always answers in prose). */
-  grammar: JsonValue;
+  /** Constrains the answer (see grammar.ts); null = prose. */
+  grammar: GrammarType | null;
   adapter_id: string | null;
 }
 
@@ -56,7 +83,7 @@ const PARAMETER_FIELDS: Record<string, FieldSpec> = {
   decoder_input_details: flag,
   seed: opt({ t: 'int', name: 'u64' }),
   top_n_tokens: opt({ t: 'int', name: 'u32' }),
-  grammar: opt({ t: 'any' }),
+  grammar: opt(GRAMMAR_SCHEMA),
   adapter_id: opt({ t: 'string' }),
 };
 

@@ -7,6 +7,7 @@ import { firstTokenDelayMs, interTokenDelayMs } from '../latency.ts';
 import type { SimContext } from './context.ts';
 import type { FinishReason, SimToken } from './generate.ts';
 import { charCount, inputTokenCounter, plan, type Prepared } from './prepare.ts';
+import { validateGrammar } from './grammar.ts';
 import { errorJson, SSE_KEEPALIVE, sseData, streamEventJson } from './sse.ts';
 import { validateRequest, validateStreamOnly, validationFaultMessage } from './validate.ts';
 
@@ -153,8 +154,18 @@ export function serveStream(
   }
   const valid = validation.value;
   metrics.inputLength.observe(valid.inputLength);
+  // The grammar is checked last, after the input length (validation.rs order).
+  const grammar = validateGrammar(p.params.grammar, opts.disableGrammarSupport);
+  if (!grammar.ok) {
+    metrics.fail('validation');
+    return inBandError(grammar.message, 'validation');
+  }
   metrics.maxNewTokens.observe(valid.scheduledNewTokens);
-  const gen = plan(ctx, p, valid);
+  const gen = plan(ctx, p, valid, p.seed, grammar.grammar);
+  if (gen.grammarError !== undefined) {
+    metrics.fail('generation');
+    return inBandError(`Request failed during generation: Server error: ${gen.grammarError}`, 'generation');
+  }
   const tokens = gen.tokens;
   const n = tokens.length;
   const fault = p.fault && MID_STREAM_FAULTS.has(p.fault.kind) ? p.fault : undefined;

@@ -46,6 +46,8 @@ export interface TgiSimOptions {
   payloadLimit?: number;
   /** `x-compute-type` header (default "gpu+optimized"). */
   computeType?: string;
+  /** TGI `--disable-grammar-support`: a request with `grammar` fails validation (default false). */
+  disableGrammarSupport?: boolean;
 }
 
 export interface RequestEvent {

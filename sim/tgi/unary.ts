@@ -11,6 +11,7 @@ import { charCount, inputTokenCounter, plan, type Prepared } from './prepare.ts'
 import { generateResponseJson, type BestOfSequence, type PrefillToken, type ResponseDetails } from './sse.ts';
 import { GENERATION_ERROR } from './stream.ts';
 import { prefillTokens } from './tokenize.ts';
+import { validateGrammar } from './grammar.ts';
 import { validateBestOf, validateRequest, validationFaultMessage, type ValidRequest } from './validate.ts';
 
 /** Duration of generating `tokens` tokens for one request, ms. */
@@ -93,10 +94,24 @@ export function serveUnary(ctx: SimContext, res: ServerResponse, p: Prepared, re
   }
   const valid = validation.value;
   metrics.inputLength.observe(valid.inputLength);
+  // The grammar is checked last, after the input length (validation.rs order).
+  const grammar = validateGrammar(p.params.grammar, opts.disableGrammarSupport);
+  if (!grammar.ok) {
+    metrics.fail('validation');
+    return respondError(422, grammar.message, 'validation');
+  }
   metrics.maxNewTokens.observe(valid.scheduledNewTokens);
   const validatedAt = performance.now();
 
-  const plans = fanOut > 1 ? Array.from({ length: fanOut }, () => plan(ctx, p, valid, randomU64())) : [plan(ctx, p, valid)];
+  const plans =
+    fanOut > 1
+      ? Array.from({ length: fanOut }, () => plan(ctx, p, valid, randomU64(), grammar.grammar))
+      : [plan(ctx, p, valid, p.seed, grammar.grammar)];
+  const failed = plans.find((g) => g.grammarError !== undefined);
+  if (failed !== undefined) {
+    metrics.fail('generation');
+    return respondError(424, `Request failed during generation: Server error: ${failed.grammarError}`, 'generation');
+  }
   let bestIndex = 0;
   plans.forEach((g, i) => {
     if (meanLogprob(g) > meanLogprob(plans[bestIndex] as GenerationPlan)) bestIndex = i;

@@ -22,6 +22,9 @@ export const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'int' |
   VLP_DEFAULT_VISION_MODEL: { path: ['defaultVisionModel'], kind: 'string' },
   VLP_IMAGE_HOSTS: { path: ['images', 'allowedHosts'], kind: 'urls' },
   VLP_GROUNDED_SAM_URL: { path: ['segmenter', 'url'], kind: 'string' },
+  VLP_ASR_BACKEND: { path: ['asr', 'backend'], kind: 'string' },
+  VLP_ASR_URL: { path: ['asr', 'url'], kind: 'string' },
+  VLP_BARGE_IN: { path: ['audio', 'bargeIn'], kind: 'string' },
   VLP_SYSTEM_PROMPT: { path: ['systemPrompt'], kind: 'string' },
   VLP_TGI_URL: { path: ['@model', 'llama-2-7b-chat', 'urls'], kind: 'urls' },
   VLP_IDEFICS_URL: { path: ['@model', 'idefics-9b-instruct', 'urls'], kind: 'urls' },
@@ -43,6 +46,8 @@ const FLAG_TO_ENV: Record<string, string> = {
   sim: 'VLP_SIM',
   'tgi-url': 'VLP_TGI_URL',
   'idefics-url': 'VLP_IDEFICS_URL',
+  'asr-backend': 'VLP_ASR_BACKEND',
+  'asr-url': 'VLP_ASR_URL',
 };
 
 function convert(name: string, raw: string, kind: 'string' | 'int' | 'number' | 'urls'): unknown {

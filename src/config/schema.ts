@@ -143,6 +143,71 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    audio: z
+      .object({
+        /** Decoded 16 kHz audio held per session while the ASR catches up, ms (oldest dropped
+         *  beyond it, reported with asr.lag). */
+        ringMs: int(200, 120_000).default(10_000),
+        /** Audio may arrive at most this many times faster than real time (after the burst). */
+        maxRealtimeFactor: z.number().min(1).max(100).default(2),
+        /** Audio allowed above real time before AUDIO_TOO_FAST, ms. */
+        burstMs: int(0, 600_000).default(3_000),
+        /** Default barge-in policy (sessions may override with options.barge_in). */
+        bargeIn: z.enum(['off', 'speech_start', 'first_words']).default('speech_start'),
+        vad: z
+          .object({
+            /** libfvad aggressiveness 0..3. */
+            mode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(2),
+            /** Voiced audio needed before speech_start, ms. */
+            startMs: int(10, 2_000).default(120),
+            /** Trailing silence that ends the utterance, ms. */
+            endSilenceMs: int(100, 10_000).default(600),
+            /** Frames quieter than this (dBFS) count as silence. */
+            minDbfs: z.number().min(-120).max(0).default(-50),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    asr: z
+      .object({
+        /** whisperlive: WhisperLive WebSocket (live partials); whisper-asr: whisper-asr-webservice
+         *  POST /asr per utterance; sagemaker: a SageMaker Whisper endpoint per utterance. */
+        backend: z.enum(['whisperlive', 'whisper-asr', 'sagemaker']).default('whisperlive'),
+        /** Service URL (ws:// for whisperlive, http(s):// for whisper-asr). Empty = the embedded simulator. */
+        url: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
+        /** SageMaker Whisper endpoint (backend sagemaker; absent = the embedded simulator's). */
+        sagemaker: z
+          .object({
+            endpointName: z.string().min(1).max(63),
+            region: z.string().min(1).optional(),
+            endpointUrl: z.url({ protocol: /^https?$/ }).optional(),
+          })
+          .strict()
+          .optional(),
+        /** Whisper model name WhisperLive loads (faster_whisper names: small, large-v3, ...). */
+        model: z.string().min(1).max(128).default('small'),
+        /** Default language (sessions set theirs in audio.start); absent = auto-detect. */
+        language: z.string().regex(/^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$/).optional(),
+        /** Re-transcription period of the utterance in progress for batch backends, ms. */
+        partialIntervalMs: int(100, 60_000).default(700),
+        /** Wait for the backend's final transcript after end of speech at most this long, ms. */
+        finalizeTimeoutMs: int(100, 60_000).default(1_500),
+        requestTimeoutMs: int(100, 600_000).default(15_000),
+        /** Longest utterance; a longer one is cut and finalized, ms. */
+        maxUtteranceMs: int(1_000, 120_000).default(30_000),
+      })
+      .strict()
+      .superRefine((a, ctx) => {
+        if (a.backend !== 'sagemaker' && a.sagemaker) ctx.addIssue({ code: 'custom', message: '`asr.sagemaker` is only for asr backend "sagemaker"' });
+        if (a.url !== undefined) {
+          const ws = a.url.startsWith('ws');
+          if (a.backend === 'whisperlive' && !ws) ctx.addIssue({ code: 'custom', message: 'asr backend "whisperlive" needs a ws:// or wss:// url' });
+          if (a.backend === 'whisper-asr' && ws) ctx.addIssue({ code: 'custom', message: 'asr backend "whisper-asr" needs an http(s):// url' });
+        }
+      })
+      .prefault({}),
     images: z
       .object({
         maxPixels: int(1, 1 << 30).default(40_000_000),

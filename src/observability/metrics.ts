@@ -17,6 +17,12 @@ export interface GatewayMetrics {
   framesSentTotal: Counter;
   backpressureTotal: Counter;
   upstreamRequestsTotal: Counter<'model' | 'outcome'>;
+  audioChunksTotal: Counter;
+  audioForwardSeconds: Histogram;
+  audioDroppedMs: Counter;
+  asrFinalsTotal: Counter<'empty'>;
+  bargeInsTotal: Counter;
+  voiceStreamsActive: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics {
@@ -58,5 +64,16 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
       labelNames: ['model', 'outcome'],
       registers: r,
     }),
+    audioChunksTotal: new Counter({ name: 'vlp_audio_chunks_total', help: 'audio.chunk frames received', registers: r }),
+    audioForwardSeconds: new Histogram({
+      name: 'vlp_audio_forward_seconds',
+      help: 'Gateway-internal forwarding time per audio chunk: from its frame arriving to its samples being written to the ASR upstream, seconds',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: r,
+    }),
+    audioDroppedMs: new Counter({ name: 'vlp_audio_dropped_ms_total', help: 'Input audio dropped (ASR behind, too fast, no ASR stream), ms', registers: r }),
+    asrFinalsTotal: new Counter({ name: 'vlp_asr_finals_total', help: 'Final transcripts, by whether they were empty', labelNames: ['empty'], registers: r }),
+    bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),
+    voiceStreamsActive: new Gauge({ name: 'vlp_voice_streams_active', help: 'Open audio streams (audio.start without audio.end)', registers: r }),
   };
 }

@@ -59,6 +59,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
 
   onMessage(data: Uint8Array, isBinary: boolean): void {
     if (this.closed) return;
+    const arrivedAt = performance.now();
     const limits = this.ctx.config.limits;
     if (data.byteLength > limits.maxFrameBytes) {
       this.fail('PROTO_FRAME_TOO_LARGE', `frame of ${data.byteLength} bytes is over max_frame_bytes (${limits.maxFrameBytes})`);
@@ -79,7 +80,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     }
     if (this.session) this.session.lastActivity = performance.now();
     try {
-      this.dispatch(r.msg);
+      this.dispatch(r.msg, arrivedAt);
     } catch (err) {
       if (err instanceof VlpError) this.error(err.code, err.message, r.msg.t);
       else {
@@ -89,7 +90,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     }
   }
 
-  private dispatch(msg: ClientMessage): void {
+  private dispatch(msg: ClientMessage, arrivedAt: number): void {
     if (msg.t === 'hello') {
       this.onHello(msg);
       return;
@@ -121,9 +122,13 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
         s.putImage(msg);
         return;
       case 'audio.start':
+        s.startAudio(msg);
+        return;
       case 'audio.chunk':
+        s.audioChunk(msg.data, arrivedAt);
+        return;
       case 'audio.end':
-        s.sendError('PROTO_NOT_IMPLEMENTED', `${msg.t} is defined in vlp.v1 but not served by this build yet`, { ref: msg.t });
+        s.endAudio();
         return;
       default: {
         const never: never = msg;

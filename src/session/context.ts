@@ -5,6 +5,7 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { ModelRegistry } from '../models.ts';
 import type { SegmenterBackend } from '../backends/segmenter-port.ts';
 import type { IntentClassifier } from '../understanding/classifier-port.ts';
+import type { AsrBackend } from '../backends/asr/port.ts';
 
 export interface GatewayContext {
   config: Config;
@@ -14,4 +15,6 @@ export interface GatewayContext {
   /** Grounded-SAM; undefined when no segmenter is configured. */
   segmenter: SegmenterBackend | undefined;
   intent: IntentClassifier;
+  /** Speech recognition for audio input; undefined when none is configured. */
+  asr: AsrBackend | undefined;
 }

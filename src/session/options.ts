@@ -19,7 +19,7 @@ export function defaultOptions(config: Config): ResolvedOptions {
     model: config.defaultModel,
     plan: false,
     speculate: false,
-    bargeIn: 'speech_start',
+    bargeIn: config.audio.bargeIn,
     params: {},
   };
 }

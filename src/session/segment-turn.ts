@@ -5,7 +5,7 @@ import { reportTurnFailure } from './turn-failure.ts';
 import type { SegmenterBackend } from '../backends/segmenter-port.ts';
 import type { StoredImage } from '../images/types.ts';
 import type { Session } from './session.ts';
-import type { TurnRun } from './turn.ts';
+import { voiceMarks, type TurnRun } from './turn.ts';
 
 export interface SegmentJob {
   imageId: string;
@@ -33,7 +33,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     // Nothing named to look for: a clear answer instead of a blind call.
     const total = round(performance.now() - run.startedAt);
     s.send({ t: 'gen.done', turn, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: total, text: 'Tell me what to look for in the image, for example: segment the dog.' });
-    s.send({ t: 'turn.metrics', turn, marks: { done: total }, counts: { tokens: 0, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries: 0 } });
+    s.send({ t: 'turn.metrics', turn, marks: { ...voiceMarks(run), done: total }, counts: { tokens: 0, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries: 0 } });
     metrics.turnsTotal.inc({ outcome: 'done' });
     return;
   }
@@ -84,6 +84,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     t: 'turn.metrics',
     turn,
     marks: {
+      ...voiceMarks(run),
       ...(firstBox >= 0 ? { first_box: round(firstBox - run.startedAt) } : {}),
       ...(firstMask >= 0 ? { first_mask: round(firstMask - run.startedAt) } : {}),
       done: round(end - run.startedAt),

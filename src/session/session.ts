@@ -19,7 +19,10 @@ import { DEFAULT_VLM_MAX_SIDE } from '../images/defaults.ts';
 import type { StoredImage } from '../images/types.ts';
 import { runSegmentTurn } from './segment-turn.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
-import { unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
+import { LABEL_INFO, unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
+import type { AudioStartMsg } from '../../protocol/messages.ts';
+import { checkFormat } from '../audio/formats.ts';
+import { VoiceInput, type VoiceTurnStarter } from './voice.ts';
 
 /** Intents served by the segmenter. */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -40,7 +43,15 @@ export interface SessionHost {
   onClosed(session: Session): void;
 }
 
-export class Session {
+/** Marks of a voice turn: end of speech and final transcript, performance.now() values. */
+export interface VoiceTurnMarks {
+  speechEndAt: number;
+  asrFinalAt: number;
+  /** When the utterance's intent became stable on partial transcripts. */
+  intentStableAt?: number;
+}
+
+export class Session implements VoiceTurnStarter {
   readonly id = newSessionId();
   readonly resumeToken = newResumeToken();
   readonly outbox: Outbox;
@@ -57,6 +68,9 @@ export class Session {
   private imageState: SessionImages | undefined;
   /** The image of the latest image.put or image turn: follow-up segmentation turns use it. */
   private lastImageId: string | undefined;
+  /** The open audio stream (audio.start .. audio.end), if any. */
+  private voice: VoiceInput | undefined;
+  private voiceTurns = 0;
 
   constructor(readonly ctx: GatewayContext, private readonly host: SessionHost) {
     const { limits } = ctx.config;
@@ -78,6 +92,12 @@ export class Session {
 
   detach(): void {
     if (this.state !== 'active') return;
+    // Audio belongs to the connection: a resumed client starts a new stream with audio.start.
+    if (this.voice) {
+      this.ctx.metrics.voiceStreamsActive.dec();
+      this.voice.close();
+      this.voice = undefined;
+    }
     this.state = 'detached';
     this.lastActivity = performance.now();
     this.outbox.detach();
@@ -107,7 +127,7 @@ export class Session {
     this.options = applyOptions(this.options, o, this.ctx.config, (id) => this.ctx.models.get(id) !== undefined);
   }
 
-  startTurn(msg: TurnStartMsg): void {
+  startTurn(msg: TurnStartMsg, voice?: VoiceTurnMarks): void {
     const ref = 'turn.start';
     if (this.turn) return this.sendError('TURN_BUSY', `turn ${this.turn.id} is still running; cancel it or wait for its end`, { turn: msg.id, ref });
     if (this.seenTurnIds.has(msg.id)) return this.sendError('TURN_ID_REUSED', 'turn.start.id was already used in this session', { turn: msg.id, ref });
@@ -134,7 +154,7 @@ export class Session {
     const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
     // A follow-up such as "now segment the cat" works on the session's most recent image.
     if (!vision && wantsMasks && this.lastImageId !== undefined && msg.model === undefined) {
-      return this.startTurn({ ...msg, image: this.lastImageId });
+      return this.startTurn({ ...msg, image: this.lastImageId }, voice);
     }
     // Without an image the classifier already down-weights vision intents: segmentation or mask
     // creation still on top is a clear request that needs an image. (Detect-style phrasings such
@@ -159,8 +179,11 @@ export class Session {
     const run: TurnRun = {
       id: msg.id,
       controller: new AbortController(),
-      startedAt: performance.now(),
+      // A voice turn's clock starts at the end of speech: its marks measure what the user waits.
+      startedAt: voice?.speechEndAt ?? performance.now(),
       cancelReason: undefined,
+      ...(voice ? { asrFinalAt: voice.asrFinalAt } : {}),
+      ...(voice?.intentStableAt !== undefined ? { intentStableAt: voice.intentStableAt } : {}),
     };
     this.turn = run;
     const segmenter = this.ctx.segmenter;
@@ -174,6 +197,74 @@ export class Session {
     this.turnDone = work.finally(() => {
       if (this.turn === run) this.turn = undefined;
     });
+  }
+
+  /** audio.start: check the format and open a voice stream (a previous one ends as on audio.end). */
+  startAudio(msg: AudioStartMsg): void {
+    const asr = this.ctx.asr;
+    if (!asr) return this.sendError('AUDIO_ASR_UNAVAILABLE', 'voice input is not available: no speech recognition service is configured', { ref: 'audio.start' });
+    try {
+      checkFormat(msg.format);
+    } catch (err) {
+      if (err instanceof VlpError) return this.sendError(err.code, err.message, { ref: 'audio.start' });
+      throw err;
+    }
+    this.endAudio();
+    const voice = new VoiceInput(this, msg, asr, this);
+    this.voice = voice;
+    this.ctx.metrics.voiceStreamsActive.inc();
+    void voice.init();
+  }
+
+  audioChunk(data: Uint8Array, arrivedAt: number): void {
+    const voice = this.voice;
+    if (!voice || voice.isClosed) return this.sendError('AUDIO_FORMAT_MISSING', 'send audio.start with the format before audio.chunk', { ref: 'audio.chunk' });
+    voice.chunk(data, arrivedAt);
+  }
+
+  /** audio.end (or a new audio.start, or the session closing). */
+  endAudio(): void {
+    const voice = this.voice;
+    if (!voice) return;
+    this.voice = undefined;
+    this.ctx.metrics.voiceStreamsActive.dec();
+    voice.end();
+  }
+
+  /** VoiceTurnStarter: a final transcript becomes a turn; a running turn is superseded. */
+  startVoiceTurn(text: string, marks: VoiceTurnMarks, language?: string): string | undefined {
+    let id: string;
+    do id = `v${++this.voiceTurns}`;
+    while (this.seenTurnIds.has(id));
+    this.send({ t: 'asr.final', text, turn: id, ...(language !== undefined ? { language } : {}) });
+    // A spoken question about "this image" refers to the session's latest image.
+    let image: string | undefined;
+    if (this.lastImageId !== undefined) {
+      const intent = this.ctx.intent.classify(text, { hasImage: true });
+      const top = 'then' in intent ? undefined : intent.labels[0];
+      if (top !== undefined && LABEL_INFO[top.label].needsImage && !SEGMENT_LABELS.has(top.label)) image = this.lastImageId;
+    }
+    const msg: TurnStartMsg = { t: 'turn.start', id, text, ...(image !== undefined ? { image } : {}) };
+    const running = this.turn;
+    if (running) {
+      this.cancelTurn(undefined, 'superseded');
+      void (this.turnDone ?? Promise.resolve()).then(() => {
+        if (this.state !== 'closed') this.startTurn(msg, marks);
+      });
+    } else {
+      this.startTurn(msg, marks);
+    }
+    return id;
+  }
+
+  /** VoiceTurnStarter: the session holds an image a spoken turn can refer to. */
+  get hasImage(): boolean {
+    return this.lastImageId !== undefined;
+  }
+
+  /** VoiceTurnStarter: the user spoke over a streaming answer; returns true when one was cancelled. */
+  bargeIn(): boolean {
+    return this.turn !== undefined && this.cancelTurn(undefined, 'barge_in');
   }
 
   /** image.put: check and store the image in the background; errors go to the client. */
@@ -244,6 +335,11 @@ export class Session {
   close(reason: CancelReason): void {
     if (this.state === 'closed') return;
     this.cancelTurn(undefined, reason);
+    if (this.voice) {
+      this.ctx.metrics.voiceStreamsActive.dec();
+      this.voice.close();
+      this.voice = undefined;
+    }
     this.state = 'closed';
     this.host.onClosed(this);
   }

@@ -12,6 +12,22 @@ export interface TurnRun {
   /** performance.now() when turn.start was accepted. */
   startedAt: number;
   cancelReason: CancelReason | undefined;
+  /** Voice turns: performance.now() of the final transcript (startedAt is then the end of speech). */
+  asrFinalAt?: number;
+  /** Voice turns: performance.now() when the intent on partial transcripts became stable. */
+  intentStableAt?: number;
+}
+
+/** turn.metrics marks of a voice turn: its end of speech (the turn's time 0) and final transcript. */
+export function voiceMarks(run: TurnRun): { speech_end?: number; asr_final?: number; intent_stable?: number } {
+  if (run.asrFinalAt === undefined) return {};
+  const rel = (t: number): number => Math.round((t - run.startedAt) * 100) / 100;
+  return {
+    speech_end: 0,
+    asr_final: rel(run.asrFinalAt),
+    // Negative when the intent held before the user stopped speaking.
+    ...(run.intentStableAt !== undefined ? { intent_stable: rel(run.intentStableAt) } : {}),
+  };
 }
 
 type Outcome = 'done' | 'cancelled' | 'error';
@@ -83,6 +99,7 @@ export async function runTextTurn(
     t: 'turn.metrics',
     turn,
     marks: {
+      ...voiceMarks(run),
       ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}),
       done: round(end - run.startedAt),
     },

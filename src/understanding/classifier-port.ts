@@ -1,10 +1,13 @@
-// The port every intent classifier implements (built-in rules now, a model server later): text of a
-// (partial) transcript plus context in, labels with scores out.
+// The port every intent classifier implements (built-in rules, a zero-shot model endpoint, an LLM
+// through TGI): text of a (partial) transcript plus context in, labels with scores out.
 import type { IntentLabel } from './labels.ts';
 
 export interface IntentContext {
   /** The session holds an image the turn can refer to. */
   hasImage: boolean;
+  /** Cancels a served classifier's upstream call (it then rejects with an AbortError); the
+   *  built-in rules classifier runs synchronously and ignores it. */
+  signal?: AbortSignal;
 }
 
 export interface LabelScore {

@@ -1,10 +1,15 @@
 // Object noun phrases (1–3 words) to ground with Grounding DINO, in the spirit of the seed's KeyBERT
-// step: drop task words, determiners and pronouns, keep adjectives + nouns, rank VLM-named objects first.
+// step: drop task words, determiners and pronouns, keep adjectives + nouns, rank VLM-named objects first
+// (phrases whose head noun the VLM's description of the image also names, plural-insensitive).
 import { lemmaOf, parseTerms, type NlpTerm } from './nlp.ts';
 
 export interface KeywordOptions {
   /** Phrases named by the VLM's description of the image; matching head nouns rank first. */
   preferred?: string[];
+  /** The VLM's description of the image, as text: phrases whose head noun it names (any
+   *  inflection: "dogs" names "dog") rank first, those whose other words it names too ahead of
+   *  the rest. */
+  prefer?: string;
   /** Most phrases returned (default 5). */
   max?: number;
 }
@@ -78,12 +83,55 @@ function phrasesOf(terms: NlpTerm[]): string[] {
 
 const headOf = (phrase: string): string => lemmaOf(phrase.trim().toLowerCase().split(/\s+/).pop() ?? '');
 
+const described = new Map<string, ReadonlySet<string>>();
+
+/** The words of a description, lower-cased (cached: a session asks about one image many times).
+ *  No lemmatizer runs on it — a description is long and new per image; namedBy matches inflected
+ *  forms of the candidate's lemma instead. */
+function wordsOf(description: string): ReadonlySet<string> {
+  const hit = described.get(description);
+  if (hit !== undefined) return hit;
+  const words = new Set(description.toLowerCase().match(/[a-z0-9]+(?:-[a-z0-9]+)*/g) ?? []);
+  if (described.size >= MAX_CACHE) described.delete(described.keys().next().value as string);
+  described.set(description, words);
+  return words;
+}
+
+/** Irregular plurals of nouns a user may ground (compromise lemmatizes the user's side). */
+const IRREGULAR_PLURAL: Readonly<Record<string, string>> = {
+  person: 'people', man: 'men', woman: 'women', child: 'children', mouse: 'mice', foot: 'feet',
+  tooth: 'teeth', goose: 'geese', ox: 'oxen', cactus: 'cacti', fish: 'fish', sheep: 'sheep', deer: 'deer',
+};
+
+/** Whether the description names `lemma` (a singular noun or other word) in some inflection. */
+function namedBy(words: ReadonlySet<string>, lemma: string): boolean {
+  if (lemma === '') return false;
+  const forms = [lemma, `${lemma}s`, `${lemma}es`];
+  if (lemma.endsWith('y')) forms.push(`${lemma.slice(0, -1)}ies`);
+  if (lemma.endsWith('f')) forms.push(`${lemma.slice(0, -1)}ves`);
+  if (lemma.endsWith('fe')) forms.push(`${lemma.slice(0, -2)}ves`);
+  const irregular = IRREGULAR_PLURAL[lemma];
+  if (irregular !== undefined) forms.push(irregular);
+  return forms.some((f) => words.has(f));
+}
+
 /** Object phrases to ground, most relevant first, deduplicated. */
 export function extractKeywords(text: string, opts: KeywordOptions = {}): string[] {
   const max = opts.max ?? 5;
   const unique = [...new Set(phrasesOf(termsOf(text)))];
   const preferredHeads = new Set((opts.preferred ?? []).map(headOf));
-  const first = unique.filter((p) => preferredHeads.has(headOf(p)));
-  const rest = unique.filter((p) => !preferredHeads.has(headOf(p)));
-  return [...first, ...rest].slice(0, max);
+  const description = opts.prefer === undefined || opts.prefer.trim() === '' ? undefined : wordsOf(opts.prefer);
+  // 0 = not named; 1 = head named; +1 per other word the description names too.
+  const rank = (phrase: string): number => {
+    const head = headOf(phrase);
+    let r = preferredHeads.has(head) ? 1 : 0;
+    if (description !== undefined && namedBy(description, head)) {
+      r = 1;
+      for (const w of phrase.split(' ').slice(0, -1)) if (namedBy(description, w)) r++;
+    }
+    return r;
+  };
+  const ranked = unique.map((phrase, i) => ({ phrase, i, r: rank(phrase) }));
+  ranked.sort((a, b) => b.r - a.r || a.i - b.i);
+  return ranked.slice(0, max).map((x) => x.phrase);
 }

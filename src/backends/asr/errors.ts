@@ -1,0 +1,133 @@
+// The one place that maps ASR upstream failures to stable VlpError codes: WhisperLive status
+// messages, WebSocket handshake/transport failures and closes, whisper-asr-webservice HTTP statuses
+// and transport errors, timeouts and protocol faults. SageMaker failures go through
+// sagemaker/errors.ts (the same SDK exceptions as for text generation).
+// Messages never carry transcripts or request content; upstream text is cut to 200 characters.
+import { VlpError } from '../../../protocol/errors.ts';
+import type { ErrorCode } from '../../../protocol/errors.ts';
+import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+
+const MAX_TEXT = 200;
+
+function cut(s: string): string {
+  if (s.length <= MAX_TEXT) return s;
+  const end = /[\uD800-\uDBFF]/.test(s.charAt(MAX_TEXT - 1)) ? MAX_TEXT - 1 : MAX_TEXT;
+  return `${s.slice(0, end)}…`;
+}
+
+/** Errors that mean the request never reached the service. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+]);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** A transcription request (or the WhisperLive connect) exceeded its deadline. */
+export function asrTimeoutError(service: string, what: string, ms: number): VlpError {
+  return new VlpError('UPSTREAM_TIMEOUT', `${service}: ${what} took longer than ${ms} ms`);
+}
+
+/** `what` is a fixed description; never pass upstream bytes (they may carry a transcript). */
+export function asrProtocolError(service: string, what: string, cause?: unknown): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `${service} protocol error: ${what}`, cause === undefined ? {} : { cause });
+}
+
+// ---------------------------------------------------------------------------------------------
+// WhisperLive (backend-protocols §5.2)
+
+const WL = 'WhisperLive';
+
+/** `{"status":"WAIT","message":<minutes>}`: the server is at max_clients. */
+export function whisperLiveWaitError(minutes: unknown): VlpError {
+  const m = typeof minutes === 'number' ? minutes : typeof minutes === 'string' ? Number(minutes) : NaN;
+  const retryAfterS = Number.isFinite(m) && m >= 0 ? Math.max(1, Math.ceil(m * 60)) : undefined;
+  return new VlpError('UPSTREAM_OVERLOADED', `${WL} is at its client limit (WAIT${retryAfterS === undefined ? '' : `, about ${retryAfterS} s`})`, retryAfterS === undefined ? {} : { retryAfterS });
+}
+
+/** `{"status":"ERROR","message":"Failed to load model: …"}` (server-made text, no user content). */
+export function whisperLiveStatusError(message: unknown): VlpError {
+  const text = typeof message === 'string' ? `: ${cut(message)}` : '';
+  return new VlpError('UPSTREAM_UNAVAILABLE', `${WL} error${text}`);
+}
+
+/** `{"message":"DISCONNECT"}`: the server's max_connection_time ran out. */
+export function whisperLiveDisconnectError(): VlpError {
+  return new VlpError('UPSTREAM_RESET', `${WL} ended the connection (DISCONNECT: connection time limit)`);
+}
+
+/** The socket closed without our close(). Before SERVER_READY the server also closes silently
+ *  when it rejects the options. */
+export function whisperLiveClosedError(code: number, ready: boolean): VlpError {
+  return new VlpError('UPSTREAM_RESET', `${WL} closed the connection ${ready ? 'mid-stream' : 'before SERVER_READY'} (close code ${code})`);
+}
+
+function handshakeCode(status: number): ErrorCode {
+  if (status === 429 || status === 503) return 'UPSTREAM_OVERLOADED';
+  if (status === 401 || status === 403 || status >= 500) return 'UPSTREAM_UNAVAILABLE';
+  return 'UPSTREAM_REJECTED';
+}
+
+/** A ws 'error' event. `opened` = after the handshake (then any failure is a reset). */
+export function whisperLiveTransportError(err: unknown, opened: boolean): VlpError {
+  if (opened) return new VlpError('UPSTREAM_RESET', `${WL} connection failed mid-stream (${errorCodeOf(err) ?? 'socket error'})`, { cause: err });
+  const message = err instanceof Error ? err.message : '';
+  const m = /Unexpected server response: (\d{3})/.exec(message);
+  if (m !== null) {
+    const status = Number(m[1]);
+    return new VlpError(handshakeCode(status), `${WL} refused the WebSocket upgrade (HTTP ${status})`, { cause: err });
+  }
+  if (/Opening handshake has timed out/.test(message)) return new VlpError('UPSTREAM_TIMEOUT', `${WL} did not complete the WebSocket handshake in time`, { cause: err });
+  const code = errorCodeOf(err);
+  if (code !== undefined && !UNREACHABLE.has(code)) {
+    return new VlpError('UPSTREAM_RESET', `${WL} connection failed during the handshake (${code})`, { cause: err });
+  }
+  return new VlpError('UPSTREAM_UNAVAILABLE', `${WL} unreachable (${code ?? 'handshake failed'})`, { cause: err });
+}
+
+// ---------------------------------------------------------------------------------------------
+// whisper-asr-webservice (backend-protocols §6)
+
+const WA = 'whisper-asr-webservice';
+
+function httpCode(status: number): ErrorCode {
+  if (status === 429 || status === 503) return 'UPSTREAM_OVERLOADED';
+  if (status >= 400 && status < 500) return 'UPSTREAM_REJECTED';
+  return 'UPSTREAM_GENERATION_FAILED';
+}
+
+/** FastAPI's 422 body names the offending parameter: keep `loc` and `msg` (schema-made), never
+ *  `input` (it echoes the value, e.g. the initial prompt). */
+function fastApiDetail(body: string): string {
+  try {
+    const v: unknown = JSON.parse(body);
+    if (typeof v !== 'object' || v === null || !('detail' in v)) return '';
+    const d: unknown = v.detail;
+    if (typeof d === 'string') return `: ${cut(d)}`;
+    if (!Array.isArray(d) || d.length === 0) return '';
+    const first: unknown = d[0];
+    if (typeof first !== 'object' || first === null) return '';
+    const loc = 'loc' in first && Array.isArray(first.loc) ? first.loc.filter((x) => typeof x === 'string' || typeof x === 'number').join('.') : '';
+    const msg = 'msg' in first && typeof first.msg === 'string' ? first.msg : '';
+    return loc === '' && msg === '' ? '' : `: ${cut(`${loc}${loc && msg ? ' ' : ''}${msg}`)}`;
+  } catch {
+    return '';
+  }
+}
+
+export function whisperAsrHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
+  const code = httpCode(status);
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  return new VlpError(code, `${WA} answered HTTP ${status}${status === 422 ? fastApiDetail(body) : ''}`, retryAfterS === undefined ? {} : { retryAfterS });
+}
+
+/** A transport failure; `phase` 'request' = before response headers, 'body' = reading it. */
+export function whisperAsrTransportError(err: unknown, phase: 'request' | 'body'): VlpError {
+  const code = errorCodeOf(err) ?? 'unknown';
+  if (TIMEOUTS.has(code)) return new VlpError('UPSTREAM_TIMEOUT', `${WA} timed out (${code})`, { cause: err });
+  if (phase === 'request' && (UNREACHABLE.has(code) || code === 'unknown')) {
+    return new VlpError('UPSTREAM_UNAVAILABLE', `${WA} unreachable (${code})`, { cause: err });
+  }
+  return new VlpError('UPSTREAM_RESET', `${WA} connection closed before the answer was complete (${code})`, { cause: err });
+}

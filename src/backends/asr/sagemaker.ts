@@ -1,0 +1,153 @@
+// A SageMaker JumpStart Whisper endpoint (huggingface-asr-whisper-*) behind the ASR port: one
+// InvokeEndpoint per transcription with the utterance as a 16 kHz PCM16 WAV body, answered
+// `{"text": ["<transcript>"]}` (backend-protocols §4.3). Utterances and partials: batch-stream.ts.
+// Failures map through sagemaker/errors.ts, as for text generation.
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { InvokeEndpointCommandInput, SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
+import { VlpError } from '../../../protocol/errors.ts';
+import { errorCodeOf } from '../http/upstream-errors.ts';
+import { sageMakerError, sageMakerProtocolError } from '../sagemaker/errors.ts';
+import type { AsrBackend, AsrStream } from './port.ts';
+import { BatchAsrStream } from './batch-stream.ts';
+import type { Transcribe, TranscribeOptions, Transcript } from './batch-stream.ts';
+import { ASR_DEFAULTS, ASR_SAMPLE_RATE, resolveCommon } from './config.ts';
+import type { SageMakerAsrConfig } from './config.ts';
+import { tidy } from './text.ts';
+import { encodeWavPcm16 } from '../../audio/wav.ts';
+
+const SERVICE = 'SageMaker Whisper';
+const decoder = new TextDecoder();
+
+/**
+ * The SDK client, configured as the text-generation SageMaker adapter configures its own
+ * (sagemaker/backend.ts `clientConfig`, which is not exported): one attempt (retries belong to the
+ * caller, who sees them), keep-alive agents without a socket cap, optional static credentials;
+ * region and credentials otherwise from the SDK's standard chains.
+ */
+export function asrClientConfig(cfg: SageMakerAsrConfig): SageMakerRuntimeClientConfig {
+  const agent = { keepAlive: true, maxSockets: Infinity };
+  const config: SageMakerRuntimeClientConfig = {
+    maxAttempts: 1,
+    requestHandler: {
+      httpAgent: agent,
+      httpsAgent: agent,
+      ...(cfg.connectTimeoutMs !== undefined ? { connectionTimeout: cfg.connectTimeoutMs } : {}),
+    },
+  };
+  if (cfg.region !== undefined) config.region = cfg.region;
+  if (cfg.endpointUrl !== undefined) config.endpoint = cfg.endpointUrl;
+  if (cfg.credentials !== undefined) config.credentials = cfg.credentials;
+  return config;
+}
+
+/**
+ * The InvokeEndpoint body. Transcription with auto-detected language: the documented raw-audio
+ * form (ContentType audio/wav, a 16 kHz PCM16 WAV). A language or the translate task can only be
+ * passed in the container's JSON form (`{"audio_input": {"sampling_rate", "raw"}, "language",
+ * "task"}`, `raw` = the float samples as a list literal): about 10 bytes per sample, so an
+ * utterance over ~30 s exceeds the endpoint's ~5 MB payload limit in that form.
+ */
+export function invokeBody(samples: Int16Array, opts: TranscribeOptions): { ContentType: string; Body: Uint8Array } {
+  if (opts.task === 'transcribe' && opts.language === undefined) {
+    return { ContentType: 'audio/wav', Body: encodeWavPcm16(samples, ASR_SAMPLE_RATE) };
+  }
+  const parts = new Array<string>(samples.length);
+  for (let i = 0; i < samples.length; i++) parts[i] = String(Math.round(((samples[i] as number) / 32768) * 1e5) / 1e5);
+  const payload: Record<string, unknown> = {
+    audio_input: { sampling_rate: ASR_SAMPLE_RATE, raw: `[${parts.join(', ')}]` },
+    task: opts.task,
+  };
+  if (opts.language !== undefined) payload.language = opts.language;
+  return { ContentType: 'application/json', Body: new TextEncoder().encode(JSON.stringify(payload)) };
+}
+
+/** `{"text": ["…"]}` (a list: num_return_sequences answers; the first is the transcript). A bare
+ *  string is accepted too. */
+export function parseWhisperAnswer(bytes: Uint8Array | undefined): Transcript {
+  if (bytes === undefined) throw sageMakerProtocolError('the Whisper answer has no body');
+  let v: unknown;
+  try {
+    v = JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    throw sageMakerProtocolError('the Whisper answer is not JSON', err);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !('text' in v)) throw sageMakerProtocolError('the Whisper answer has no `text`');
+  const t: unknown = v.text;
+  if (typeof t === 'string') return { text: tidy(t) };
+  if (Array.isArray(t) && (t.length === 0 || typeof t[0] === 'string')) return { text: tidy((t[0] as string | undefined) ?? '') };
+  throw sageMakerProtocolError('the Whisper answer `text` is not a list of strings');
+}
+
+/** sagemaker/errors.ts, except that a connection reset is UPSTREAM_RESET: the SDK renames
+ *  ECONNRESET/EPIPE errors to "TimeoutError" (smithy's transient-error marking), which the shared
+ *  mapper would report as UPSTREAM_TIMEOUT. */
+export function invokeError(err: unknown): VlpError {
+  const code = errorCodeOf(err);
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return new VlpError('UPSTREAM_RESET', `SageMaker connection closed before the answer (${code})`, { cause: err });
+  }
+  return sageMakerError(err, 'request');
+}
+
+/** Resolves `p` or false after `ms`. */
+function within(p: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export function createSageMakerAsrBackend(cfg: SageMakerAsrConfig): AsrBackend {
+  const common = resolveCommon(cfg);
+  const client = new SageMakerRuntimeClient(asrClientConfig(cfg));
+  const target: Pick<InvokeEndpointCommandInput, 'EndpointName' | 'TargetVariant' | 'InferenceComponentName'> = { EndpointName: cfg.endpointName };
+  if (cfg.targetVariant !== undefined) target.TargetVariant = cfg.targetVariant;
+  if (cfg.inferenceComponent !== undefined) target.InferenceComponentName = cfg.inferenceComponent;
+  const streams = new Set<AsrStream>();
+  const settings = { service: SERVICE, ...common, preRollMs: ASR_DEFAULTS.preRollMs };
+
+  const transcribe: Transcribe = async (samples, signal, opts) => {
+    const body = invokeBody(samples, opts); // copies the samples before any await
+    let out;
+    try {
+      out = await client.send(new InvokeEndpointCommand({ ...target, ...body, Accept: 'application/json' }), { abortSignal: signal });
+    } catch (err) {
+      if (signal.aborted || err instanceof VlpError) throw err;
+      throw invokeError(err);
+    }
+    return parseWhisperAnswer(out.Body);
+  };
+
+  const where = cfg.endpointUrl !== undefined ? new URL(cfg.endpointUrl).origin : (cfg.region ?? 'default-region');
+  return {
+    id: `sagemaker-asr:${where}/${cfg.endpointName}`,
+    capabilities: { livePartials: false, translate: true },
+    open(opts, handlers) {
+      const stream: BatchAsrStream = new BatchAsrStream(transcribe, opts, handlers, settings, () => streams.delete(stream));
+      streams.add(stream);
+      return stream;
+    },
+    /**
+     * The runtime API has no health call (DescribeEndpoint is control-plane: another client and
+     * IAM permission), so, as for the text-generation adapter, this only checks that a region and
+     * credentials resolve: false when the client cannot be configured; nothing is sent or billed.
+     * Endpoint health shows up as UPSTREAM_* errors on real requests.
+     */
+    probe: (timeoutMs) =>
+      within(
+        (async () => {
+          await client.config.region();
+          await client.config.credentials();
+          return true;
+        })().catch(() => false),
+        timeoutMs,
+      ),
+    async close() {
+      for (const s of streams) s.close();
+      streams.clear();
+      client.destroy();
+    },
+  };
+}

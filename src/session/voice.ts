@@ -1,0 +1,333 @@
+// Live voice input of one session, one per audio.start: decode → VAD → ring → ASR stream, and
+// transcripts back to the client; a final transcript starts a dialogue turn like a typed one.
+//
+// Sample positions: `samplesIn` counts 16 kHz samples decoded since audio.start (the clock of
+// vad.at_ms). The ASR stream sees its own clock (samples written to it); `asrOffset` maps one
+// onto the other across reopened streams and audio dropped from the ring.
+import type { AudioStartMsg } from '../../protocol/messages.ts';
+import { VlpError, type ErrorCode } from '../../protocol/errors.ts';
+import type { AsrBackend, AsrEvent, AsrStream } from '../backends/asr/port.ts';
+import { createDecoder } from '../audio/decoder.ts';
+import { createVad, type Vad } from '../audio/vad.ts';
+import { PcmRing } from '../audio/ring.ts';
+import { RealtimeGuard } from '../audio/rate-guard.ts';
+import { SAMPLES_PER_MS, type AudioDecoder, type VadEvent } from '../audio/types.ts';
+import type { Session } from './session.ts';
+import { IntentTracker } from '../understanding/hysteresis.ts';
+import { extractKeywords } from '../understanding/keywords.ts';
+
+/** Chunks held while the decoder and VAD load (first audio.start of the process loads WASM). */
+const MAX_PENDING_CHUNKS = 200;
+/** asr.lag and repeated audio errors are sent at most this often. */
+const NOTICE_INTERVAL_MS = 500;
+/** After an ASR stream failed, the next one is opened no sooner than this. */
+const REOPEN_BACKOFF_MS = 1_000;
+
+export type BargeIn = 'off' | 'speech_start' | 'first_words';
+
+/** What the session needs to start a voice turn (implemented by Session). */
+export interface VoiceTurnStarter {
+  startVoiceTurn(text: string, marks: { speechEndAt: number; asrFinalAt: number; intentStableAt?: number }, language?: string): string | undefined;
+  /** The session holds an image a spoken turn can refer to. */
+  readonly hasImage: boolean;
+  /** The session's running turn, if any, cancelled for barge-in. */
+  bargeIn(): boolean;
+}
+
+export class VoiceInput {
+  private decoder: AudioDecoder | undefined;
+  private vad: Vad | undefined;
+  private asr: AsrStream | undefined;
+  private asrWritable = true;
+  private asrFailedAt = -Infinity;
+  /** Gateway sample at which the current ASR stream's sample 0 sits, plus audio dropped since. */
+  private asrOffset = 0;
+  private readonly ring: PcmRing;
+  private readonly guard: RealtimeGuard;
+  private pending: { data: Uint8Array; at: number }[] | undefined = [];
+  private closed = false;
+  private ending = false;
+  private endTimer: NodeJS.Timeout | undefined;
+  private samplesIn = 0;
+  private lastNoticeAt = new Map<string, number>();
+  private lastPartial = '';
+  private heardWords = false;
+  /** performance.now() of the end of speech of the utterance being finalized. */
+  private speechEndAt: number | undefined;
+  private readonly intent = new IntentTracker();
+  /** performance.now() when the utterance's intent first became stable. */
+  private intentStableAt: number | undefined;
+  private lastIntentKey = '';
+  private droppedReportedMs = 0;
+  private totalDroppedMs = 0;
+
+  constructor(
+    private readonly s: Session,
+    readonly msg: AudioStartMsg,
+    private readonly backend: AsrBackend,
+    private readonly turns: VoiceTurnStarter,
+  ) {
+    const a = s.ctx.config.audio;
+    this.ring = new PcmRing(a.ringMs * SAMPLES_PER_MS);
+    this.guard = new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
+  }
+
+  /** Loads the decoder and VAD, opens the ASR stream, then replays chunks that arrived meanwhile. */
+  async init(): Promise<void> {
+    try {
+      const [decoder, vad] = await Promise.all([createDecoder(this.msg.format), createVad(this.s.ctx.config.audio.vad)]);
+      if (this.closed) {
+        decoder.close();
+        vad.close();
+        return;
+      }
+      this.decoder = decoder;
+      this.vad = vad;
+      this.openAsr();
+      const pending = this.pending ?? [];
+      this.pending = undefined;
+      for (const p of pending) this.chunk(p.data, p.at);
+      if (this.ending) this.end();
+    } catch (err) {
+      const e = err instanceof VlpError ? err : new VlpError('SERVER_INTERNAL', 'audio pipeline failed to start', { cause: err });
+      if (!(err instanceof VlpError)) this.s.ctx.log.error({ session: this.s.id, err }, 'audio pipeline failed to start');
+      this.s.sendError(e.code, e.message, { ref: 'audio.start' });
+      this.close();
+    }
+  }
+
+  /** One audio.chunk; `at` = performance.now() when its frame arrived. */
+  chunk(data: Uint8Array, at: number): void {
+    if (this.closed) return;
+    const metrics = this.s.ctx.metrics;
+    metrics.audioChunksTotal.inc();
+    if (this.pending) {
+      if (this.pending.length >= MAX_PENDING_CHUNKS) return this.notice('AUDIO_TOO_FAST', 'audio arrives faster than the pipeline starts; chunk dropped');
+      this.pending.push({ data, at });
+      return;
+    }
+    const decoder = this.decoder as AudioDecoder;
+    const knownMs = decoder.inputMs(data);
+    if (knownMs !== undefined && !this.guard.admit(knownMs, at)) return this.tooFast(knownMs);
+    let pcm: Int16Array;
+    try {
+      pcm = decoder.decode(data);
+    } catch (err) {
+      if (err instanceof VlpError) return this.notice(err.code, err.message);
+      throw err;
+    }
+    if (knownMs === undefined && !this.guard.admit(pcm.length / SAMPLES_PER_MS, at)) return this.tooFast(pcm.length / SAMPLES_PER_MS);
+    this.process(pcm, at);
+  }
+
+  /** audio.end: flush, end an utterance in progress, close the ASR stream after its final. */
+  end(): void {
+    if (this.closed) return;
+    this.ending = true;
+    if (this.pending) return; // init() calls end() again once loaded
+    const decoder = this.decoder as AudioDecoder;
+    const vad = this.vad as Vad;
+    const tail = decoder.flush();
+    if (tail.length > 0) this.process(tail, performance.now());
+    if (vad.inSpeech) {
+      vad.reset();
+      this.onVad({ kind: 'speech_end', atSample: this.samplesIn }, performance.now());
+    }
+    if (this.speechEndAt !== undefined && this.asr) {
+      // An utterance awaits its final transcript, which closes the stream (onAsr); this bounds the wait.
+      const { finalizeTimeoutMs, requestTimeoutMs } = this.s.ctx.config.asr;
+      this.endTimer = setTimeout(() => this.close(), finalizeTimeoutMs + requestTimeoutMs);
+      this.endTimer.unref();
+    } else {
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.endTimer) clearTimeout(this.endTimer);
+    this.pending = undefined;
+    this.asr?.close();
+    this.asr = undefined;
+    this.decoder?.close();
+    this.vad?.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private process(pcm: Int16Array, at: number): void {
+    if (pcm.length === 0) return;
+    this.samplesIn += pcm.length;
+    const events = (this.vad as Vad).push(pcm);
+    this.forward(pcm, at);
+    for (const ev of events) this.onVad(ev, at - (this.samplesIn - ev.atSample) / SAMPLES_PER_MS);
+  }
+
+  /** Hand the samples to the ASR stream at once when it keeps up, else keep them in the ring. */
+  private forward(pcm: Int16Array, at: number): void {
+    if (!this.asr && performance.now() - this.asrFailedAt >= REOPEN_BACKOFF_MS && !this.ending) this.openAsr();
+    const asr = this.asr;
+    if (!asr) {
+      // No ASR stream (failed, backing off): the audio is lost; count it like a ring overflow.
+      this.asrOffset += pcm.length;
+      this.reportDropped(pcm.length);
+      return;
+    }
+    if (this.asrWritable && this.ring.length === 0) {
+      this.asrWritable = asr.write(pcm);
+      this.s.ctx.metrics.audioForwardSeconds.observe((performance.now() - at) / 1000);
+      return;
+    }
+    this.ring.write(pcm);
+    const dropped = this.ring.takeDropped();
+    if (dropped > 0) {
+      this.asrOffset += dropped;
+      this.reportDropped(dropped);
+    }
+  }
+
+  private pump(): void {
+    const asr = this.asr;
+    if (!asr) return;
+    this.asrWritable = true;
+    while (this.asrWritable && this.ring.length > 0) this.asrWritable = asr.write(this.ring.read(SAMPLES_PER_MS * 100));
+  }
+
+  private reportDropped(samples: number): void {
+    const ms = samples / SAMPLES_PER_MS;
+    this.s.ctx.metrics.audioDroppedMs.inc(ms);
+    this.droppedReportedMs += ms;
+    this.totalDroppedMs += ms;
+    const now = performance.now();
+    const last = this.lastNoticeAt.get('asr.lag') ?? -Infinity;
+    if (now - last < NOTICE_INTERVAL_MS) return;
+    this.lastNoticeAt.set('asr.lag', now);
+    this.s.send({ t: 'asr.lag', dropped_ms: Math.round(this.droppedReportedMs), total_dropped_ms: Math.round(this.totalDroppedMs) });
+    this.droppedReportedMs = 0;
+  }
+
+  private onVad(ev: VadEvent, wallAt: number): void {
+    this.s.send({ t: 'vad', event: ev.kind, at_ms: Math.round(ev.atSample / SAMPLES_PER_MS) });
+    const asrAt = Math.max(0, ev.atSample - this.asrOffset);
+    switch (ev.kind) {
+      case 'speech_start':
+        this.heardWords = false;
+        this.lastPartial = '';
+        this.intent.reset();
+        this.intentStableAt = undefined;
+        this.lastIntentKey = '';
+        if (this.policy() === 'speech_start' && this.turns.bargeIn()) this.s.ctx.metrics.bargeInsTotal.inc();
+        this.asr?.speechStart(asrAt);
+        return;
+      case 'speech_end':
+        this.speechEndAt = wallAt;
+        this.asr?.speechEnd(asrAt);
+        return;
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled vad event ${(never as VadEvent).kind}`);
+      }
+    }
+  }
+
+  private policy(): BargeIn {
+    return this.s.options.bargeIn;
+  }
+
+  private openAsr(): void {
+    const cfg = this.s.ctx.config.asr;
+    const language = this.msg.language ?? cfg.language;
+    const stream = this.backend.open(
+      { task: this.msg.task ?? 'transcribe', ...(language !== undefined ? { language } : {}) },
+      { onEvent: (ev) => this.onAsr(stream, ev) },
+    );
+    this.asr = stream;
+    this.asrWritable = true;
+    this.asrOffset = this.samplesIn;
+    stream.onDrain(() => {
+      if (this.asr === stream) this.pump();
+    });
+  }
+
+  private onAsr(stream: AsrStream, ev: AsrEvent): void {
+    if (this.closed || this.asr !== stream) return;
+    switch (ev.kind) {
+      case 'partial': {
+        const text = ev.stable + ev.unstable;
+        if (text === this.lastPartial) return;
+        this.lastPartial = text;
+        this.s.send({ t: 'asr.partial', stable: ev.stable, unstable: ev.unstable });
+        this.partialIntent(text);
+        if (!this.heardWords && text.trim().length > 0) {
+          this.heardWords = true;
+          if (this.policy() === 'first_words' && this.turns.bargeIn()) this.s.ctx.metrics.bargeInsTotal.inc();
+        }
+        return;
+      }
+      case 'final': {
+        const now = performance.now();
+        const text = ev.text.trim();
+        this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
+        this.lastPartial = '';
+        if (text.length > 0) {
+          const marks = { speechEndAt: this.speechEndAt ?? now, asrFinalAt: now, ...(this.intentStableAt !== undefined ? { intentStableAt: this.intentStableAt } : {}) };
+          this.turns.startVoiceTurn(text, marks, ev.language);
+        }
+        this.speechEndAt = undefined;
+        this.intent.reset();
+        this.intentStableAt = undefined;
+        this.lastIntentKey = '';
+        if (this.ending) this.close();
+        return;
+      }
+      case 'error': {
+        this.s.sendError(ev.error.code, `speech recognition: ${ev.error.message}`, { ref: 'audio', retryable: ev.error.retryable });
+        stream.close();
+        this.asr = undefined;
+        this.asrFailedAt = performance.now();
+        this.ring.read(this.ring.length);
+        if (this.ending) this.close();
+        return;
+      }
+      default: {
+        const never: never = ev;
+        throw new Error(`unhandled asr event ${(never as AsrEvent).kind}`);
+      }
+    }
+  }
+
+  /** Intent on the partial transcript: intent.update when the (hysteresis-held) top label, its
+   *  stability or the keywords change. No turn id yet: the frame is about the utterance in progress. */
+  private partialIntent(text: string): void {
+    if (text.trim().length === 0) return;
+    const result = this.s.ctx.intent.classify(text, { hasImage: this.turns.hasImage });
+    if ('then' in result) return; // a model-served classifier answers asynchronously: not on partials
+    const u = this.intent.update(result);
+    if (u.stable && this.intentStableAt === undefined) this.intentStableAt = performance.now();
+    const keywords = extractKeywords(text, { max: 3 });
+    const key = `${u.top}|${u.stable ? 1 : 0}|${keywords.join(',')}`;
+    if (key === this.lastIntentKey) return;
+    this.lastIntentKey = key;
+    // The held label first (hysteresis), then the rest as classified.
+    const held = u.labels.find((l) => l.label === u.top) ?? { label: u.top, score: 0 };
+    const labels = [held, ...u.labels.filter((l) => l.label !== u.top)].slice(0, 3);
+    this.s.send({ t: 'intent.update', labels, stable: u.stable, keywords });
+  }
+
+  private tooFast(ms: number): void {
+    this.s.ctx.metrics.audioDroppedMs.inc(ms);
+    this.notice('AUDIO_TOO_FAST', `audio arrives faster than ${this.s.ctx.config.audio.maxRealtimeFactor}x real time; excess chunks are dropped`);
+  }
+
+  /** An error frame at most every NOTICE_INTERVAL_MS per code (a bad stream does not flood). */
+  private notice(code: ErrorCode, message: string): void {
+    const now = performance.now();
+    const last = this.lastNoticeAt.get(code) ?? -Infinity;
+    if (now - last < NOTICE_INTERVAL_MS) return;
+    this.lastNoticeAt.set(code, now);
+    this.s.sendError(code, message, { ref: 'audio.chunk' });
+  }
+}
