@@ -1,5 +1,5 @@
-// CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers, the simulated
-// SageMaker runtime in front of them (plus a Whisper endpoint), Grounded-SAM, WhisperLive and
+// CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers, Grounded-SAM,
+// the simulated SageMaker runtime in front of those (plus a Whisper endpoint), WhisperLive and
 // whisper-asr-webservice, and prints their URLs, clearly marked SIMULATED. Flags override env:
 // --host --llm-port --vlm-port --sagemaker-port --grounded-sam-port --whisperlive-port
 // --whisper-asr-port --ttft-ms --itl-ms --jitter --legacy-framing (env SIM_HOST, SIM_LLM_PORT,
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       'grounded-sam-port': { type: 'string' },
       'whisperlive-port': { type: 'string' },
       'whisper-asr-port': { type: 'string' },
+      'zero-shot-port': { type: 'string' },
       'ttft-ms': { type: 'string' },
       'itl-ms': { type: 'string' },
       jitter: { type: 'string' },
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--sagemaker-port 3002] [--grounded-sam-port 3003] [--whisperlive-port 9090] [--whisper-asr-port 9000] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
+      'usage: npm run sim -- [--host 127.0.0.1] [--llm-port 3000] [--vlm-port 3001] [--sagemaker-port 3002] [--grounded-sam-port 3003] [--whisperlive-port 9090] [--whisper-asr-port 9000] [--zero-shot-port 3004] [--ttft-ms 180] [--itl-ms 28] [--jitter 0.2] [--legacy-framing]',
     );
     return;
   }
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     groundedSamPort: num('grounded-sam-port', values['grounded-sam-port'], env.SIM_GROUNDED_SAM_PORT) ?? 3003,
     whisperLivePort: num('whisperlive-port', values['whisperlive-port'], env.SIM_WHISPERLIVE_PORT) ?? 9090,
     whisperAsrPort: num('whisper-asr-port', values['whisper-asr-port'], env.SIM_WHISPER_ASR_PORT) ?? 9000,
+    zeroShotPort: num('zero-shot-port', values['zero-shot-port'], env.SIM_ZERO_SHOT_PORT) ?? 3004,
     legacyFraming: values['legacy-framing'] ?? ['1', 'true'].includes(env.SIM_LEGACY_FRAMING ?? ''),
   };
   const ttftMs = num('ttft-ms', values['ttft-ms'], env.SIM_TTFT_MS);
@@ -66,11 +68,12 @@ async function main(): Promise<void> {
   console.log(`SIMULATED TGI llm  ${fleet.llm.modelId.padEnd(36)} ${fleet.llmUrl}`);
   console.log(`SIMULATED TGI vlm  ${fleet.vlm.modelId.padEnd(36)} ${fleet.vlmUrl}`);
   console.log(
-    `SIMULATED SageMaker runtime ${fleet.sagemakerUrl}  endpoints ${fleet.sagemakerEndpoints.llm} → llm, ${fleet.sagemakerEndpoints.vlm} → vlm, ${fleet.sagemakerEndpoints.asr} → Whisper (audio/wav) (any region, any credentials)`,
+    `SIMULATED SageMaker runtime ${fleet.sagemakerUrl}  endpoints ${fleet.sagemakerEndpoints.llm} → llm, ${fleet.sagemakerEndpoints.vlm} → vlm, ${fleet.sagemakerEndpoints.asr} → Whisper (audio/wav), ${fleet.sagemakerEndpoints.segmenter} → Grounded-SAM (NDJSON) (any region, any credentials)`,
   );
   console.log(`SIMULATED Grounded-SAM (POST /detect_segment, NDJSON) ${fleet.groundedSamUrl}`);
   console.log(`SIMULATED WhisperLive (WebSocket, faster_whisper protocol) ${fleet.whisperLiveUrl}`);
   console.log(`SIMULATED whisper-asr-webservice (POST /asr, /detect-language; engine ${fleet.whisperAsr.engine}) ${fleet.whisperAsrUrl}`);
+  console.log(`SIMULATED zero-shot intent classifier (HF zero-shot-classification, ${fleet.zeroShot.modelId}) ${fleet.zeroShotUrl}`);
   console.log('ASR answers registered clips (sim/asr/clips.json; make them with `npx tsx scripts/gen-audio-clips.ts`) and placeholder words otherwise');
   console.log(`framing: ${opts.legacyFraming ? 'legacy "data:{...}"' : '"data: {...}"'}; fault admin: POST/DELETE <url>${ADMIN_FAULTS_PATH}`);
 

@@ -1,6 +1,7 @@
 // The gateway: owns the transport, the session table, the models and the ops routes. Built from
 // a validated Config; used by main.ts and, in-process, by the integration tests.
 import { createConfiguredAsr } from './asr-backend.ts';
+import { createIntentClassifier } from './intent-classifier.ts';
 import type { StaticAwsCredentials } from './backends/sagemaker/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
@@ -14,7 +15,7 @@ import { ConnectionHandlerCtx, type SessionTable } from './session/connection.ts
 import type { GatewayContext } from './session/context.ts';
 import { ERRORS } from '../protocol/errors.ts';
 import { createServerCodec } from '../protocol/codec.ts';
-import { createGroundedSamBackend } from './backends/grounded-sam/index.ts';
+import { createConfiguredSegmenter } from './segmenter-backend.ts';
 import { RulesIntentClassifier } from './understanding/rules.ts';
 
 const SWEEP_MS = 1000;
@@ -35,23 +36,16 @@ export class Gateway implements SessionHost, SessionTable {
   constructor(
     readonly config: Config,
     log: Logger,
-    opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined>; asrCredentials?: StaticAwsCredentials } = {},
+    /** awsCredentials: static credentials for the SageMaker ASR and segmenter endpoints (the
+     *  simulated fleet); absent = the AWS SDK's standard chain. */
+    opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined>; awsCredentials?: StaticAwsCredentials } = {},
   ) {
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     const models = new ModelRegistry(config, log, opts.env ?? {});
-    const seg = config.segmenter;
-    const segmenter =
-      seg.url === undefined
-        ? undefined
-        : createGroundedSamBackend({
-            url: seg.url,
-            connectTimeoutMs: config.upstream.connectTimeoutMs,
-            firstEventTimeoutMs: seg.firstEventTimeoutMs,
-            interEventTimeoutMs: seg.interEventTimeoutMs,
-            maxConnections: config.upstream.maxConnectionsPerBackend,
-          });
-    const asr = createConfiguredAsr(config, opts.asrCredentials);
-    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: new RulesIntentClassifier(), asr };
+    const segmenter = createConfiguredSegmenter(config, opts.awsCredentials);
+    const asr = createConfiguredAsr(config, opts.awsCredentials);
+    const fastIntent = new RulesIntentClassifier();
+    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: createIntentClassifier(config, fastIntent), fastIntent, asr };
     this.transport = createTransport(config.transport, {
       host: config.host,
       port: config.port,

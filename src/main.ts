@@ -20,8 +20,11 @@ interface Embedded {
 async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createLogger>): Promise<Embedded> {
   const missing = config.models.filter((m) => (m.backend === 'sagemaker' ? m.sagemaker?.endpointUrl === undefined : m.urls.length === 0));
   const asrMissing = config.asr.backend === 'sagemaker' ? config.asr.sagemaker === undefined : config.asr.url === undefined;
-  // Without a segmenter URL, segmentation is simply unavailable, unless the fleet is simulated
-  // anyway (then its simulated Grounded-SAM serves it): never a simulator next to real models.
+  const seg = config.segmenter;
+  const segMissing = seg.backend === 'sagemaker' ? seg.sagemaker?.endpointUrl === undefined : seg.url === undefined;
+  // Without a segmenter URL segmentation is simply unavailable (and a SageMaker segmenter without
+  // endpointUrl goes to AWS), unless the fleet is simulated anyway: then its simulated Grounded-SAM
+  // serves it, directly or behind the simulated SageMaker runtime. Never a simulator next to real models.
   if (missing.length === 0) return { config, fleet: undefined };
   if (config.sim === 'off') {
     throw new ConfigError(`models without a URL and sim=off: ${missing.map((m) => m.id).join(', ')} (set VLP_TGI_URL / VLP_IDEFICS_URL or models[].urls)`);
@@ -46,8 +49,23 @@ async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createL
     { simulated: missing.map((m) => ({ model: m.id, backend: m.backend, url: m.backend === 'sagemaker' ? fleet.sagemakerUrl : urlFor(m.kind) })) },
     'SIMULATED FLEET: no backend URL configured, serving these models from the built-in fleet simulator (not real models)',
   );
-  const segmenter = config.segmenter.url === undefined ? { ...config.segmenter, url: fleet.groundedSamUrl } : config.segmenter;
-  if (config.segmenter.url === undefined) log.warn({ url: fleet.groundedSamUrl }, 'SIMULATED FLEET: Grounded-SAM served by the built-in simulator');
+  let segmenter = config.segmenter;
+  if (segMissing) {
+    if (segmenter.backend === 'sagemaker') {
+      // The simulated runtime's Grounded-SAM endpoint fronts the simulated Grounded-SAM service.
+      const sm = segmenter.sagemaker;
+      segmenter = {
+        ...segmenter,
+        sagemaker: { endpointName: fleet.sagemakerEndpoints.segmenter, endpointUrl: fleet.sagemakerUrl, region: sm?.region ?? 'us-east-1', streaming: sm?.streaming ?? true },
+      };
+    } else {
+      segmenter = { ...segmenter, url: fleet.groundedSamUrl };
+    }
+    log.warn(
+      { backend: segmenter.backend, url: segmenter.backend === 'sagemaker' ? fleet.sagemakerUrl : fleet.groundedSamUrl },
+      'SIMULATED FLEET: Grounded-SAM served by the built-in simulator',
+    );
+  }
   let asr = config.asr;
   if (asrMissing) {
     switch (asr.backend) {
@@ -67,8 +85,17 @@ async function startEmbeddedFleet(config: Config, log: ReturnType<typeof createL
     }
     log.warn({ backend: asr.backend }, 'SIMULATED FLEET: speech recognition served by the built-in simulator (registered clips, placeholder words otherwise)');
   }
-  const simulatedAwsCredentials = asrMissing && asr.backend === 'sagemaker' ? { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } : undefined;
-  return { config: { ...config, models, segmenter, asr }, fleet, ...(simulatedAwsCredentials ? { simulatedAwsCredentials } : {}) };
+  // Static credentials go to both SageMaker clients (ASR, segmenter): only when no real endpoint
+  // is configured beside a simulated one (the simulator accepts any credentials, AWS would not).
+  const simulatedSm = (asrMissing && asr.backend === 'sagemaker') || (segMissing && seg.backend === 'sagemaker');
+  const realSm = (!asrMissing && asr.backend === 'sagemaker') || (!segMissing && seg.backend === 'sagemaker');
+  const simulatedAwsCredentials = simulatedSm && !realSm ? { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } : undefined;
+  let intent = config.intent;
+  if (intent.classifier === 'zero-shot' && intent.url === undefined) {
+    intent = { ...intent, url: fleet.zeroShotUrl };
+    log.warn({ url: fleet.zeroShotUrl }, 'SIMULATED FLEET: zero-shot intent classifier served by the built-in simulator');
+  }
+  return { config: { ...config, models, segmenter, asr, intent }, fleet, ...(simulatedAwsCredentials ? { simulatedAwsCredentials } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -86,7 +113,7 @@ async function main(): Promise<void> {
   const embedded = await startEmbeddedFleet(config, log);
   const gateway = new Gateway(embedded.config, log, {
     env: process.env,
-    ...(embedded.simulatedAwsCredentials ? { asrCredentials: embedded.simulatedAwsCredentials } : {}),
+    ...(embedded.simulatedAwsCredentials ? { awsCredentials: embedded.simulatedAwsCredentials } : {}),
   });
   const port = await gateway.start();
   log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id) }, 'vlp-live gateway listening');

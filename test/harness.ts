@@ -7,7 +7,7 @@ import type { ClientMessage, ServerMessage, Subprotocol } from '../protocol/mess
 import { ConfigSchema, type ConfigInput } from '../src/config/schema.ts';
 import { Gateway } from '../src/gateway.ts';
 import { startTgiSim, type TgiSim, type TgiSimOptions } from '../sim/tgi/index.ts';
-import { startGroundedSamSim, type GroundedSamSim } from '../sim/grounded-sam/index.ts';
+import { startGroundedSamSim, type GroundedSamSim, type GroundedSamSimOptions } from '../sim/grounded-sam/index.ts';
 import { startWhisperAsrSim, startWhisperLiveSim, type WhisperAsrSim, type WhisperLiveSim, type WhisperAsrSimOptions, type WhisperLiveSimOptions } from '../sim/asr/index.ts';
 import { startSageMakerSim, type SageMakerSim } from '../sim/sagemaker/index.ts';
 
@@ -68,13 +68,21 @@ export interface Stack {
 
 export async function startStack(
   transport: TransportKind,
-  opts: { sim?: TgiSimOptions; config?: Partial<ConfigInput>; simUrl?: string; asr?: AsrKind; whisperLive?: WhisperLiveSimOptions; whisperAsr?: WhisperAsrSimOptions } = {},
+  opts: {
+    sim?: TgiSimOptions;
+    config?: Partial<ConfigInput>;
+    simUrl?: string;
+    asr?: AsrKind;
+    whisperLive?: WhisperLiveSimOptions;
+    whisperAsr?: WhisperAsrSimOptions;
+    gsam?: GroundedSamSimOptions;
+  } = {},
 ): Promise<Stack> {
   const sim = await startTgiSim({ ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const vlm = await startTgiSim({ kind: 'vlm', ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
   const url = opts.simUrl ?? sim.url;
   const vlmUrl = opts.simUrl ?? vlm.url;
-  const gsam = await startGroundedSamSim({ detectMs: 20, perMaskMs: 10, jitter: 0 });
+  const gsam = await startGroundedSamSim({ detectMs: 20, perMaskMs: 10, jitter: 0, ...opts.gsam });
   const asrStarted = opts.asr === undefined ? undefined : await startAsrSim(opts.asr, opts);
   const base = opts.config ?? {};
   const config = ConfigSchema.parse({
@@ -91,7 +99,7 @@ export async function startStack(
       { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [vlmUrl], template: 'idefics', params: { max_new_tokens: 40 } },
     ],
   });
-  const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false, asrCredentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } });
+  const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false, awsCredentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } });
   const port = await gw.start();
   return {
     gw,

@@ -28,6 +28,25 @@ export interface GatewaySample {
   /** prom-client's event-loop lag p99 and max since the previous scrape, seconds. */
   loopLagP99S: number;
   loopLagMaxS: number;
+  /** The whole /metrics exposition of this scrape (read other metrics with metricValue and
+   *  histogramBuckets). */
+  text: string;
+}
+
+/** Value of an unlabelled metric in a Prometheus exposition; NaN when absent. */
+export function metricValue(text: string, name: string): number {
+  const m = new RegExp(`^${name} ([0-9.e+-]+|NaN|[+-]Inf)`, 'm').exec(text);
+  if (!m) return Number.NaN;
+  return m[1] === '+Inf' ? Infinity : m[1] === '-Inf' ? -Infinity : Number(m[1]);
+}
+
+/** Cumulative buckets of an unlabelled histogram: upper bound (s, Infinity for +Inf) → count. */
+export function histogramBuckets(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) {
+    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return out;
 }
 
 /** Quantile from the difference of two cumulative histograms: the upper bound of its bucket. */
@@ -105,16 +124,14 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
         if (!m) throw new Error(`metric ${name} missing`);
         return Number(m[1]);
       };
-      const relayBuckets = new Map<number, number>();
-      for (const m of text.matchAll(/^vlp_token_relay_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
-        relayBuckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
-      }
+      const relayBuckets = histogramBuckets(text, 'vlp_token_relay_seconds');
       return {
         cpuS: num('vlp_process_cpu_seconds_total'),
         rssBytes: num('vlp_process_resident_memory_bytes'),
         relayBuckets,
         loopLagP99S: num('vlp_nodejs_eventloop_lag_p99_seconds'),
         loopLagMaxS: num('vlp_nodejs_eventloop_lag_max_seconds'),
+        text,
       };
     },
     rssFromProc() {

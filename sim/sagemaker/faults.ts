@@ -1,6 +1,7 @@
 // SageMaker-level faults of the simulated runtime: kinds, the `[[sim:fault=<kind>;after=<k>]]`
-// directive in the last user message of `inputs`, and the admin queue. TGI kinds are not handled
-// here: their directives stay in `inputs` and the TGI simulator behind the endpoint acts on them.
+// directive in the last user message of `inputs` (or anywhere in a Grounded-SAM `text_prompt`), and
+// the admin queue. TGI and Grounded-SAM kinds are not handled here: their directives stay in the
+// body and the container simulator behind the endpoint acts on them.
 import { parsePrompt } from '../tgi/prompt.ts';
 
 export const SAGEMAKER_FAULT_KINDS = [
@@ -44,6 +45,17 @@ export function parseSageMakerDirective(inputs: string): { kind: SageMakerFaultK
   return undefined;
 }
 
+/** The first SageMaker-kind directive anywhere in `text` (a Grounded-SAM `text_prompt`: no
+ *  dialogue to parse). */
+export function parseSageMakerDirectiveText(text: string): { kind: SageMakerFaultKind; afterEvents?: number } | undefined {
+  if (!text.includes('[[sim:')) return undefined;
+  for (const m of text.matchAll(DIRECTIVES)) {
+    if (!isSageMakerFaultKind(m[1])) continue;
+    return m[2] === undefined ? { kind: m[1] } : { kind: m[1], afterEvents: Number(m[2]) };
+  }
+  return undefined;
+}
+
 export interface QueuedSageMakerFault {
   kind: SageMakerFaultKind;
   remaining: number;
@@ -72,7 +84,15 @@ export class SageMakerFaultQueue {
 
   /** The fault for one request: its directive (in `inputs`, if any), else the queue's head. */
   pick(inputs: string | undefined): SageMakerFault | undefined {
-    const directive = inputs === undefined ? undefined : parseSageMakerDirective(inputs);
+    return this.take(inputs === undefined ? undefined : parseSageMakerDirective(inputs));
+  }
+
+  /** The same for a request whose directive may be anywhere in `text` (Grounded-SAM's text_prompt). */
+  pickText(text: string | undefined): SageMakerFault | undefined {
+    return this.take(text === undefined ? undefined : parseSageMakerDirectiveText(text));
+  }
+
+  private take(directive: { kind: SageMakerFaultKind; afterEvents?: number } | undefined): SageMakerFault | undefined {
     if (directive) return { kind: directive.kind, afterEvents: directive.afterEvents ?? this.defaultAfter };
     const head = this.queue[0];
     if (!head) return undefined;

@@ -1,7 +1,9 @@
-// Public entry of the simulated SageMaker runtime (InvokeEndpoint / InvokeEndpointWithResponseStream).
+// Public entry of the simulated SageMaker runtime (InvokeEndpoint / InvokeEndpointWithResponseStream)
+// in front of TGI, Grounded-SAM and JumpStart Whisper containers.
 export { startSageMakerSim } from './server.ts';
 export type {
   SageMakerEndpointConfig,
+  SageMakerGroundedSamEndpointConfig,
   SageMakerTgiEndpointConfig,
   SageMakerWhisperEndpointConfig,
   SageMakerRequestClosedEvent,

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { EVENT_STREAM_CONTENT_TYPE, exceptionMessage, payloadPartMessage } from './eventstream.ts';
 import type { SageMakerFault, StreamFaultKind } from './faults.ts';
-import { PartSplitter, SseScanner, type ChunkScan } from './splitter.ts';
+import { eventScanner, PartSplitter, type ChunkScan, type Framing } from './splitter.ts';
 import type { SageMakerSimStats } from './types.ts';
 
 /** Per-request bookkeeping shared with the server (for the request-closed event). */
@@ -71,14 +71,16 @@ function prefixScan(scan: ChunkScan, end: number): ChunkScan {
 }
 
 /** InvokeEndpointWithResponseStream: event-stream body; `fault` (a stream kind) fires after its
- *  `afterEvents` container events, or at the end if the container sent fewer. A container that
- *  breaks mid-stream becomes ModelStreamError StreamBroken (assumed; not observed on AWS). */
+ *  `afterEvents` container events (SSE events, or NDJSON lines per `framing`), or at the end if the
+ *  container sent fewer. A container that breaks mid-stream becomes ModelStreamError StreamBroken
+ *  (assumed; not observed on AWS). */
 export async function relayStream(
   ctx: RelayContext,
   res: ServerResponse,
   ex: Exchange,
   up: Dispatcher.ResponseData,
   fault: (SageMakerFault & { kind: StreamFaultKind }) | undefined,
+  framing: Framing = 'sse',
 ): Promise<void> {
   res.writeHead(200, {
     'content-type': EVENT_STREAM_CONTENT_TYPE,
@@ -87,8 +89,8 @@ export async function relayStream(
     'x-amzn-requestid': randomUUID(),
   });
   res.flushHeaders();
-  const scanner = new SseScanner();
-  const splitter = new PartSplitter(ctx.chunking, ctx.stats, ctx.seed + ex.id);
+  const scanner = eventScanner(framing);
+  const splitter = new PartSplitter(ctx.chunking, ctx.stats, ctx.seed + ex.id, framing);
   let relayed = 0;
 
   const sendParts = async (chunk: Uint8Array, scan: ChunkScan): Promise<void> => {

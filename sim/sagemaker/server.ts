@@ -1,7 +1,8 @@
 // The simulated SageMaker runtime (SIMULATED: no AWS here): routes InvokeEndpoint and
-// InvokeEndpointWithResponseStream to the TGI container behind each endpoint (or to the in-process
-// JumpStart Whisper container of a `whisper: true` endpoint), answers AWS-style errors, injects
-// SageMaker-level faults, and aborts the container request when the client goes.
+// InvokeEndpointWithResponseStream to the container behind each endpoint — a TGI server, a
+// Grounded-SAM service (`groundedSam: true`), or the in-process JumpStart Whisper container of a
+// `whisper: true` endpoint — answers AWS-style errors, injects SageMaker-level faults, and aborts
+// the container request when the client goes.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,15 +35,28 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** `inputs` and top-level `stream` of a JSON body, when it is one. */
-function peekJson(body: Buffer): { inputs: string | undefined; stream: boolean | null } {
+interface PeekedBody {
+  /** TGI's `inputs`. */
+  inputs: string | undefined;
+  /** Grounded-SAM's `text_prompt`. */
+  textPrompt: string | undefined;
+  stream: boolean | null;
+}
+
+/** `inputs`, `text_prompt` and top-level `stream` of a JSON body, when it is one. */
+function peekJson(body: Buffer): PeekedBody {
+  const none: PeekedBody = { inputs: undefined, textPrompt: undefined, stream: null };
   try {
     const v: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof v !== 'object' || v === null) return { inputs: undefined, stream: null };
-    const o = v as { inputs?: unknown; stream?: unknown };
-    return { inputs: typeof o.inputs === 'string' ? o.inputs : undefined, stream: typeof o.stream === 'boolean' ? o.stream : null };
+    if (typeof v !== 'object' || v === null) return none;
+    const o = v as { inputs?: unknown; text_prompt?: unknown; stream?: unknown };
+    return {
+      inputs: typeof o.inputs === 'string' ? o.inputs : undefined,
+      textPrompt: typeof o.text_prompt === 'string' ? o.text_prompt : undefined,
+      stream: typeof o.stream === 'boolean' ? o.stream : null,
+    };
   } catch {
-    return { inputs: undefined, stream: null };
+    return none;
   }
 }
 
@@ -57,9 +71,11 @@ function withStreamTrue(body: Buffer): Buffer {
   }
 }
 
-function containerPath(tgiUrl: string): { origin: string; path: string } {
-  const u = new URL(tgiUrl);
-  return { origin: u.origin, path: `${u.pathname.replace(/\/+$/, '')}/` };
+/** Where the container's `/invocations` is: TGI's compat route `POST /`, Grounded-SAM's
+ *  `POST /detect_segment` (a base URL's path prefix is kept). */
+function containerPath(baseUrl: string, route: '' | 'detect_segment'): { origin: string; path: string } {
+  const u = new URL(baseUrl);
+  return { origin: u.origin, path: `${u.pathname.replace(/\/+$/, '')}/${route}` };
 }
 
 async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, name: string, route: SageMakerRoute): Promise<void> {
@@ -75,8 +91,8 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
   if (route === 'invocations-response-stream' && (ep.whisper === true || ep.streaming === false)) {
     return sendValidationError(res, `Endpoint ${name} of account ${st.accountId} does not support response streaming.`);
   }
-  const { inputs, stream } = peekJson(body);
-  const fault = st.faults.pick(inputs);
+  const { inputs, textPrompt, stream } = peekJson(body);
+  const fault = ep.groundedSam === true ? st.faults.pickText(textPrompt) : st.faults.pick(inputs);
   const contentType = header(req, 'content-type');
   const ex: Exchange = { id: ++st.nextId, variant: target ?? (variants[0] as string), completed: false, payloadParts: 0, closed: false };
   st.events.emit('request', {
@@ -104,8 +120,9 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
   if (ep.whisper === true) {
     return invokeWhisper(ep, { endpoint: name, accountId: st.accountId, region: st.region, contentType, body, ex }, res);
   }
-  const { origin, path } = containerPath(ep.tgiUrl);
-  const forward = route === 'invocations-response-stream' && ep.forceStream === true && stream !== true ? withStreamTrue(body) : body;
+  const gsam = ep.groundedSam === true;
+  const { origin, path } = gsam ? containerPath(ep.groundedSamUrl, 'detect_segment') : containerPath(ep.tgiUrl, '');
+  const forward = !gsam && route === 'invocations-response-stream' && ep.forceStream === true && stream !== true ? withStreamTrue(body) : body;
   const headers: Record<string, string> = { 'content-type': contentType ?? 'application/octet-stream' };
   const accept = header(req, 'x-amzn-sagemaker-accept');
   if (accept !== undefined) headers.accept = accept;
@@ -124,10 +141,19 @@ async function invoke(st: SimState, req: IncomingMessage, res: ServerResponse, n
     ex.completed = true;
     return sendModelError(res, { endpoint: name, accountId: st.accountId, region: st.region, status: up.statusCode, body: text });
   }
-  if (route === 'invocations') return relayWhole(res, ex, up);
+  if (route === 'invocations') {
+    try {
+      return await relayWhole(res, ex, up);
+    } catch {
+      // The container broke off its answer: SageMaker has no answer to relay (assumed ModelError 0).
+      if (ex.closed || res.headersSent) return;
+      ex.completed = true;
+      return sendModelError(res, { endpoint: name, accountId: st.accountId, region: st.region, status: 0, body: 'The model container closed the connection before its answer ended. (SIMULATED)' });
+    }
+  }
   // Stream faults exist only on the streaming API.
   const streamFault = fault !== undefined && isStreamFault(fault.kind) ? (fault as SageMakerFault & { kind: StreamFaultKind }) : undefined;
-  return relayStream(st, res, ex, up, streamFault);
+  return relayStream(st, res, ex, up, streamFault, gsam ? 'ndjson' : 'sse');
 }
 
 async function route(st: SimState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -155,7 +181,7 @@ function emptyStats(): SageMakerSimStats {
   return { payloadParts: 0, exceptionEvents: 0, splitInsideUtf8: 0, splitInsideDataPrefix: 0, splitInsideJson: 0, splitOther: 0 };
 }
 
-/** Start a simulated SageMaker runtime in front of the given TGI containers. */
+/** Start a simulated SageMaker runtime in front of the given containers. */
 export async function startSageMakerSim(opts: SageMakerSimOptions): Promise<SageMakerSim> {
   const st: SimState = {
     endpoints: { ...opts.endpoints },

@@ -1,7 +1,7 @@
 // PayloadPart splitting: event-boundary tracking across chunks, the deliberate awkward cuts and
 // their statistics, and lossless reassembly.
 import { describe, expect, it } from 'vitest';
-import { PartSplitter, SseScanner } from './splitter.ts';
+import { NdjsonScanner, PartSplitter, SseScanner } from './splitter.ts';
 import type { SageMakerSimStats } from './types.ts';
 
 const enc = new TextEncoder();
@@ -41,5 +41,29 @@ describe('PartSplitter', () => {
     const st = stats();
     expect(new PartSplitter('events', st).split(event, new SseScanner().scan(event))).toEqual([event]);
     expect(st.splitOther + st.splitInsideJson + st.splitInsideUtf8 + st.splitInsideDataPrefix).toBe(0);
+  });
+});
+
+describe('NdjsonScanner', () => {
+  it('every non-empty line is an event, across chunk boundaries; blank lines are not', () => {
+    const s = new NdjsonScanner();
+    expect(s.scan(enc.encode('{"a":1}\n\n{"b"'))).toEqual({ starts: [0, 9], dataEnds: [8] });
+    expect(s.scan(enc.encode(':2}'))).toEqual({ starts: [], dataEnds: [] });
+    expect(s.scan(enc.encode('\n{}\n'))).toEqual({ starts: [1], dataEnds: [1, 4] });
+  });
+});
+
+describe('PartSplitter (ndjson)', () => {
+  const lines = enc.encode('{"type":"boxes","boxes":[{"label":"süßer dog 🐕"}]}\n{"type":"done","boxes":1,"masks":0}\n');
+
+  it("'awkward' cuts after each line's \"{\", mid-line and inside multi-byte characters, losing nothing", () => {
+    const st = stats();
+    const parts = new PartSplitter('awkward', st, 7, 'ndjson').split(lines, new NdjsonScanner().scan(lines));
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(lines));
+    expect(Buffer.from(parts[0] as Uint8Array).toString()).toBe('{');
+    expect(parts.length).toBeGreaterThanOrEqual(6);
+    expect(st.splitInsideUtf8).toBeGreaterThanOrEqual(2);
+    expect(st.splitInsideJson).toBeGreaterThanOrEqual(3);
+    expect(st.splitInsideDataPrefix).toBe(0);
   });
 });

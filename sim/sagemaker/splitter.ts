@@ -1,7 +1,8 @@
 // Cuts the container's byte stream into PayloadPart payloads. SageMaker does not align parts with
 // SSE events (backend-protocols §4.2), so 'awkward' mode cuts deterministically where a careless
 // client breaks: inside `data:`, inside the JSON, and between the bytes of a multi-byte UTF-8
-// character. Also tracks SSE event boundaries so a fault can fire after exactly k events.
+// character. Also tracks event boundaries (SSE events of a TGI container, NDJSON lines of a
+// Grounded-SAM container) so a fault can fire after exactly k events.
 import { mix32, mulberry32 } from '../random.ts';
 import type { SageMakerSimStats } from './types.ts';
 
@@ -16,7 +17,14 @@ export interface ChunkScan {
   dataEnds: number[];
 }
 
-export class SseScanner {
+/** How a container frames its events: TGI's SSE, or Grounded-SAM's one JSON object per line. */
+export type Framing = 'sse' | 'ndjson';
+
+export interface EventScanner {
+  scan(chunk: Uint8Array): ChunkScan;
+}
+
+export class SseScanner implements EventScanner {
   private prevLf = true; // the stream starts at an event start
   private atEventStart = true;
   private eventIsData = false;
@@ -45,6 +53,30 @@ export class SseScanner {
   }
 }
 
+/** NDJSON: every line is an event; `dataEnds` are the offsets just past the "\n" of a non-empty line. */
+export class NdjsonScanner implements EventScanner {
+  private atLineStart = true;
+
+  scan(chunk: Uint8Array): ChunkScan {
+    const starts: number[] = [];
+    const dataEnds: number[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] === LF) {
+        if (!this.atLineStart) dataEnds.push(i + 1);
+        this.atLineStart = true;
+      } else if (this.atLineStart) {
+        starts.push(i);
+        this.atLineStart = false;
+      }
+    }
+    return { starts, dataEnds };
+  }
+}
+
+export function eventScanner(framing: Framing): EventScanner {
+  return framing === 'ndjson' ? new NdjsonScanner() : new SseScanner();
+}
+
 function isContinuation(b: number | undefined): boolean {
   return b !== undefined && b >= 0x80 && b <= 0xbf;
 }
@@ -57,16 +89,23 @@ export class PartSplitter {
     private readonly mode: 'awkward' | 'events',
     private readonly stats: SageMakerSimStats,
     seed = 1,
+    private readonly framing: Framing = 'sse',
   ) {
     this.rand = mulberry32(mix32(seed, 0x5a6e));
   }
 
-  /** `scan` must describe this chunk (from SseScanner.scan, called in stream order). */
+  /** `scan` must describe this chunk (from the framing's EventScanner, called in stream order). */
   split(chunk: Uint8Array, scan: ChunkScan): Uint8Array[] {
     if (chunk.length === 0) return [];
     if (this.mode === 'events' || chunk.length < 2) return [chunk];
     const cuts = new Set<number>();
     for (const s of scan.starts) {
+      if (this.framing === 'ndjson') {
+        // Right after the line's opening "{", and in the middle of its JSON.
+        cuts.add(s + 1);
+        cuts.add(s + Math.max(1, Math.floor((this.lineEnd(chunk, s) - s) / 2)));
+        continue;
+      }
       if (!this.startsWithData(chunk, s)) continue;
       cuts.add(s + 2); // "da" | "ta: {..."
       const end = this.eventEnd(chunk, s);
@@ -106,9 +145,21 @@ export class PartSplitter {
     return chunk.length;
   }
 
+  /** Offset of the "\n" ending the line that starts at `s`, or the chunk end. */
+  private lineEnd(chunk: Uint8Array, s: number): number {
+    const nl = chunk.indexOf(LF, s);
+    return nl < 0 ? chunk.length : nl;
+  }
+
   private classify(chunk: Uint8Array, scan: ChunkScan, cut: number): void {
     if (isContinuation(chunk[cut])) {
       this.stats.splitInsideUtf8++;
+      return;
+    }
+    if (this.framing === 'ndjson') {
+      // Every line is one JSON object: a cut not right after a "\n" is inside one.
+      if (chunk[cut - 1] !== LF) this.stats.splitInsideJson++;
+      else this.stats.splitOther++;
       return;
     }
     for (const s of scan.starts) {

@@ -10,6 +10,7 @@ export type SageMakerRoute = 'invocations' | 'invocations-response-stream';
 /** An endpoint whose container is a TGI server (an LLM/VLM Hugging Face DLC). */
 export interface SageMakerTgiEndpointConfig {
   whisper?: false;
+  groundedSam?: false;
   /** Base URL of the container behind the endpoint (a TGI server; its `POST /` compat route plays
    *  the container's `/invocations`). */
   tgiUrl: string;
@@ -28,6 +29,7 @@ export interface SageMakerTgiEndpointConfig {
  *  `audio/wav` (or the JSON `audio_input` form) answers `{"text": ["..."]}`; no response streaming. */
 export interface SageMakerWhisperEndpointConfig {
   whisper: true;
+  groundedSam?: false;
   /** Production variants (default ["AllTraffic"]). */
   variants?: string[];
   /** Model latency (default base 150 ms + 40 ms per audio second, ±20 %). */
@@ -38,7 +40,24 @@ export interface SageMakerWhisperEndpointConfig {
   clipBook?: ClipBook;
 }
 
-export type SageMakerEndpointConfig = SageMakerTgiEndpointConfig | SageMakerWhisperEndpointConfig;
+/** An endpoint whose container is a Grounded-SAM service (protocol/GROUNDED-SAM.md, "SageMaker"):
+ *  the body goes as sent to the container's `POST /detect_segment` (playing `/invocations`);
+ *  InvokeEndpoint relays its whole NDJSON body, InvokeEndpointWithResponseStream cuts the NDJSON
+ *  bytes into PayloadParts (a stream fault's `after=k` counts lines). Fault directives of SageMaker
+ *  kinds are read anywhere in `text_prompt`; Grounded-SAM kinds act in the container. */
+export interface SageMakerGroundedSamEndpointConfig {
+  groundedSam: true;
+  whisper?: false;
+  /** Base URL of the Grounded-SAM service behind the endpoint (e.g. the fleet's simulator). */
+  groundedSamUrl: string;
+  /** The container supports response streaming (default true); false = ValidationError on the
+   *  streaming route. */
+  streaming?: boolean;
+  /** Production variants (default ["AllTraffic"]). */
+  variants?: string[];
+}
+
+export type SageMakerEndpointConfig = SageMakerTgiEndpointConfig | SageMakerWhisperEndpointConfig | SageMakerGroundedSamEndpointConfig;
 
 export interface SageMakerSimOptions {
   /** Bind address (default 127.0.0.1). */
@@ -47,8 +66,9 @@ export interface SageMakerSimOptions {
   port?: number;
   endpoints: Record<string, SageMakerEndpointConfig>;
   /** How the container's bytes are cut into PayloadParts. 'awkward' (default): deterministic cuts
-   *  inside `data:`, inside JSON and inside multi-byte UTF-8 characters; 'events': one part per
-   *  chunk read from the container (TGI writes one SSE event per chunk). */
+   *  inside `data:`, inside JSON (for NDJSON: after each line's "{" and mid-line) and inside
+   *  multi-byte UTF-8 characters; 'events': one part per chunk read from the container (TGI writes
+   *  one SSE event, Grounded-SAM one line, per chunk). */
   chunking?: 'awkward' | 'events';
   /** Account id in error messages and ARNs (default 123456789012). */
   accountId?: string;
@@ -73,7 +93,8 @@ export interface SageMakerRequestEvent {
   stream: boolean | null;
   targetVariant: string | undefined;
   inferenceComponent: string | undefined;
-  /** Fault chosen for this request (SageMaker-level kinds only; TGI kinds travel in `inputs`). */
+  /** Fault chosen for this request (SageMaker-level kinds only; TGI and Grounded-SAM kinds travel
+   *  in the body to the container). */
   fault: SageMakerFaultKind | null;
 }
 
@@ -102,7 +123,7 @@ export interface SageMakerSimStats {
   splitInsideUtf8: number;
   /** Cuts inside the `data:` field name of an SSE line. */
   splitInsideDataPrefix: number;
-  /** Cuts inside the JSON of an SSE event (other than the two above). */
+  /** Cuts inside the JSON of an SSE event or an NDJSON line (other than the two above). */
   splitInsideJson: number;
   /** Cuts anywhere else. */
   splitOther: number;

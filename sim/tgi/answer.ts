@@ -96,9 +96,30 @@ function fill(template: string, topic: string): string {
   return template.replaceAll('{t}', topic).replaceAll('{T}', cap);
 }
 
+const PLAN_STEPS = [
+  'Identify what the request asks about {t}.',
+  'Look for {t} and note where it appears.',
+  'Check the details of {t} that the request mentions.',
+  'Compare {t} with its surroundings.',
+  'Summarize the findings about {t} without adding facts.',
+];
+
+/** A sub-task decomposition prompt (the gateway's chain-of-thought planner asks for a numbered list). */
+const PLAN_REQUEST = /Break the request below into at most (\d+)[\s\S]*?Request:\s*([\s\S]*)$/;
+
+/** A numbered plan of 3-5 steps about the request's topic, like a chat model following the format. */
+function composePlan(max: number, request: string, rand: Rand): string {
+  const topic = topicPhrase(pickTopic(request));
+  const n = Math.min(max, 3 + Math.floor(rand() * 3));
+  const lines = PLAN_STEPS.slice(0, n).map((step, i) => `${i + 1}. ${fill(step, topic)}`);
+  return ' ' + lines.join('\n');
+}
+
 /** Answer text of about `targetTokens` tokens (always ends at a sentence boundary, so it may run
  *  a few tokens over). Starts with a space, like a Llama continuation after `[/INST]`. */
 export function composeAnswer(view: PromptView, rand: Rand, targetTokens: number): string {
+  const plan = PLAN_REQUEST.exec(view.lastUser);
+  if (plan) return composePlan(Number(plan[1]), plan[2] ?? '', rand);
   const topic = topicPhrase(pickTopic(view.lastUser));
   const sentences: string[] = [];
   const image = view.images > 0;

@@ -2,10 +2,11 @@
 // conversion of the same audio to 16 kHz.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VlpError } from '../../protocol/errors.ts';
 import type { AudioEncoding } from '../../protocol/messages.ts';
 import { createDecoder } from './decoder.ts';
+import { Resampler } from './resample.ts';
 import {
   bestCorrelation,
   bytesToInt16,
@@ -203,6 +204,26 @@ describe('createDecoder', () => {
   it('rejects unsupported formats with AUDIO_FORMAT_UNSUPPORTED', async () => {
     await expect(createDecoder({ encoding: 'pcm16', sample_rate: 44100, channels: 1 })).rejects.toMatchObject({ code: 'AUDIO_FORMAT_UNSUPPORTED' });
     await expect(createDecoder({ encoding: 'pcm16', sample_rate: 16000, channels: 2 })).rejects.toMatchObject({ code: 'AUDIO_FORMAT_UNSUPPORTED' });
+  });
+
+  it('closing a resampling decoder frees its resampler (speex state), once', async () => {
+    const close = vi.spyOn(Resampler.prototype, 'close');
+    try {
+      for (const f of [
+        { encoding: 'pcm16', sample_rate: 48000 },
+        { encoding: 'f32', sample_rate: 24000 },
+        { encoding: 'mulaw', sample_rate: 8000 },
+      ] as const) {
+        const d = await createDecoder({ ...f, channels: 1 });
+        d.close();
+        d.close();
+      }
+      expect(close).toHaveBeenCalledTimes(3);
+      (await createDecoder({ encoding: 'pcm16', sample_rate: 16000, channels: 1 })).close(); // owns none
+      expect(close).toHaveBeenCalledTimes(3);
+    } finally {
+      close.mockRestore();
+    }
   });
 
   it('a closed decoder refuses further chunks', async () => {

@@ -130,8 +130,25 @@ export const ConfigSchema = z
       .prefault({}),
     segmenter: z
       .object({
+        /** http: the Grounded-SAM HTTP service at `url`; sagemaker: the same container behind a
+         *  SageMaker endpoint (`sagemaker`; protocol/GROUNDED-SAM.md, "SageMaker"). */
+        backend: z.enum(['http', 'sagemaker']).default('http'),
         /** Grounded-SAM service base URL (protocol/GROUNDED-SAM.md). Empty = the embedded simulator. */
         url: z.url({ protocol: /^https?$/ }).optional(),
+        /** Grounded-SAM SageMaker endpoint (backend sagemaker). Without `endpointUrl` (or without the
+         *  block) the embedded simulator's endpoint serves it when the fleet is simulated. */
+        sagemaker: z
+          .object({
+            endpointName: z.string().min(1).max(63),
+            /** AWS region; default: the standard AWS config chain. */
+            region: z.string().min(1).optional(),
+            /** Override of the runtime endpoint URL (the fleet simulator, a VPC endpoint). */
+            endpointUrl: z.url({ protocol: /^https?$/ }).optional(),
+            /** true: InvokeEndpointWithResponseStream (masks as they come); false: InvokeEndpoint. */
+            streaming: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
         /** The seed's thresholds: keep a box when its score is > boxThreshold. */
         boxThreshold: z.number().gt(0).lt(1).default(0.5),
         textThreshold: z.number().gt(0).lt(1).default(0.55),
@@ -140,6 +157,24 @@ export const ConfigSchema = z
         interEventTimeoutMs: int(1, 600_000).default(10_000),
         /** Minimum intent score that turns an image turn into a detection/segmentation turn. */
         minIntentScore: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .superRefine((g, ctx) => {
+        if (g.backend !== 'sagemaker' && g.sagemaker) ctx.addIssue({ code: 'custom', message: '`segmenter.sagemaker` is only for segmenter backend "sagemaker"' });
+        if (g.backend === 'sagemaker' && g.url !== undefined) ctx.addIssue({ code: 'custom', message: '`segmenter.url` is only for segmenter backend "http" (backend "sagemaker" uses `segmenter.sagemaker`)' });
+      })
+      .prefault({}),
+    intent: z
+      .object({
+        /** Classifier of typed turns and final transcripts: rules (built in, no model server),
+         *  zero-shot (an HF zero-shot-classification endpoint, like the seed's mDeBERTa pipeline) or
+         *  llm (the dialogue model on TGI with grammar-constrained output). Partial transcripts
+         *  always use the rules (cost per partial), and a served classifier that fails falls back to them. */
+        classifier: z.enum(['rules', 'zero-shot', 'llm']).default('rules'),
+        /** Zero-shot endpoint URL, or the TGI URL of the llm classifier (default: the default model's first URL). */
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        /** Round trip limit of a served classifier, ms. */
+        timeoutMs: int(10, 60_000).default(1_500),
       })
       .strict()
       .prefault({}),

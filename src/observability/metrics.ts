@@ -23,6 +23,7 @@ export interface GatewayMetrics {
   asrFinalsTotal: Counter<'empty'>;
   bargeInsTotal: Counter;
   voiceStreamsActive: Gauge;
+  speculationsTotal: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics {
@@ -74,6 +75,7 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
     audioDroppedMs: new Counter({ name: 'vlp_audio_dropped_ms_total', help: 'Input audio dropped (ASR behind, too fast, no ASR stream), ms', registers: r }),
     asrFinalsTotal: new Counter({ name: 'vlp_asr_finals_total', help: 'Final transcripts, by whether they were empty', labelNames: ['empty'], registers: r }),
     bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),
+    speculationsTotal: new Counter({ name: 'vlp_speculations_total', help: 'Speculative backend calls, by outcome (started, committed, discarded)', labelNames: ['outcome'], registers: r }),
     voiceStreamsActive: new Gauge({ name: 'vlp_voice_streams_active', help: 'Open audio streams (audio.start without audio.end)', registers: r }),
   };
 }

@@ -14,7 +14,10 @@ export interface GatewayContext {
   log: Logger;
   /** Grounded-SAM; undefined when no segmenter is configured. */
   segmenter: SegmenterBackend | undefined;
+  /** Classifier of typed turns and final transcripts (built-in rules, or a model-served one). */
   intent: IntentClassifier;
+  /** The built-in rules classifier: partial transcripts, and the fallback of a served classifier. */
+  fastIntent: IntentClassifier;
   /** Speech recognition for audio input; undefined when none is configured. */
   asr: AsrBackend | undefined;
 }

@@ -53,6 +53,11 @@ export class SessionImages {
     return this.store.get(id);
   }
 
+  /** The stored image now, without waiting for a pending check (speculative work). */
+  peek(id: string): StoredImage | undefined {
+    return this.store.get(id);
+  }
+
   private async check(msg: ImagePutMsg): Promise<StoredImage> {
     const { images, limits } = this.config;
     let bytes: Uint8Array;

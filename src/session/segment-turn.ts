@@ -33,7 +33,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     // Nothing named to look for: a clear answer instead of a blind call.
     const total = round(performance.now() - run.startedAt);
     s.send({ t: 'gen.done', turn, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: total, text: 'Tell me what to look for in the image, for example: segment the dog.' });
-    s.send({ t: 'turn.metrics', turn, marks: { ...voiceMarks(run), done: total }, counts: { tokens: 0, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries: 0 } });
+    s.send({ t: 'turn.metrics', turn, marks: { ...voiceMarks(run), done: total }, counts: { tokens: 0, boxes: 0, masks: 0, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries: 0 } });
     metrics.turnsTotal.inc({ outcome: 'done' });
     return;
   }
@@ -89,7 +89,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
       ...(firstMask >= 0 ? { first_mask: round(firstMask - run.startedAt) } : {}),
       done: round(end - run.startedAt),
     },
-    counts: { tokens: 0, boxes: labels.length, masks, spec_committed: 0, spec_discarded: 0, retries: 0 },
+    counts: { tokens: 0, boxes: labels.length, masks, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries: 0 },
   });
   metrics.turnsTotal.inc({ outcome });
   metrics.turnSeconds.observe((end - run.startedAt) / 1000);

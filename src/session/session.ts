@@ -10,8 +10,14 @@ import { applyOptions, defaultOptions, limitsOf, type ResolvedOptions } from './
 import { newResumeToken, newSessionId } from './ids.ts';
 import { checkGenParams, mergeParams } from '../backends/params.ts';
 import { runTextTurn, type TurnRun } from './turn.ts';
+import { reportTurnFailure } from './turn-failure.ts';
+import { BufferedStream, committedGenerator, committedSegmenter, normalizeTranscript, samePhrases, type Speculation } from './speculation.ts';
+import type { GenEvent } from '../backends/ports.ts';
+import type { SegmentEvent } from '../backends/segmenter-port.ts';
+import type { IntentResult } from '../understanding/classifier-port.ts';
+import { planSteps, planStepMessage, withPlan } from '../planning/index.ts';
 import { SessionImages } from './images.ts';
-import type { ImagePutMsg, TurnKind } from '../../protocol/messages.ts';
+import type { GenParams, ImagePutMsg, TurnKind } from '../../protocol/messages.ts';
 import type { ModelEntry } from '../models.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import { fitImage, dataUri, base64Budget } from '../images/fit.ts';
@@ -22,7 +28,7 @@ import { extractKeywords } from '../understanding/keywords.ts';
 import { LABEL_INFO, unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
 import type { AudioStartMsg } from '../../protocol/messages.ts';
 import { checkFormat } from '../audio/formats.ts';
-import { VoiceInput, type VoiceTurnStarter } from './voice.ts';
+import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
 
 /** Intents served by the segmenter. */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -43,13 +49,6 @@ export interface SessionHost {
   onClosed(session: Session): void;
 }
 
-/** Marks of a voice turn: end of speech and final transcript, performance.now() values. */
-export interface VoiceTurnMarks {
-  speechEndAt: number;
-  asrFinalAt: number;
-  /** When the utterance's intent became stable on partial transcripts. */
-  intentStableAt?: number;
-}
 
 export class Session implements VoiceTurnStarter {
   readonly id = newSessionId();
@@ -64,6 +63,8 @@ export class Session implements VoiceTurnStarter {
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
+  /** Turns started in this session (speculations check none ran in between). */
+  private turnsStarted = 0;
   /** Created on the first image.put, so sessions without images carry no image state. */
   private imageState: SessionImages | undefined;
   /** The image of the latest image.put or image turn: follow-up segmentation turns use it. */
@@ -140,42 +141,9 @@ export class Session implements VoiceTurnStarter {
     if (vision && !entry.backend.capabilities.vision) {
       return this.sendError('INPUT_MODEL_NOT_VISION', `model ${entry.config.id} is text-only; send image turns to a vlm model`, { turn: msg.id, ref });
     }
-    let params;
-    try {
-      params = checkGenParams(mergeParams(entry.config.params, this.options.params, msg.params), limitsOf(this.ctx.config));
-    } catch (err) {
-      if (err instanceof VlpError) return this.sendError(err.code, err.message, { turn: msg.id, ref });
-      throw err;
-    }
-    // Intent decides between a detection/segmentation turn, an answer the fleet cannot give, and
-    // a generation turn. (The built-in classifier is synchronous; an async one routes nothing yet.)
-    const intent = this.ctx.intent.classify(text, { hasImage: vision || this.lastImageId !== undefined });
-    const top = 'then' in intent ? undefined : intent.labels[0];
-    const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
-    // A follow-up such as "now segment the cat" works on the session's most recent image.
-    if (!vision && wantsMasks && this.lastImageId !== undefined && msg.model === undefined) {
-      return this.startTurn({ ...msg, image: this.lastImageId }, voice);
-    }
-    // Without an image the classifier already down-weights vision intents: segmentation or mask
-    // creation still on top is a clear request that needs an image. (Detect-style phrasings such
-    // as "find", "count" or "where is" stay dialogue: they are common in plain chat.)
-    if (!vision && top !== undefined && (top.label === 'segment' || top.label === 'mask') && top.score >= NO_IMAGE_SEGMENT_SCORE) {
-      return this.sendError('INPUT_SEGMENT_NO_IMAGE', 'detection and segmentation need an image: send it with image.put and name it in turn.start.image', { turn: msg.id, ref });
-    }
-    let keywords: string[] = [];
-    if (vision && top !== undefined && !('then' in intent)) {
-      keywords = extractKeywords(text, { max: 3 });
-      this.send({ t: 'intent.update', turn: msg.id, labels: intent.labels.slice(0, 3), stable: true, keywords });
-      const unsupported = unsupportedCode(top.label);
-      if (unsupported !== null && top.score >= STRONG_INTENT) {
-        return this.sendError(unsupported, `${top.label.replace(/_/g, '-')} is not served by this fleet (it serves dialogue, image questions, detection and segmentation)`, { turn: msg.id, ref });
-      }
-      if (wantsMasks && !this.ctx.segmenter) {
-        return this.sendError('INPUT_INTENT_UNSUPPORTED', 'detection and segmentation are not available: no segmentation service is configured', { turn: msg.id, ref });
-      }
-    }
+    const params = this.paramsFor(entry, msg, ref);
+    if (!params) return;
     this.rememberTurnId(msg.id);
-    if (msg.image !== undefined) this.lastImageId = msg.image;
     const run: TurnRun = {
       id: msg.id,
       controller: new AbortController(),
@@ -186,17 +154,198 @@ export class Session implements VoiceTurnStarter {
       ...(voice?.intentStableAt !== undefined ? { intentStableAt: voice.intentStableAt } : {}),
     };
     this.turn = run;
-    const segmenter = this.ctx.segmenter;
-    const work = vision && wantsMasks && segmenter
-      ? this.imageFor(run, msg.image as string).then((image) =>
-          image ? runSegmentTurn(this, run, segmenter, { imageId: msg.image as string, image, phrases: keywords, userText: text }) : undefined,
-        )
-      : vision
-      ? this.prepareVision(run, msg.image as string, entry, text).then((messages) => (messages ? runTextTurn(this, run, entry, messages, params, text, 'vqa') : undefined))
-      : runTextTurn(this, run, entry, this.history.messagesFor(this.options.systemPrompt, text), params, text, 'chat');
+    this.turnsStarted++;
+    run.spec = { committed: 0, discarded: voice?.priorDiscarded ?? 0 };
+    const work = this.routeTurn(run, msg, entry, params, text, voice?.speculation).catch((err: unknown) => {
+      reportTurnFailure(this, run, err);
+    });
     this.turnDone = work.finally(() => {
       if (this.turn === run) this.turn = undefined;
     });
+  }
+
+  /** Range-checked parameters of a turn on `entry`, or undefined after sending the error. */
+  private paramsFor(entry: ModelEntry, msg: TurnStartMsg, ref: string): GenParams | undefined {
+    try {
+      return checkGenParams(mergeParams(entry.config.params, this.options.params, msg.params), limitsOf(this.ctx.config));
+    } catch (err) {
+      if (err instanceof VlpError) {
+        this.sendError(err.code, err.message, { turn: msg.id, ref });
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  /** The configured classifier; a served one that fails or times out falls back to the built-in rules. */
+  private async classify(text: string, hasImage: boolean, signal: AbortSignal): Promise<IntentResult> {
+    const r = this.ctx.intent.classify(text, { hasImage, signal });
+    if (!('then' in r)) return r;
+    try {
+      return await r;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.ctx.metrics.errorsTotal.inc({ code: 'INTENT_FALLBACK' });
+      this.ctx.log.warn({ session: this.id, classifier: this.ctx.intent.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'intent classifier failed; using the built-in rules');
+      const fallback = this.ctx.fastIntent.classify(text, { hasImage });
+      return 'then' in fallback ? { labels: [] } : fallback;
+    }
+  }
+
+  /** Decides what the turn does (intent), then runs it. Errors before turn.started end it too. */
+  private async routeTurn(run: TurnRun, msg: TurnStartMsg, entry: ModelEntry, params: GenParams, text: string, spec: Speculation | undefined): Promise<void> {
+    const ref = 'turn.start';
+    const turn = run.id;
+    const counts = run.spec ?? { committed: 0, discarded: 0 };
+    run.spec = counts;
+    const discard = (): void => {
+      if (!spec) return;
+      spec.stream.abort();
+      counts.discarded++;
+      this.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
+      spec = undefined;
+    };
+    try {
+      let image = msg.image;
+      const intent = await this.classify(text, image !== undefined || this.lastImageId !== undefined, run.controller.signal);
+      if (run.controller.signal.aborted) {
+        this.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
+        return;
+      }
+      const top = intent.labels[0];
+      const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
+      // A follow-up such as "now segment the cat" works on the session's most recent image.
+      if (image === undefined && wantsMasks && this.lastImageId !== undefined && msg.model === undefined) {
+        image = this.lastImageId;
+        const visionEntry = this.ctx.models.get(this.ctx.config.defaultVisionModel);
+        if (visionEntry) {
+          entry = visionEntry;
+          const p = this.paramsFor(entry, msg, ref);
+          if (!p) return;
+          params = p;
+        }
+      }
+      const vision = image !== undefined;
+      // Without an image the classifier already down-weights vision intents: segmentation or mask
+      // creation still on top is a clear request that needs an image. (Detect-style phrasings such
+      // as "find", "count" or "where is" stay dialogue: they are common in plain chat.)
+      if (!vision && top !== undefined && (top.label === 'segment' || top.label === 'mask') && top.score >= NO_IMAGE_SEGMENT_SCORE) {
+        return this.sendError('INPUT_SEGMENT_NO_IMAGE', 'detection and segmentation need an image: send it with image.put and name it in turn.start.image', { turn, ref });
+      }
+      let keywords: string[] = [];
+      if (vision && top !== undefined) {
+        keywords = extractKeywords(text, { max: 3 });
+        this.send({ t: 'intent.update', turn, labels: intent.labels.slice(0, 3), stable: true, keywords });
+        const unsupported = unsupportedCode(top.label);
+        if (unsupported !== null && top.score >= STRONG_INTENT) {
+          return this.sendError(unsupported, `${top.label.replace(/_/g, '-')} is not served by this fleet (it serves dialogue, image questions, detection and segmentation)`, { turn, ref });
+        }
+        if (wantsMasks && !this.ctx.segmenter) {
+          return this.sendError('INPUT_INTENT_UNSUPPORTED', 'detection and segmentation are not available: no segmentation service is configured', { turn, ref });
+        }
+      }
+      if (image !== undefined) this.lastImageId = image;
+      const segmenter = this.ctx.segmenter;
+      if (vision && wantsMasks && segmenter) {
+        const imageId = image as string;
+        const stored = await this.imageFor(run, imageId);
+        if (!stored) return discard();
+        let seg = segmenter;
+        if (spec?.kind === 'segment' && spec.imageId === imageId && samePhrases(spec.phrases, keywords) && !spec.stream.failed) {
+          seg = committedSegmenter(segmenter, spec.stream);
+          counts.committed++;
+          this.ctx.metrics.speculationsTotal.inc({ outcome: 'committed' });
+          spec = undefined;
+        } else discard();
+        return await runSegmentTurn(this, run, seg, { imageId, image: stored, phrases: keywords, userText: text });
+      }
+      const kind: TurnKind = vision ? 'vqa' : 'chat';
+      if (
+        spec?.kind === 'answer' &&
+        spec.modelId === entry.config.id &&
+        spec.imageId === image &&
+        spec.historySize === this.history.size &&
+        normalizeTranscript(spec.text) === normalizeTranscript(text) &&
+        !spec.stream.failed &&
+        !this.options.plan
+      ) {
+        const committed: ModelEntry = { config: entry.config, backend: committedGenerator(entry.backend, spec.stream) };
+        counts.committed++;
+        this.ctx.metrics.speculationsTotal.inc({ outcome: 'committed' });
+        spec = undefined;
+        // The request was built from the same transcript, image and history: its messages are what
+        // these would be; the committed backend replays its answer.
+        return await runTextTurn(this, run, committed, [{ role: 'user', content: text }], params, text, kind);
+      }
+      discard();
+      const messages = vision ? await this.prepareVision(run, image as string, entry, text) : this.history.messagesFor(this.options.systemPrompt, text);
+      if (!messages) return;
+      const prepare = this.options.plan ? () => this.planInto(run, messages, vision) : undefined;
+      return await runTextTurn(this, run, entry, messages, params, text, kind, prepare);
+    } finally {
+      discard();
+    }
+  }
+
+  /** Chain-of-thought planning (options.plan): plan.step frames, then the plan joins the question. */
+  private async planInto(run: TurnRun, messages: ChatMessage[], hasImage: boolean): Promise<void> {
+    const planner = this.ctx.models.get(this.ctx.config.defaultModel);
+    const last = messages[messages.length - 1];
+    if (!planner || !last) return;
+    const stream = planSteps(planner.backend, last.content, { signal: run.controller.signal, hasImage });
+    for await (const step of stream) this.send(planStepMessage(run.id, step));
+    const plan = await stream.result;
+    last.content = withPlan(last.content, plan.text);
+  }
+
+  /** Speculative segmentation while the user speaks (options.speculate): the VoiceInput calls it
+   *  when the partial transcript's intent is stable and confident. Returns false when it does not apply. */
+  speculateSegment(phrases: string[]): Speculation | undefined {
+    const seg = this.ctx.segmenter;
+    const imageId = this.lastImageId;
+    if (!seg || imageId === undefined || phrases.length === 0) return undefined;
+    const img = this.imageState?.peek(imageId);
+    if (!img) return undefined;
+    const { config } = this.ctx;
+    const stream = new BufferedStream<SegmentEvent>((signal) =>
+      seg.segment({ image: img, phrases, boxThreshold: config.segmenter.boxThreshold, textThreshold: config.segmenter.textThreshold, hq: config.segmenter.hq, signal }),
+    );
+    this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
+    return { kind: 'segment', imageId, phrases: [...phrases], stream, startedAt: performance.now() };
+  }
+
+  /** Speculative answer at the end of speech, before the final transcript (options.speculate): a
+   *  dialogue answer, or the VLM's when the text asks about the session's image. */
+  async speculateAnswer(text: string, signal: AbortSignal): Promise<Speculation | undefined> {
+    const t = text.trim();
+    if (t.length === 0 || this.turn || this.options.plan) return undefined;
+    const image = this.voiceImage(t);
+    const entry = this.ctx.models.get(image !== undefined ? this.ctx.config.defaultVisionModel : this.options.model);
+    if (!entry || (image !== undefined && !entry.backend.capabilities.vision)) return undefined;
+    let params: GenParams;
+    try {
+      params = checkGenParams(mergeParams(entry.config.params, this.options.params, undefined), limitsOf(this.ctx.config));
+    } catch {
+      return undefined;
+    }
+    const historySize = this.history.size;
+    let messages: ChatMessage[];
+    if (image !== undefined) {
+      const built = await this.visionMessages(image, entry, t).catch(() => undefined);
+      if (!built || signal.aborted) return undefined;
+      messages = built;
+    } else messages = this.history.messagesFor(this.options.systemPrompt, t);
+    const stream = new BufferedStream<GenEvent>((sig) => entry.backend.generate({ messages, params, signal: sig }));
+    this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
+    return { kind: 'answer', text: t, imageId: image, modelId: entry.config.id, historySize, stream, startedAt: performance.now() };
+  }
+
+  /** The image a spoken turn refers to: the session's latest, when the text asks about an image. */
+  private voiceImage(text: string): string | undefined {
+    if (this.lastImageId === undefined) return undefined;
+    const intent = this.ctx.fastIntent.classify(text, { hasImage: true });
+    const top = 'then' in intent ? undefined : intent.labels[0];
+    return top !== undefined && LABEL_INFO[top.label].needsImage && !SEGMENT_LABELS.has(top.label) ? this.lastImageId : undefined;
   }
 
   /** audio.start: check the format and open a voice stream (a previous one ends as on audio.end). */
@@ -238,21 +387,14 @@ export class Session implements VoiceTurnStarter {
     while (this.seenTurnIds.has(id));
     this.send({ t: 'asr.final', text, turn: id, ...(language !== undefined ? { language } : {}) });
     // A spoken question about "this image" refers to the session's latest image.
-    let image: string | undefined;
-    if (this.lastImageId !== undefined) {
-      const intent = this.ctx.intent.classify(text, { hasImage: true });
-      const top = 'then' in intent ? undefined : intent.labels[0];
-      if (top !== undefined && LABEL_INFO[top.label].needsImage && !SEGMENT_LABELS.has(top.label)) image = this.lastImageId;
-    }
+    const image = this.voiceImage(text);
     const msg: TurnStartMsg = { t: 'turn.start', id, text, ...(image !== undefined ? { image } : {}) };
     const running = this.turn;
     if (running) {
       this.cancelTurn(undefined, 'superseded');
-      void (this.turnDone ?? Promise.resolve()).then(() => {
-        if (this.state !== 'closed') this.startTurn(msg, marks);
-      });
+      void (this.turnDone ?? Promise.resolve()).then(() => this.startSpokenTurn(msg, marks));
     } else {
-      this.startTurn(msg, marks);
+      this.startSpokenTurn(msg, marks);
     }
     return id;
   }
@@ -260,6 +402,12 @@ export class Session implements VoiceTurnStarter {
   /** VoiceTurnStarter: the session holds an image a spoken turn can refer to. */
   get hasImage(): boolean {
     return this.lastImageId !== undefined;
+  }
+
+  private startSpokenTurn(msg: TurnStartMsg, marks: VoiceTurnMarks): void {
+    if (this.state !== 'closed') this.startTurn(msg, marks);
+    // Not started (closed, or refused): its speculative work is closed with it.
+    if (this.turn?.id !== msg.id) marks.speculation?.stream.abort();
   }
 
   /** VoiceTurnStarter: the user spoke over a streaming answer; returns true when one was cancelled. */
@@ -293,23 +441,33 @@ export class Session implements VoiceTurnStarter {
 
   /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
    *  Returns undefined when the turn already ended (error sent or cancelled). */
+  /** The turn's messages with its image fitted into the backend's request limit. Throws VlpError. */
+  private async visionMessages(imageId: string, entry: ModelEntry, text: string, img?: StoredImage): Promise<ChatMessage[]> {
+    const stored = img ?? this.imageState?.peek(imageId);
+    if (!stored) throw new VlpError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session`);
+    const messages = this.history.messagesFor(this.options.systemPrompt, text);
+    // Prompt bytes: the text of every message plus few-shot examples and JSON overhead.
+    const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 16, 0) + JSON.stringify(entry.config.fewShot).length + 1024;
+    const budget = base64Budget(entry.config.requestLimitBytes, promptBytes);
+    const fitted = await fitImage(stored.bytes, stored, { maxBytes: budget, maxSide: DEFAULT_VLM_MAX_SIDE });
+    const last = messages[messages.length - 1] as ChatMessage;
+    last.images = [dataUri(fitted.bytes, fitted.mime)];
+    return messages;
+  }
+
+  /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
+   *  Returns undefined when the turn already ended (error sent or cancelled). */
   private async prepareVision(run: TurnRun, imageId: string, entry: ModelEntry, text: string): Promise<ChatMessage[] | undefined> {
     const turn = run.id;
     const ref = 'turn.start';
     try {
       const img = await this.imageFor(run, imageId);
       if (!img) return undefined;
-      const messages = this.history.messagesFor(this.options.systemPrompt, text);
-      // Prompt bytes: the text of every message plus few-shot examples and JSON overhead.
-      const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 16, 0) + JSON.stringify(entry.config.fewShot).length + 1024;
-      const budget = base64Budget(entry.config.requestLimitBytes, promptBytes);
-      const fitted = await fitImage(img.bytes, img, { maxBytes: budget, maxSide: DEFAULT_VLM_MAX_SIDE });
+      const messages = await this.visionMessages(imageId, entry, text, img);
       if (run.controller.signal.aborted) {
         this.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
         return undefined;
       }
-      const last = messages[messages.length - 1] as ChatMessage;
-      last.images = [dataUri(fitted.bytes, fitted.mime)];
       return messages;
     } catch (err) {
       if (err instanceof VlpError) this.sendError(err.code, err.message, { turn, ref });

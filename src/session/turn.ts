@@ -16,6 +16,8 @@ export interface TurnRun {
   asrFinalAt?: number;
   /** Voice turns: performance.now() when the intent on partial transcripts became stable. */
   intentStableAt?: number;
+  /** Speculative calls of the utterance committed / discarded by this turn. */
+  spec?: { committed: number; discarded: number };
 }
 
 /** turn.metrics marks of a voice turn: its end of speech (the turn's time 0) and final transcript. */
@@ -47,6 +49,8 @@ export async function runTextTurn(
   params: GenParams,
   userText: string,
   kind: TurnKind,
+  /** Work after turn.started and before the request (chain-of-thought planning); may edit `messages`. */
+  prepare?: () => Promise<void>,
 ): Promise<void> {
   const { metrics, log } = s.ctx;
   const relay = metrics.tokenRelaySeconds;
@@ -64,6 +68,7 @@ export async function runTextTurn(
   try {
     let finish: FinishReason = 'error';
     let text = '';
+    if (prepare) await prepare();
     for await (const ev of entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry })) {
       if (ev.kind === 'token') {
         upstreamTokens++;
@@ -103,7 +108,7 @@ export async function runTextTurn(
       ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}),
       done: round(end - run.startedAt),
     },
-    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: 0, spec_discarded: 0, retries },
+    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries },
   });
   metrics.turnsTotal.inc({ outcome });
   metrics.upstreamRequestsTotal.inc({ model: entry.config.id, outcome: errorCode ?? outcome });

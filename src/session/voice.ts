@@ -15,6 +15,23 @@ import { SAMPLES_PER_MS, type AudioDecoder, type VadEvent } from '../audio/types
 import type { Session } from './session.ts';
 import { IntentTracker } from '../understanding/hysteresis.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
+import type { IntentLabel } from '../understanding/labels.ts';
+import { samePhrases, type Speculation } from './speculation.ts';
+
+/** Intents served by the segmenter (speculated on while the user speaks). */
+const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
+
+/** Marks a voice turn carries (performance.now() values) and its speculative work. */
+export interface VoiceTurnMarks {
+  speechEndAt: number;
+  asrFinalAt: number;
+  /** When the utterance's intent became stable on partial transcripts. */
+  intentStableAt?: number;
+  /** Speculative work of the utterance, committed or discarded by the turn. */
+  speculation?: Speculation;
+  /** Speculations of the utterance discarded before its final transcript. */
+  priorDiscarded?: number;
+}
 
 /** Chunks held while the decoder and VAD load (first audio.start of the process loads WASM). */
 const MAX_PENDING_CHUNKS = 200;
@@ -27,7 +44,9 @@ export type BargeIn = 'off' | 'speech_start' | 'first_words';
 
 /** What the session needs to start a voice turn (implemented by Session). */
 export interface VoiceTurnStarter {
-  startVoiceTurn(text: string, marks: { speechEndAt: number; asrFinalAt: number; intentStableAt?: number }, language?: string): string | undefined;
+  startVoiceTurn(text: string, marks: VoiceTurnMarks, language?: string): string | undefined;
+  speculateSegment(phrases: string[]): Speculation | undefined;
+  speculateAnswer(text: string, signal: AbortSignal): Promise<Speculation | undefined>;
   /** The session holds an image a spoken turn can refer to. */
   readonly hasImage: boolean;
   /** The session's running turn, if any, cancelled for barge-in. */
@@ -55,6 +74,11 @@ export class VoiceInput {
   /** performance.now() of the end of speech of the utterance being finalized. */
   private speechEndAt: number | undefined;
   private readonly intent = new IntentTracker();
+  /** Speculative work of the utterance in progress (options.speculate). */
+  private spec: Speculation | undefined;
+  private specPending: AbortController | undefined;
+  /** Speculations of this utterance already discarded (reported in its turn's metrics). */
+  private specDiscarded = 0;
   /** performance.now() when the utterance's intent first became stable. */
   private intentStableAt: number | undefined;
   private lastIntentKey = '';
@@ -150,6 +174,7 @@ export class VoiceInput {
     this.pending = undefined;
     this.asr?.close();
     this.asr = undefined;
+    this.discardSpec();
     this.decoder?.close();
     this.vad?.close();
   }
@@ -214,6 +239,8 @@ export class VoiceInput {
     const asrAt = Math.max(0, ev.atSample - this.asrOffset);
     switch (ev.kind) {
       case 'speech_start':
+        this.discardSpec();
+        this.specDiscarded = 0;
         this.heardWords = false;
         this.lastPartial = '';
         this.intent.reset();
@@ -225,6 +252,7 @@ export class VoiceInput {
       case 'speech_end':
         this.speechEndAt = wallAt;
         this.asr?.speechEnd(asrAt);
+        this.speculateAnswer();
         return;
       default: {
         const never: never = ev;
@@ -273,8 +301,22 @@ export class VoiceInput {
         this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
         this.lastPartial = '';
         if (text.length > 0) {
-          const marks = { speechEndAt: this.speechEndAt ?? now, asrFinalAt: now, ...(this.intentStableAt !== undefined ? { intentStableAt: this.intentStableAt } : {}) };
+          // A speculation still being prepared is too late to help: drop it.
+          this.specPending?.abort();
+          this.specPending = undefined;
+          const spec = this.spec;
+          this.spec = undefined;
+          const marks = {
+            speechEndAt: this.speechEndAt ?? now,
+            asrFinalAt: now,
+            ...(this.intentStableAt !== undefined ? { intentStableAt: this.intentStableAt } : {}),
+            ...(spec ? { speculation: spec } : {}),
+            priorDiscarded: this.specDiscarded,
+          };
+          this.specDiscarded = 0;
           this.turns.startVoiceTurn(text, marks, ev.language);
+        } else {
+          this.discardSpec();
         }
         this.speechEndAt = undefined;
         this.intent.reset();
@@ -303,7 +345,7 @@ export class VoiceInput {
    *  stability or the keywords change. No turn id yet: the frame is about the utterance in progress. */
   private partialIntent(text: string): void {
     if (text.trim().length === 0) return;
-    const result = this.s.ctx.intent.classify(text, { hasImage: this.turns.hasImage });
+    const result = this.s.ctx.fastIntent.classify(text, { hasImage: this.turns.hasImage });
     if ('then' in result) return; // a model-served classifier answers asynchronously: not on partials
     const u = this.intent.update(result);
     if (u.stable && this.intentStableAt === undefined) this.intentStableAt = performance.now();
@@ -315,6 +357,50 @@ export class VoiceInput {
     const held = u.labels.find((l) => l.label === u.top) ?? { label: u.top, score: 0 };
     const labels = [held, ...u.labels.filter((l) => l.label !== u.top)].slice(0, 3);
     this.s.send({ t: 'intent.update', labels, stable: u.stable, keywords });
+    const top = labels[0];
+    if (u.stable && top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.s.ctx.config.segmenter.minIntentScore) this.speculateSegment(keywords);
+  }
+
+  /** options.speculate: segmentation starts while the user is still speaking, once the intent is
+   *  stable and confident; new keywords replace (and discard) the running speculation. */
+  private speculateSegment(keywords: string[]): void {
+    if (!this.s.options.speculate || keywords.length === 0) return;
+    const cur = this.spec;
+    if (cur?.kind === 'segment' && samePhrases(cur.phrases, keywords)) return;
+    this.discardSpec();
+    this.spec = this.turns.speculateSegment(keywords);
+  }
+
+  /** options.speculate: at the end of speech the answer starts from the last partial transcript,
+   *  before the final one arrives (a segmentation speculation already running is kept). */
+  private speculateAnswer(): void {
+    if (!this.s.options.speculate || this.spec !== undefined || this.lastPartial.trim().length === 0) return;
+    const ac = new AbortController();
+    this.specPending = ac;
+    void this.turns.speculateAnswer(this.lastPartial, ac.signal).then((spec) => {
+      if (this.specPending !== ac) {
+        // The final transcript (or the next utterance) came first: too late to be of use.
+        if (spec) {
+          spec.stream.abort();
+          this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
+          this.specDiscarded++;
+        }
+        return;
+      }
+      this.specPending = undefined;
+      this.spec = spec;
+    });
+  }
+
+  private discardSpec(): void {
+    this.specPending?.abort();
+    this.specPending = undefined;
+    const spec = this.spec;
+    if (!spec) return;
+    this.spec = undefined;
+    spec.stream.abort();
+    this.specDiscarded++;
+    this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
   }
 
   private tooFast(ms: number): void {

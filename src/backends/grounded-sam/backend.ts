@@ -7,8 +7,7 @@ import { abortError } from '../abort.ts';
 import type { SegmentEvent, SegmenterBackend, SegmentRequest } from '../segmenter-port.ts';
 import { StallWatch } from '../http/stall.ts';
 import { gsamEndedEarlyError, gsamHttpError, gsamProtocolError, gsamTimeoutError, gsamTransportError } from './errors.ts';
-import { StreamState } from './events.ts';
-import { LineSplitter } from './lines.ts';
+import { pushChunk, SegmentStreamReader, takePending } from './reader.ts';
 import { detectSegmentBody } from './request.ts';
 
 export interface GroundedSamBackendOptions {
@@ -90,7 +89,7 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
   const { signal } = req;
   if (signal.aborted) throw abortError(signal.reason);
   const body = detectSegmentBody(req, req.hq === true && ctx.opts.hq === true);
-  const state = new StreamState([req.image.height, req.image.width]);
+  const reader = new SegmentStreamReader([req.image.height, req.image.width]);
 
   const ac = new AbortController();
   const onAbort = (): void => ac.abort(signal.reason);
@@ -105,21 +104,16 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
     const contentType = res.headers['content-type'];
     if (typeof contentType !== 'string' || !/ndjson|jsonl/i.test(contentType)) throw gsamProtocolError('response is not application/x-ndjson');
     phase = 'stream';
-    const splitter = new LineSplitter();
     const chunks = res.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
     for await (const chunk of chunks) {
-      const lines = splitter.push(chunk);
-      if (lines.length === 0) continue; // partial line: no progress
+      const fault = pushChunk(reader, chunk);
+      if (reader.pending.length === 0 && fault === undefined) continue; // partial line: no progress
       watch.park(); // the consumer's time holding events is not an upstream stall
-      for (const line of lines) {
-        const ev = state.parseLine(line);
-        if (ev.kind === 'done') {
-          finished = true;
-          yield ev;
-          return;
-        }
-        yield ev;
-      }
+      // Set before yielding: a consumer that stops at the done event leaves a finished stream.
+      if (reader.ended) finished = true;
+      yield* takePending(reader);
+      if (fault !== undefined) throw fault;
+      if (reader.ended) return;
       watch.resume(true);
     }
     throw gsamEndedEarlyError();

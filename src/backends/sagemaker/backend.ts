@@ -1,22 +1,15 @@
 // The SageMaker-runtime TextGenBackend: a TGI container behind a SageMaker endpoint, reached with
 // the AWS SDK v3 (SigV4, standard credential/region chains, keep-alive agent), streamed via
 // InvokeEndpointWithResponseStream or answered whole via InvokeEndpoint.
-import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
 import type { ChatMessage, TextGenBackend } from '../ports.ts';
 import { stopSequencesFor, templateSupportsImages } from '../prompt/index.ts';
 import type { PromptTemplate } from '../prompt/index.ts';
+import { createRuntimeClient, probeRuntimeClient, runtimeWhere, type StaticAwsCredentials } from './client.ts';
 import type { InvokeTarget, SageMakerContext } from './context.ts';
 import { streamGeneration } from './stream.ts';
 import { unaryGeneration } from './unary.ts';
 
-/** Static credentials (tests, tools). In production leave them out: the SDK's default chain
- *  (env, SSO, shared files, web identity, ECS/EC2 roles) resolves and refreshes them. */
-export interface StaticAwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { StaticAwsCredentials };
 
 export interface SageMakerBackendOptions {
   endpointName: string;
@@ -44,39 +37,11 @@ export interface SageMakerBackendOptions {
   credentials?: StaticAwsCredentials;
 }
 
-function clientConfig(opts: SageMakerBackendOptions): SageMakerRuntimeClientConfig {
-  const agent = { keepAlive: true, maxSockets: opts.maxConnections ?? Infinity };
-  const config: SageMakerRuntimeClientConfig = {
-    // One attempt: retries (another replica, a fallback model, backoff on overload) belong to the
-    // router, which sees every attempt; SDK retries would hide them and multiply latency.
-    maxAttempts: 1,
-    requestHandler: {
-      httpAgent: agent,
-      httpsAgent: agent,
-      ...(opts.connectTimeoutMs !== undefined ? { connectionTimeout: opts.connectTimeoutMs } : {}),
-    },
-  };
-  if (opts.region !== undefined) config.region = opts.region;
-  if (opts.endpointUrl !== undefined) config.endpoint = opts.endpointUrl;
-  if (opts.credentials !== undefined) config.credentials = opts.credentials;
-  return config;
-}
-
-/** Resolves `p` or false after `ms`. */
-function within(p: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 export function createSageMakerBackend(opts: SageMakerBackendOptions): TextGenBackend {
   if (opts.vision && !templateSupportsImages(opts.template)) {
     throw new Error(`sagemaker backend: template ${opts.template} cannot carry images but vision is set`);
   }
-  const client = new SageMakerRuntimeClient(clientConfig(opts));
+  const client = createRuntimeClient(opts);
   const target: InvokeTarget = { EndpointName: opts.endpointName, ContentType: 'application/json' };
   if (opts.targetVariant !== undefined) target.TargetVariant = opts.targetVariant;
   if (opts.inferenceComponent !== undefined) target.InferenceComponentName = opts.inferenceComponent;
@@ -89,26 +54,13 @@ export function createSageMakerBackend(opts: SageMakerBackendOptions): TextGenBa
     templateStops: stopSequencesFor(opts.template),
     fewShot: opts.fewShot,
   };
-  const where = opts.endpointUrl !== undefined ? new URL(opts.endpointUrl).origin : (opts.region ?? 'default-region');
+  const where = runtimeWhere(opts);
   return {
     id: `sagemaker:${where}/${opts.endpointName}`,
     capabilities: { vision: opts.vision, streaming: opts.streaming },
     generate: (req) => (opts.streaming ? streamGeneration(ctx, req) : unaryGeneration(ctx, req)),
-    /**
-     * The runtime API has no health call, and DescribeEndpoint needs the control-plane API (another
-     * client, another IAM permission). So this is a zero-cost local check: a region and credentials
-     * resolve (no request is sent, nothing is billed). Endpoint health shows up as
-     * UPSTREAM_OVERLOADED / UNAVAILABLE on real requests, which feed the breaker.
-     */
-    probe: (timeoutMs) =>
-      within(
-        (async () => {
-          await client.config.region();
-          await client.config.credentials();
-          return true;
-        })().catch(() => false),
-        timeoutMs,
-      ),
+    /** A local check that a region and credentials resolve (client.ts). */
+    probe: (timeoutMs) => probeRuntimeClient(client, timeoutMs),
     close: async () => {
       client.destroy(); // destroys the agents and their sockets
     },

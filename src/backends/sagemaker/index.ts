@@ -1,3 +1,4 @@
 // Public surface of the SageMaker-runtime adapter (the composition root imports from here).
 export { createSageMakerBackend } from './backend.ts';
-export type { SageMakerBackendOptions, StaticAwsCredentials } from './backend.ts';
+export type { SageMakerBackendOptions } from './backend.ts';
+export type { StaticAwsCredentials } from './client.ts';

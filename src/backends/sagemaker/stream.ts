@@ -20,7 +20,7 @@ const DRAIN_PARTS = 64;
 
 /** Reads the rest of a finished stream in the background; aborts (closes the socket) if it does
  *  not end soon. Never aborts after a clean end: the socket may already serve another request. */
-function drainAfterDone(it: AsyncIterator<ResponseStream>, ac: AbortController): void {
+export function drainAfterDone(it: AsyncIterator<ResponseStream>, ac: AbortController): void {
   const timer = setTimeout(() => ac.abort(), DRAIN_MS);
   timer.unref();
   void (async () => {

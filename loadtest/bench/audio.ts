@@ -1,0 +1,522 @@
+// `npm run bench:audio`: live-audio benchmark. N concurrent voice sessions each stream PCM16 16 kHz
+// in real time (20 ms chunks) through the gateway to the simulated WhisperLive; for each transport
+// (ws, uWS) and each N it reports the gateway's own forwarding latency (chunk arrival → written to
+// the ASR upstream, from its vlp_audio_forward_seconds histogram), dropped audio, the gateway's CPU
+// time per chunk and RSS per session, the load generator's lateness, and the end-to-end latency
+// of a few probe sessions (client send → the simulator reading the frame). A second phase measures
+// end of speech → asr.final and → first token, with the simulators' configured latencies
+// subtracted. Three processes: the gateway (child, `tsx src/main.ts`), the simulators (child,
+// audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.{json,md}.
+//   npm run bench:audio -- [--sessions 500 | --sweep] [--duration-s 20] [--transports ws,uws]
+import { parseArgs } from 'node:util';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import os from 'node:os';
+import { ensureAudioClips, MANIFEST_PATH, parseWav, wavTo16kMono, floatToInt16, type ClipManifest, type ClipName } from '../../sim/asr/index.ts';
+import type { ServerMessage } from '../../protocol/messages.ts';
+import { histogramBuckets, metricValue, startGatewayProc, type GatewayProc, type GatewaySample } from './gateway-proc.ts';
+import { AudioLoad, chunkIndexAt, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters, type VoiceSession } from './audio-clients.ts';
+import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
+import type { AudioSimConfig, ProbeSeries, SimRequest, SimStatsReply } from './audio-sim.ts';
+import { renderAudioReport, type EosReport, type PointReport, type AudioMeta } from './audio-report.ts';
+import { r2, r3, summarize } from './stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    /** One N, or a comma-separated list. */
+    sessions: { type: 'string', default: '500' },
+    /** The sweep list instead of --sessions. */
+    sweep: { type: 'boolean', default: false },
+    'sweep-sessions': { type: 'string', default: '125,250,375,500,750,1000' },
+    'duration-s': { type: 'string', default: '20' },
+    'warmup-s': { type: 'string', default: '5' },
+    transports: { type: 'string', default: 'ws,uws' },
+    /** Scheduler tick of the load generator, ms. */
+    'tick-ms': { type: 'string', default: '5' },
+    /** Each session speaks the clip once per this period, ms. */
+    'period-ms': { type: 'string', default: '6000' },
+    clip: { type: 'string', default: 'hello-how-are-you' },
+    /** Probe sessions (per N) whose chunks are timed end to end at the simulator. */
+    probes: { type: 'string', default: '8' },
+    /** End-of-speech phase: sessions (0 skips it). */
+    'eos-sessions': { type: 'string', default: '20' },
+    /** Pin the gateway to the last core and this process + the simulators to the others (taskset). */
+    pin: { type: 'string', default: 'on' },
+    /** Gateway VAD trailing silence (audio.vad.endSilenceMs), ms. */
+    'vad-end-silence-ms': { type: 'string', default: '600' },
+    'wl-end-silence-ms': { type: 'string', default: '500' },
+    'wl-finalize-ms': { type: 'string', default: '250' },
+    'tgi-ttft-ms': { type: 'string', default: '180' },
+    'tgi-itl-ms': { type: 'string', default: '28' },
+    /** Tokens of each voice turn's answer (the simulated TGI ends with EOS after them). */
+    'answer-tokens': { type: 'string', default: '8' },
+    out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
+  },
+});
+
+const SWEEP = (values.sweep ? String(values['sweep-sessions']) : String(values.sessions)).split(',').map(Number).filter((n) => n > 0);
+const DURATION_S = Number(values['duration-s']);
+const WARMUP_S = Number(values['warmup-s']);
+const transports = String(values.transports).split(',') as ('ws' | 'uws')[];
+const TICK_MS = Number(values['tick-ms']);
+const PERIOD_MS = Number(values['period-ms']);
+const CLIP = String(values.clip) as ClipName;
+const PROBES = Number(values.probes);
+const EOS_SESSIONS = Number(values['eos-sessions']);
+const VAD_END_SILENCE_MS = Number(values['vad-end-silence-ms']);
+const SIM: AudioSimConfig = {
+  whisperLive: { endSilenceMs: Number(values['wl-end-silence-ms']), finalizeDelayMs: Number(values['wl-finalize-ms']), modelLoadMs: 0, partialEveryMs: 400 },
+  tgi: { ttftMs: Number(values['tgi-ttft-ms']), itlMs: Number(values['tgi-itl-ms']), answerTokens: Number(values['answer-tokens']) },
+};
+const TARGET = { forwardP99Ms: 5, sessions: 1000 };
+/** Generator p99 lateness above one chunk period means the offered load was not held. */
+const LATE_P99_MS = 20;
+const CORES = os.cpus().length;
+const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
+
+/** Busy and total jiffies of all CPUs (/proc/stat), for the machine's load during a window. */
+function machineJiffies(): { busy: number; total: number } {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+// ------------------------------------------------------------------------------------------------
+// Simulator child process
+
+interface SimProc {
+  child: ChildProcess;
+  whisperLiveUrl: string;
+  tgiUrl: string;
+  req<T>(cmd: SimRequest['cmd']): Promise<T>;
+  stats(): Promise<SimStatsReply>;
+}
+
+async function startSimProc(): Promise<SimProc> {
+  const child = fork(fileURLToPath(new URL('./audio-sim.ts', import.meta.url)), [JSON.stringify(SIM)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (body: unknown) => void>();
+  let nextId = 1;
+  const first = new Promise<{ whisperLiveUrl: string; tgiUrl: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`simulator process exited (${code})`)));
+    child.on('message', (m: { id: number; body: unknown }) => {
+      if (m.id === 0) return resolve(m.body as { whisperLiveUrl: string; tgiUrl: string });
+      waiting.get(m.id)?.(m.body);
+      waiting.delete(m.id);
+    });
+  });
+  const urls = await first;
+  const req = <T>(cmd: SimRequest['cmd']): Promise<T> =>
+    new Promise<T>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, (b) => resolve(b as T));
+      child.send({ id, cmd });
+    });
+  return { child, ...urls, req, stats: () => req<SimStatsReply>('stats') };
+}
+
+/** Offset of the simulator's wall clock over ours (best of several IPC round trips). */
+async function clockOffset(sim: SimProc): Promise<{ offsetMs: number; rttMs: number }> {
+  let best = { offsetMs: 0, rttMs: Infinity };
+  for (let i = 0; i < 9; i++) {
+    const t0 = wallNow();
+    const s = await sim.req<number>('ping');
+    const t1 = wallNow();
+    if (t1 - t0 < best.rttMs) best = { offsetMs: s - (t0 + t1) / 2, rttMs: t1 - t0 };
+  }
+  return best;
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Gateway
+
+function gatewayConfigFile(tgiUrl: string): string {
+  const file = join(tmpdir(), `vlp-bench-audio-${process.pid}.json`);
+  const params = { max_new_tokens: SIM.tgi.answerTokens * 2 };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      limits: { maxSessions: 100_000 },
+      defaultModel: 'tgi',
+      defaultVisionModel: 'vlm',
+      models: [
+        { id: 'tgi', kind: 'llm', backend: 'tgi', urls: [tgiUrl], template: 'llama2-chat', params },
+        { id: 'vlm', kind: 'vlm', backend: 'tgi', urls: [tgiUrl], template: 'idefics' },
+      ],
+      audio: { vad: { endSilenceMs: VAD_END_SILENCE_MS } },
+    }),
+  );
+  return file;
+}
+
+async function startGateway(transport: 'ws' | 'uws', sim: SimProc, configFile: string): Promise<GatewayProc> {
+  return startGatewayProc({
+    transport,
+    tgiUrl: sim.tgiUrl,
+    env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl },
+    ...(PIN ? { cpu: CORES - 1 } : {}),
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Audio
+
+interface Clip {
+  pcm: Int16Array;
+  leadMs: number;
+  speechMs: number;
+}
+
+async function loadClip(name: ClipName): Promise<Clip> {
+  const files = await ensureAudioClips();
+  const pcm = floatToInt16(wavTo16kMono(parseWav(readFileSync(files.wav[name]))));
+  const manifest = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8')) as ClipManifest;
+  const m = manifest.clips[name];
+  if (!m) throw new Error(`clip ${name} not in the manifest`);
+  return { pcm, leadMs: m.leadMs, speechMs: m.speechMs };
+}
+
+const fwdBuckets = (s: GatewaySample): Map<number, number> => histogramBuckets(s.text, 'vlp_audio_forward_seconds');
+const chunksIn = (s: GatewaySample): number => metricValue(s.text, 'vlp_audio_chunks_total');
+const droppedMs = (s: GatewaySample): number => metricValue(s.text, 'vlp_audio_dropped_ms_total');
+
+// ------------------------------------------------------------------------------------------------
+// One point of the sweep: N sessions on one transport, a fresh gateway process
+
+async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, configFile: string, loopFrames: Uint8Array[]): Promise<PointReport> {
+  const gw = await startGateway(transport, sim, configFile);
+  const load = new AudioLoad(gw.url, loopFrames, { loop: true, tickMs: TICK_MS, spreadMs: 20 });
+  try {
+    await sleep(500);
+    const rssBase = gw.rssFromProc();
+    const simA = await sim.stats();
+    await sim.req('probes-reset');
+    const probes = Math.min(PROBES, n);
+    // Probe sessions one at a time, so the simulator's k-th probe connection is our k-th session.
+    for (let p = 0; p < probes; p++) {
+      await load.open(1, { trackSends: true });
+      await waitFor('probe connection at the simulator', async () => (await sim.req<number>('probe-count')) >= p + 1, 10_000);
+    }
+    const tOpen = performance.now();
+    await load.open(n - probes, { language: 'en' });
+    await waitFor(`${n} WhisperLive clients`, async () => (await sim.stats()).clients - simA.clients >= n, 30_000);
+    const openS = (performance.now() - tOpen) / 1000;
+    await sleep(1_000);
+    const rssIdle = gw.rssFromProc();
+    let rssPeak = rssIdle;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, gw.rssFromProc())), 250);
+    load.start();
+    await sleep(WARMUP_S * 1000);
+
+    const clock = await clockOffset(sim);
+    // The window's length is taken between the gateway scrapes' answers: an overloaded gateway
+    // answers late (its counters then cover more than the generator's sleep).
+    const g0 = await gw.sample();
+    const t0 = performance.now();
+    const s0 = await sim.stats();
+    const c0 = load.snapshot();
+    const cpu0 = process.cpuUsage();
+    const gen0 = performance.now();
+    const wall0 = wallNow();
+    const m0 = machineJiffies();
+    load.measuring = true;
+    await sleep(DURATION_S * 1000);
+    load.measuring = false;
+    const wall1 = wallNow();
+    const gen1 = performance.now();
+    const m1 = machineJiffies();
+    const cpu1 = process.cpuUsage();
+    const s1 = await sim.stats();
+    const c1 = load.snapshot();
+    const g1 = await gw.sample();
+    const t1 = performance.now();
+    const scrapeLagMs = t1 - gen1;
+    const buffered = load.bufferedBytes();
+    load.stop();
+    clearInterval(sampler);
+    await sleep(1_500); // audio in flight reaches the simulator; rings drain
+    const gEnd = await gw.sample();
+    const simEnd = await sim.stats();
+    const cEnd = load.snapshot();
+    const series = await sim.req<ProbeSeries>('probes');
+    await load.closeAll();
+
+    const windowS = (t1 - t0) / 1000;
+    const genWindowS = (gen1 - gen0) / 1000;
+    const simWindowS = genWindowS;
+    const genCores = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6 / genWindowS;
+    const simCores = (s1.cpuUs - s0.cpuUs) / 1e6 / simWindowS;
+    const machineCores = ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * CORES;
+    const b0 = fwdBuckets(g0);
+    const b1 = fwdBuckets(g1);
+    const observed = bucketTotal(b0, b1);
+    const received = chunksIn(g1) - chunksIn(g0);
+    const within5 = countAtOrBelow(b0, b1, TARGET.forwardP99Ms / 1000);
+    const cpuS = g1.cpuS - g0.cpuS;
+    const e2e = new LinearHistogram(0.05, 5_000);
+    const match = probeLatencies(
+      load.sessions.slice(0, probes).map((s) => s.sentWall),
+      series,
+      clock.offsetMs,
+      wall0,
+      wall1,
+      e2e,
+    );
+    const win: LoadCounters = diffCounters(c0, c1);
+    const tail: LoadCounters = diffCounters(c0, cEnd);
+    const samplesSent = load.sent * SAMPLES_PER_CHUNK;
+    const samplesAtAsr = (simEnd.bytes - simA.bytes) / 4;
+    const gwDroppedWindow = droppedMs(g1) - droppedMs(g0);
+    const gwDroppedAfter = droppedMs(gEnd) - droppedMs(g0);
+    const gwDroppedTotal = droppedMs(gEnd);
+    const lateP99 = load.lateness.quantile(0.99);
+    const fwdP99 = interpolatedQuantile(b0, b1, 0.99) * 1000;
+    const fractionWithin5 = received > 0 ? within5 / received : Number.NaN;
+    const missingMs = (samplesSent - samplesAtAsr) / 16;
+    const tooFast = tail.errors.AUDIO_TOO_FAST ?? 0;
+    const noDrops = gwDroppedTotal === 0 && tail.asrLagFrames === 0 && tooFast === 0 && Math.abs(missingMs) < 1;
+    const meetsGateway = fractionWithin5 >= 0.99 && noDrops;
+    const offeredHeld = lateP99 <= LATE_P99_MS;
+    const r: PointReport = {
+      transport,
+      sessions: n,
+      windowS: r2(windowS),
+      openSeconds: r2(openS),
+      offeredChunksPerSec: Math.round(n * (1000 / 20)),
+      sentChunksPerSec: Math.round(load.sentMeasured / genWindowS),
+      gatewayReadChunksPerSec: Math.round(received / windowS),
+      metricsScrapeMs: r2(scrapeLagMs),
+      forward: {
+        receivedChunks: received,
+        observedChunks: observed,
+        p50Ms: r3(interpolatedQuantile(b0, b1, 0.5) * 1000),
+        p99Ms: r3(fwdP99),
+        p999Ms: r3(interpolatedQuantile(b0, b1, 0.999) * 1000),
+        highestBucketMs: highestBucket(b0, b1) * 1000,
+        fractionWithin5msOfReceived: r3(fractionWithin5 * 100) / 100,
+        fractionWithin5msOfObserved: observed > 0 ? r3((within5 / observed) * 100) / 100 : Number.NaN,
+      },
+      e2eProbe: {
+        probes,
+        matched: match.matched,
+        unmatched: match.unmatched,
+        p50Ms: r2(e2e.quantile(0.5)),
+        p99Ms: r2(e2e.quantile(0.99)),
+        maxMs: r2(e2e.max),
+        clockRttMs: r3(clock.rttMs),
+      },
+      drops: {
+        gatewayDroppedMsWindow: gwDroppedWindow,
+        gatewayDroppedMsWindowAndDrain: gwDroppedAfter,
+        gatewayDroppedMsWholeRun: gwDroppedTotal,
+        asrLagFrames: tail.asrLagFrames,
+        asrLagMs: tail.asrLagMs,
+        audioTooFast: tooFast,
+        otherErrors: Object.fromEntries(Object.entries(tail.errors).filter(([k]) => k !== 'AUDIO_TOO_FAST')),
+        samplesSent,
+        samplesAtAsr,
+        missingAtAsrMs: r2(missingMs),
+        clientBufferedBytesAtEnd: buffered,
+      },
+      gateway: {
+        cores: r3(cpuS / windowS),
+        usPerChunk: r2((cpuS * 1e6) / Math.max(1, received)),
+        rssBaseMiB: r2(rssBase / 2 ** 20),
+        rssIdleMiB: r2(rssIdle / 2 ** 20),
+        rssPeakMiB: r2(rssPeak / 2 ** 20),
+        rssPerIdleSessionKiB: r2((rssIdle - rssBase) / n / 1024),
+        rssPerStreamingSessionKiB: r2((rssPeak - rssBase) / n / 1024),
+        loopLagP99Ms: r2(g1.loopLagP99S * 1000),
+        loopLagMaxMs: r2(g1.loopLagMaxS * 1000),
+      },
+      generator: {
+        latenessP50Ms: r2(load.lateness.quantile(0.5)),
+        latenessP99Ms: r2(lateP99),
+        latenessMaxMs: r2(load.lateness.max),
+        cores: r3(genCores),
+        offeredHeld,
+      },
+      simulator: {
+        cores: r3(simCores),
+        usPerFrame: r2((s1.cpuUs - s0.cpuUs) / Math.max(1, s1.frames - s0.frames)),
+        framesPerSec: Math.round((s1.frames - s0.frames) / simWindowS),
+      },
+      speech: { vadStarts: win.vadStart, vadEnds: win.vadEnd, partials: win.partials, finals: win.finals, turns: win.turnsStarted, tokens: win.genTokens, turnsCancelled: win.turnsCancelled, tgiRequests: s1.tgiRequests - s0.tgiRequests },
+      machine: { busyCores: r3(machineCores), otherCores: r3(machineCores - cpuS / windowS - genCores - simCores), loadAvg1: r2(os.loadavg()[0] ?? 0) },
+      meetsGatewayTarget: meetsGateway,
+      meetsTarget: meetsGateway && offeredHeld,
+      meetsE2eTarget: meetsGateway && offeredHeld && e2e.quantile(0.99) <= TARGET.forwardP99Ms,
+    };
+    console.log(
+      `[${transport} N=${n}] forward p50/p99/p99.9 ${r.forward.p50Ms}/${r.forward.p99Ms}/${r.forward.p999Ms} ms, ≤5 ms ${r2(fractionWithin5 * 100)} % of ${received} chunks; e2e probe p50/p99 ${r.e2eProbe.p50Ms}/${r.e2eProbe.p99Ms} ms; dropped ${gwDroppedTotal} ms, asr.lag ${tail.asrLagFrames}, TOO_FAST ${tooFast}, missing at ASR ${r.drops.missingAtAsrMs} ms; gateway ${r.gateway.cores} cores, ${r.gateway.usPerChunk} µs/chunk, RSS/session idle ${r.gateway.rssPerIdleSessionKiB} / streaming ${r.gateway.rssPerStreamingSessionKiB} KiB; generator lateness p50/p99/max ${r.generator.latenessP50Ms}/${r.generator.latenessP99Ms}/${r.generator.latenessMaxMs} ms (${r.generator.cores} cores); sim ${r.simulator.cores} cores; ${r.meetsTarget ? 'MEETS' : 'does not meet'} target`,
+    );
+    return r;
+  } finally {
+    await load.closeAll();
+    await gw.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// End-of-speech phase
+
+interface EosSession {
+  vadEndAt?: number;
+  vadEndAtMs?: number;
+  finalAt?: number;
+  turn?: string;
+  firstTokenAt?: number;
+  marks?: Record<string, number>;
+}
+
+async function runEosRound(gw: GatewayProc, n: number, frames: Uint8Array[], clip: Clip, spreadMs: number): Promise<{ sessions: VoiceSession[]; state: Map<VoiceSession, EosSession>; eosChunk: number }> {
+  const state = new Map<VoiceSession, EosSession>();
+  const onMessage = (s: VoiceSession, m: ServerMessage, at: number): void => {
+    let e = state.get(s);
+    if (!e) state.set(s, (e = {}));
+    if (m.t === 'vad' && m.event === 'speech_end' && e.vadEndAt === undefined) {
+      e.vadEndAt = at;
+      e.vadEndAtMs = m.at_ms;
+    } else if (m.t === 'asr.final' && e.finalAt === undefined) {
+      e.finalAt = at;
+      e.turn = m.turn;
+    } else if (m.t === 'gen.token' && m.turn === e.turn && e.firstTokenAt === undefined) e.firstTokenAt = at;
+    else if (m.t === 'turn.metrics' && m.turn === e.turn) e.marks = m.marks;
+  };
+  const load = new AudioLoad(gw.url, frames, { loop: false, tickMs: TICK_MS, spreadMs, onMessage });
+  const sessions = await load.open(n, { language: 'en', trackPerf: true });
+  await sleep(1_000);
+  load.start();
+  await waitFor('end-of-speech sessions to finish', () => load.finished && sessions.every((s) => state.get(s)?.marks !== undefined), 30_000).catch((err: unknown) => console.error(String(err)));
+  await load.closeAll();
+  return { sessions, state, eosChunk: chunkIndexAt(clip.leadMs + clip.speechMs) };
+}
+
+async function runEos(sim: SimProc, configFile: string, clip: Clip): Promise<EosReport> {
+  const gw = await startGateway('ws', sim, configFile);
+  try {
+    // The clip once, then 4 s of silence (the microphone stays open while the answer comes).
+    const pcm = new Int16Array(clip.pcm.length + 4 * 16_000);
+    pcm.set(clip.pcm);
+    const frames = encodeChunks(pcm);
+    await runEosRound(gw, 5, frames, clip, 200); // warm-up: WASM, JIT, TGI connections
+    const { sessions, state, eosChunk } = await runEosRound(gw, EOS_SESSIONS, frames, clip, 1_000);
+    const vadEnd: number[] = [];
+    const vadPos: number[] = [];
+    const final: number[] = [];
+    const first: number[] = [];
+    const gwFinal: number[] = [];
+    const gwFirst: number[] = [];
+    for (const s of sessions) {
+      const e = state.get(s);
+      const eos = s.sentPerf?.[eosChunk];
+      if (!e || eos === undefined) continue;
+      if (e.vadEndAt !== undefined) vadEnd.push(e.vadEndAt - eos);
+      if (e.vadEndAtMs !== undefined) vadPos.push(e.vadEndAtMs - (clip.leadMs + clip.speechMs));
+      if (e.finalAt !== undefined) final.push(e.finalAt - eos);
+      if (e.firstTokenAt !== undefined) first.push(e.firstTokenAt - eos);
+      if (e.marks?.asr_final !== undefined) gwFinal.push(e.marks.asr_final);
+      if (e.marks?.first_token !== undefined) gwFirst.push(e.marks.first_token);
+    }
+    const wl = SIM.whisperLive.endSilenceMs + SIM.whisperLive.finalizeDelayMs;
+    const sum = (xs: number[], minus: number) => {
+      const s = summarize(xs);
+      return { n: s.n, p50: r2(s.p50), p90: r2(s.p90), max: r2(s.max), p50Sub: r2(s.p50 - minus), p90Sub: r2(s.p90 - minus), maxSub: r2(s.max - minus), subtracted: minus };
+    };
+    const r: EosReport = {
+      transport: 'ws',
+      sessions: EOS_SESSIONS,
+      clip: { name: CLIP, leadMs: clip.leadMs, speechMs: clip.speechMs, eosChunk },
+      config: { vadEndSilenceMs: VAD_END_SILENCE_MS, wlEndSilenceMs: SIM.whisperLive.endSilenceMs, wlFinalizeDelayMs: SIM.whisperLive.finalizeDelayMs, tgiTtftMs: SIM.tgi.ttftMs },
+      eosToVadEnd: sum(vadEnd, VAD_END_SILENCE_MS),
+      vadEndPositionErrorMs: sum(vadPos, 0),
+      eosToFinal: sum(final, Math.max(wl, VAD_END_SILENCE_MS)),
+      eosToFirstToken: sum(first, Math.max(wl, VAD_END_SILENCE_MS) + SIM.tgi.ttftMs),
+      gatewayMarks: { asrFinal: sum(gwFinal, Math.max(wl, VAD_END_SILENCE_MS)), firstToken: sum(gwFirst, Math.max(wl, VAD_END_SILENCE_MS) + SIM.tgi.ttftMs) },
+    };
+    console.log(
+      `[eos ws ×${EOS_SESSIONS}] end of speech → vad speech_end p50 ${r.eosToVadEnd.p50} ms (−${VAD_END_SILENCE_MS}: ${r.eosToVadEnd.p50Sub}); → asr.final p50/p90 ${r.eosToFinal.p50}/${r.eosToFinal.p90} ms (−${r.eosToFinal.subtracted}: ${r.eosToFinal.p50Sub}/${r.eosToFinal.p90Sub}); → first token p50/p90 ${r.eosToFirstToken.p50}/${r.eosToFirstToken.p90} ms (−${r.eosToFirstToken.subtracted}: ${r.eosToFirstToken.p50Sub}/${r.eosToFirstToken.p90Sub})`,
+    );
+    return r;
+  } finally {
+    await gw.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const clip = await loadClip(CLIP);
+  const loopFrames = encodeChunks(speechLoop(clip.pcm, PERIOD_MS));
+  const sim = await startSimProc();
+  const configFile = gatewayConfigFile(sim.tgiUrl);
+  console.log(
+    `audio bench: N ∈ {${SWEEP.join(', ')}} × {${transports.join(', ')}}, ${DURATION_S} s window after ${WARMUP_S} s warm-up, clip ${CLIP} (${Math.round(clip.pcm.length / 16)} ms) every ${PERIOD_MS} ms, tick ${TICK_MS} ms, ${PIN ? `gateway pinned to core ${CORES - 1}, load generator + simulators to 0-${CORES - 2}` : 'no pinning'}`,
+  );
+  const points: PointReport[] = [];
+  let eos: EosReport | undefined;
+  try {
+    for (const [i, n] of SWEEP.entries()) {
+      // Alternate the transport order between sweep points (drift of a shared machine cancels).
+      const order = i % 2 === 0 ? transports : [...transports].reverse();
+      for (const t of order) points.push(await runPoint(t, n, sim, configFile, loopFrames));
+    }
+    if (EOS_SESSIONS > 0) eos = await runEos(sim, configFile, clip);
+  } finally {
+    await sim.req('exit').catch(() => undefined);
+  }
+  const meta: AudioMeta = {
+    date: new Date().toISOString(),
+    runtimeS: Math.round((performance.now() - started) / 1000),
+    params: {
+      pinned: PIN,
+      sweep: SWEEP,
+      transports,
+      windowS: DURATION_S,
+      warmupS: WARMUP_S,
+      tickMs: TICK_MS,
+      periodMs: PERIOD_MS,
+      clip: CLIP,
+      clipMs: Math.round(clip.pcm.length / 16),
+      probes: PROBES,
+      vadEndSilenceMs: VAD_END_SILENCE_MS,
+      simulator: SIM,
+      lateP99LimitMs: LATE_P99_MS,
+    },
+    target: TARGET,
+  };
+  const { md, json } = renderAudioReport(meta, points, eos);
+  const out = String(values.out);
+  mkdirSync(out, { recursive: true });
+  const date = meta.date.slice(0, 10);
+  writeFileSync(`${out}/audio-${date}.json`, json);
+  writeFileSync(`${out}/audio-${date}.md`, md);
+  console.log(md);
+  console.log(`report written to ${out}/audio-${date}.{json,md}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
