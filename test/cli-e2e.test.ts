@@ -100,6 +100,28 @@ describe.each(ASR_KINDS.map((k) => [k] as [AsrKind]))('CLI --audio end to end th
     expect(r.err).toMatch(/finish=length tokens=12 ttft_ms=/);
   }, 40_000);
 
+  it('spoken "segment the dog" with --image --save --events: intent, boxes, masks, metrics and the PNG', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cli-voice-'));
+    const photo = join(dir, 'photo.jpg');
+    const out = join(dir, 'out.png');
+    writeFileSync(photo, await sharp({ create: { width: 320, height: 240, channels: 3, background: 'green' } }).jpeg().toBuffer());
+    const r = await cli(stack, ['--audio', clips.wav['segment-dog'], '--image', photo, '--save', out, '--events', '--speed', '1.5']);
+    expect(r.code).toBe(0);
+    const frames = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: string; turn?: string; labels?: { label: string }[] });
+    const final = frames.find((f) => f.t === 'asr.final');
+    expect(final).toBeDefined();
+    const ofTurn = frames.filter((f) => f.turn === final?.turn);
+    expect(ofTurn.find((f) => f.t === 'intent.update')?.labels?.[0]?.label).toBe('segment');
+    expect(ofTurn.some((f) => f.t === 'detect.boxes')).toBe(true);
+    expect(ofTurn.some((f) => f.t === 'mask.frame')).toBe(true);
+    expect(ofTurn.some((f) => f.t === 'turn.metrics')).toBe(true);
+    const png = await sharp(out).metadata();
+    expect(png).toMatchObject({ format: 'png', width: 320, height: 240 });
+  }, 40_000);
+
   it('a 22050 Hz WAV is decoded with ffmpeg (prism-media) and answered', async () => {
     const r = await cli(stack, ['--audio', clips.wav22050['what-in-image'] ?? '', '--speed', '1.8', '--max-new-tokens', '8']);
     expect(r.code).toBe(0);

@@ -90,9 +90,8 @@ export async function startStack(
     port: 0,
     transport,
     logLevel: 'silent',
-    segmenter: { url: gsam.url },
-    ...(asrStarted ? { asr: { ...asrStarted.config, ...(base.asr ?? {}) } } : {}),
     ...base,
+    segmenter: base.segmenter?.backend === 'sagemaker' ? base.segmenter : { url: gsam.url, ...(base.segmenter ?? {}) },
     ...(asrStarted ? { asr: { ...asrStarted.config, ...(base.asr ?? {}) } } : {}),
     models: base.models ?? [
       { id: 'llama-2-7b-chat', kind: 'llm', backend: 'tgi', urls: [url], template: 'llama2-chat', params: { max_new_tokens: 40 } },

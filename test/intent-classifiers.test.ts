@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IntentUpdateMsg } from '../protocol/messages.ts';
 import { startZeroShotSim, type ZeroShotSim } from '../sim/zero-shot/index.ts';
+import type { RequestEvent } from '../sim/tgi/types.ts';
 import { RawClient, startStack, type Stack } from './harness.ts';
 
 let photo: Uint8Array;
@@ -61,7 +62,7 @@ describe('LLM classifier (TGI grammar)', () => {
 
   it('asks the dialogue model with a JSON grammar and routes on its answer', async () => {
     const grammars: unknown[] = [];
-    const onReq = (e: { params: Record<string, unknown> }): void => void grammars.push(e.params.grammar);
+    const onReq = (e: RequestEvent): void => void grammars.push((e.params as { grammar?: unknown }).grammar);
     stack.sim.events.on('request', onReq);
     try {
       const c = await RawClient.session(stack.url);

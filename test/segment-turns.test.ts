@@ -121,3 +121,53 @@ describe.each(TRANSPORTS)('segment turns over %s', (transport) => {
     }
   });
 });
+
+describe('images too large for the segmentation service', () => {
+  let stack: Stack;
+  let noisy: Uint8Array;
+  const W = 640;
+  const H = 480;
+  beforeAll(async () => {
+    // Limit the service's request body to 300 KB; a noisy 640×480 PNG is about 900 KB.
+    stack = await startStack('ws', { config: { segmenter: { requestLimitBytes: 300_000 } } });
+    const px = new Uint8Array(W * H * 3);
+    let x = 1;
+    for (let i = 0; i < px.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      px[i] = x >>> 24;
+    }
+    noisy = new Uint8Array(await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('an image over the limit is re-encoded at its own size: boxes and masks stay in its pixels', async () => {
+    expect(noisy.byteLength).toBeGreaterThan(300_000);
+    const c = await RawClient.session(stack.url);
+    c.send({ t: 'image.put', id: 'big', data: noisy });
+    c.send({ t: 'turn.start', id: 's1', text: 'segment the dog', image: 'big' });
+    const boxes = await c.waitFor<DetectBoxesMsg>((m) => m.t === 'detect.boxes', 10_000);
+    expect(boxes.size).toEqual([H, W]);
+    const mask = await c.waitFor<MaskFrameMsg>((m) => m.t === 'mask.frame', 5000);
+    expect(mask.rle.size).toEqual([H, W]);
+    c.close();
+  });
+
+  it('one that cannot fit even re-encoded gets INPUT_IMAGE_TOO_LARGE, and the session goes on', async () => {
+    const tiny = await startStack('ws', { config: { segmenter: { requestLimitBytes: 20_000 } } });
+    try {
+      const c = await RawClient.session(tiny.url);
+      c.send({ t: 'image.put', id: 'big', data: noisy });
+      c.send({ t: 'turn.start', id: 's1', text: 'segment the dog', image: 'big' });
+      const err = await c.waitFor<ErrorMsg>((m) => m.t === 'error', 10_000);
+      expect(err).toMatchObject({ code: 'INPUT_IMAGE_TOO_LARGE', turn: 's1', fatal: false });
+      expect(err.message).toMatch(/segmentation service/);
+      c.send({ t: 'turn.start', id: 't2', text: 'hello', params: { max_new_tokens: 3 } });
+      await c.waitFor((m) => m.t === 'gen.done' && m.turn === 't2');
+      c.close();
+    } finally {
+      await tiny.close();
+    }
+  });
+});

@@ -73,7 +73,7 @@ describe('runCli', () => {
     const r = await run(['--url', gw.url, '--events', 'hi']);
     expect(r.code).toBe(0);
     const frames = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { t: string });
-    expect(frames.map((f) => f.t)).toEqual(['ready', 'turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+    expect(frames.map((f) => f.t)).toEqual(['ready', 'turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done', 'turn.metrics']);
     expect(r.stderr).toMatch(/^finish=eos_token /);
   });
 
@@ -258,7 +258,7 @@ describe('runCli --audio', () => {
     const types = r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { t: string }).t);
     expect(types.slice(0, 2)).toEqual(['ready', 'vad']);
     expect(types).toContain('asr.partial');
-    expect(types.slice(types.indexOf('asr.final') - 1)).toEqual(['vad', 'asr.final', 'turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+    expect(types.slice(types.indexOf('asr.final') - 1)).toEqual(['vad', 'asr.final', 'turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done', 'turn.metrics']);
   });
 
   it('answers each utterance; a superseded answer is cut and the next one follows', async () => {

@@ -22,6 +22,9 @@ export interface CliIo {
   env?: Record<string, string | undefined>;
 }
 
+/** --events: how long to wait for a turn's turn.metrics after its terminal frame, ms. */
+const METRICS_WAIT_MS = 1_000;
+
 /** After Ctrl-C or a timeout, how long to wait for turn.cancelled, ms. */
 const CANCEL_GRACE_MS = 1_500;
 /** After audio.end, a ping whose pong says the gateway has processed all the audio, ms. */
@@ -156,6 +159,17 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
   let last: ServerMessage | undefined;
   try {
     for (;;) {
+      if (last !== undefined) {
+        // --events: the turn's turn.metrics follows its terminal frame; print it (briefly awaited).
+        if (frames === undefined) break;
+        const following = iter.next();
+        following.catch(() => {});
+        const r = await Promise.race([following, new Promise<'late'>((res) => timers.push(setTimeout(() => res('late'), METRICS_WAIT_MS)))]);
+        if (r === 'late' || r.done === true) break;
+        io.stdout.write(`${JSON.stringify(r.value)}\n`);
+        if (r.value.t === 'turn.metrics' && r.value.turn === turn.id) break;
+        continue;
+      }
       const next = iter.next();
       next.catch(() => {}); // may settle after we stop waiting; its failure is not ours to report
       const r = await Promise.race([next, stopped]);
@@ -166,7 +180,6 @@ async function runTurn(client: VlpClient, cfg: CliConfig, io: CliIo, deadline: n
       if (msg.t === 'error' && msg.fatal) last = msg; // the close that follows ends the stream
       if (isTerminal(msg) && (turnOf(msg) === turn.id || (msg.t === 'error' && msg.turn === undefined && msg.ref === 'turn.start'))) {
         last = msg;
-        break;
       }
     }
   } finally {
@@ -273,6 +286,8 @@ async function runVoice(client: VlpClient, cfg: CliConfig, audio: AudioInput, io
   let speechEnds = 0;
   let finals = 0;
   let current: TurnOutput | undefined;
+  /** --events: the turn's terminal frame, held until its turn.metrics (or METRICS_WAIT_MS) is printed. */
+  let pendingEnd: { msg: ServerMessage; expired: boolean } | undefined;
   let lastCode: number | undefined;
   let closed = false;
   let noTranscript = false;
@@ -381,7 +396,20 @@ async function runVoice(client: VlpClient, cfg: CliConfig, audio: AudioInput, io
       default: {
         if (current === undefined || turnOf(msg) !== current.id) return;
         current.frame(msg);
-        if (isTerminal(msg)) await endTurn(msg);
+        if (msg.t === 'turn.metrics' && pendingEnd !== undefined) {
+          const end = pendingEnd.msg;
+          pendingEnd = undefined;
+          await endTurn(end);
+        } else if (isTerminal(msg)) {
+          if (!cfg.events) return endTurn(msg);
+          // turn.metrics follows the terminal frame: print it too before the turn counts as ended.
+          const held = { msg, expired: false };
+          pendingEnd = held;
+          later(METRICS_WAIT_MS, () => {
+            held.expired = true;
+            waker.wake();
+          });
+        }
       }
     }
   };
@@ -390,6 +418,11 @@ async function runVoice(client: VlpClient, cfg: CliConfig, audio: AudioInput, io
   try {
     for (;;) {
       if (failure !== undefined || sendFailure !== undefined) break;
+      if (pendingEnd?.expired === true) {
+        const end = pendingEnd.msg;
+        pendingEnd = undefined;
+        await endTurn(end);
+      }
       if (stopReason !== undefined && (current === undefined || graceOver)) break;
       if (sent && flushed && current === undefined) {
         const awaiting = (inSpeech || speechEnds > finals) && !transcriptExpired;

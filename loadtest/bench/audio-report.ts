@@ -12,6 +12,8 @@ export interface PointReport {
   sentChunksPerSec: number;
   /** Time the gateway took to answer the closing /metrics scrape (long when it is backlogged), ms. */
   metricsScrapeMs: number;
+  /** All three /metrics scrapes (window start, end, after the drain) answered within the timeout. */
+  metricsAnswered: boolean;
   /** Chunks the gateway read per second over the window (below the offered rate: it fell behind). */
   gatewayReadChunksPerSec: number;
   /** vlp_audio_forward_seconds over the window: chunk frame handled → samples written to the ASR socket. */

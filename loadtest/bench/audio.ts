@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { ensureAudioClips, MANIFEST_PATH, parseWav, wavTo16kMono, floatToInt16, type ClipManifest, type ClipName } from '../../sim/asr/index.ts';
 import type { ServerMessage } from '../../protocol/messages.ts';
-import { histogramBuckets, metricValue, startGatewayProc, type GatewayProc, type GatewaySample } from './gateway-proc.ts';
+import { histogramBuckets, metricValue, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { AudioLoad, chunkIndexAt, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters, type VoiceSession } from './audio-clients.ts';
 import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
 import type { AudioSimConfig, ProbeSeries, SimRequest, SimStatsReply } from './audio-sim.ts';
@@ -196,9 +196,33 @@ async function loadClip(name: ClipName): Promise<Clip> {
   return { pcm, leadMs: m.leadMs, speechMs: m.speechMs };
 }
 
-const fwdBuckets = (s: GatewaySample): Map<number, number> => histogramBuckets(s.text, 'vlp_audio_forward_seconds');
-const chunksIn = (s: GatewaySample): number => metricValue(s.text, 'vlp_audio_chunks_total');
-const droppedMs = (s: GatewaySample): number => metricValue(s.text, 'vlp_audio_dropped_ms_total');
+interface Scrape {
+  text: string;
+  cpuS: number;
+  /** ms the gateway took to answer. */
+  tookMs: number;
+}
+
+/** One /metrics scrape, undefined when the gateway does not answer within `timeoutMs` (an
+ *  overloaded gateway answers only after the frames queued before the request). */
+async function scrape(gw: GatewayProc, timeoutMs: number): Promise<Scrape | undefined> {
+  const t = performance.now();
+  try {
+    const res = await fetch(`${gw.http}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    const cpuS = metricValue(text, 'vlp_process_cpu_seconds_total');
+    if (!res.ok || Number.isNaN(cpuS)) return undefined;
+    return { text, cpuS, tookMs: performance.now() - t };
+  } catch {
+    return undefined;
+  }
+}
+
+const EMPTY: Map<number, number> = new Map([[Infinity, 0]]);
+const fwdBuckets = (s: Scrape | undefined): Map<number, number> => (s ? histogramBuckets(s.text, 'vlp_audio_forward_seconds') : EMPTY);
+const chunksIn = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_chunks_total') : Number.NaN);
+const droppedMs = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_dropped_ms_total') : Number.NaN);
+const SCRAPE_TIMEOUT_MS = 8_000;
 
 // ------------------------------------------------------------------------------------------------
 // One point of the sweep: N sessions on one transport, a fresh gateway process
@@ -229,11 +253,11 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     await sleep(WARMUP_S * 1000);
 
     const clock = await clockOffset(sim);
-    // The window's length is taken between the gateway scrapes' answers: an overloaded gateway
-    // answers late (its counters then cover more than the generator's sleep).
-    const g0 = await gw.sample();
-    const t0 = performance.now();
+    // Histogram and chunk counters come from two scrapes (self-consistent: both are the gateway's
+    // own counters at the moments it answered); CPU cores from /proc over the generator's window.
+    const g0 = await scrape(gw, SCRAPE_TIMEOUT_MS);
     const s0 = await sim.stats();
+    const gwCpu0 = gw.cpuFromProc();
     const c0 = load.snapshot();
     const cpu0 = process.cpuUsage();
     const gen0 = performance.now();
@@ -245,34 +269,35 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const wall1 = wallNow();
     const gen1 = performance.now();
     const m1 = machineJiffies();
+    const gwCpu1 = gw.cpuFromProc();
     const cpu1 = process.cpuUsage();
     const s1 = await sim.stats();
     const c1 = load.snapshot();
-    const g1 = await gw.sample();
-    const t1 = performance.now();
-    const scrapeLagMs = t1 - gen1;
+    const g1 = await scrape(gw, SCRAPE_TIMEOUT_MS);
+    const scrapeLagMs = g1 ? g1.tookMs : Number.NaN;
     const buffered = load.bufferedBytes();
     load.stop();
     clearInterval(sampler);
     await sleep(1_500); // audio in flight reaches the simulator; rings drain
-    const gEnd = await gw.sample();
+    const gEnd = g1 ? await scrape(gw, SCRAPE_TIMEOUT_MS) : undefined;
     const simEnd = await sim.stats();
     const cEnd = load.snapshot();
     const series = await sim.req<ProbeSeries>('probes');
     await load.closeAll();
 
-    const windowS = (t1 - t0) / 1000;
     const genWindowS = (gen1 - gen0) / 1000;
     const simWindowS = genWindowS;
     const genCores = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6 / genWindowS;
     const simCores = (s1.cpuUs - s0.cpuUs) / 1e6 / simWindowS;
     const machineCores = ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * CORES;
+    const scrapeOk = g0 !== undefined && g1 !== undefined && gEnd !== undefined;
     const b0 = fwdBuckets(g0);
     const b1 = fwdBuckets(g1);
     const observed = bucketTotal(b0, b1);
     const received = chunksIn(g1) - chunksIn(g0);
     const within5 = countAtOrBelow(b0, b1, TARGET.forwardP99Ms / 1000);
-    const cpuS = g1.cpuS - g0.cpuS;
+    const cpuS = g0 && g1 ? g1.cpuS - g0.cpuS : Number.NaN;
+    const gwCores = (gwCpu1 - gwCpu0) / genWindowS;
     const e2e = new LinearHistogram(0.05, 5_000);
     const match = probeLatencies(
       load.sessions.slice(0, probes).map((s) => s.sentWall),
@@ -294,7 +319,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const fractionWithin5 = received > 0 ? within5 / received : Number.NaN;
     const missingMs = (samplesSent - samplesAtAsr) / 16;
     const tooFast = tail.errors.AUDIO_TOO_FAST ?? 0;
-    const noDrops = gwDroppedTotal === 0 && tail.asrLagFrames === 0 && tooFast === 0 && Math.abs(missingMs) < 1;
+    const noDrops = scrapeOk && gwDroppedTotal === 0 && tail.asrLagFrames === 0 && tooFast === 0 && Math.abs(missingMs) < 1;
     const meetsGateway = fractionWithin5 >= 0.99 && noDrops;
     const offeredHeld = lateP99 <= LATE_P99_MS;
     const r: PointReport = {
@@ -304,7 +329,8 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
       openSeconds: r2(openS),
       offeredChunksPerSec: Math.round(n * (1000 / 20)),
       sentChunksPerSec: Math.round(load.sentMeasured / genWindowS),
-      gatewayReadChunksPerSec: Math.round(received / windowS),
+      gatewayReadChunksPerSec: Math.round(received / (g0 && g1 ? genWindowS + (g1.tookMs - g0.tookMs) / 1000 : Number.NaN)),
+      metricsAnswered: scrapeOk,
       metricsScrapeMs: r2(scrapeLagMs),
       forward: {
         receivedChunks: received,
@@ -339,15 +365,15 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
         clientBufferedBytesAtEnd: buffered,
       },
       gateway: {
-        cores: r3(cpuS / windowS),
+        cores: r3(gwCores),
         usPerChunk: r2((cpuS * 1e6) / Math.max(1, received)),
         rssBaseMiB: r2(rssBase / 2 ** 20),
         rssIdleMiB: r2(rssIdle / 2 ** 20),
         rssPeakMiB: r2(rssPeak / 2 ** 20),
         rssPerIdleSessionKiB: r2((rssIdle - rssBase) / n / 1024),
         rssPerStreamingSessionKiB: r2((rssPeak - rssBase) / n / 1024),
-        loopLagP99Ms: r2(g1.loopLagP99S * 1000),
-        loopLagMaxMs: r2(g1.loopLagMaxS * 1000),
+        loopLagP99Ms: r2(metricValue(g1?.text ?? '', 'vlp_nodejs_eventloop_lag_p99_seconds') * 1000),
+        loopLagMaxMs: r2(metricValue(g1?.text ?? '', 'vlp_nodejs_eventloop_lag_max_seconds') * 1000),
       },
       generator: {
         latenessP50Ms: r2(load.lateness.quantile(0.5)),
@@ -362,7 +388,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
         framesPerSec: Math.round((s1.frames - s0.frames) / simWindowS),
       },
       speech: { vadStarts: win.vadStart, vadEnds: win.vadEnd, partials: win.partials, finals: win.finals, turns: win.turnsStarted, tokens: win.genTokens, turnsCancelled: win.turnsCancelled, tgiRequests: s1.tgiRequests - s0.tgiRequests },
-      machine: { busyCores: r3(machineCores), otherCores: r3(machineCores - cpuS / windowS - genCores - simCores), loadAvg1: r2(os.loadavg()[0] ?? 0) },
+      machine: { busyCores: r3(machineCores), otherCores: r3(machineCores - gwCores - genCores - simCores), loadAvg1: r2(os.loadavg()[0] ?? 0) },
       meetsGatewayTarget: meetsGateway,
       meetsTarget: meetsGateway && offeredHeld,
       meetsE2eTarget: meetsGateway && offeredHeld && e2e.quantile(0.99) <= TARGET.forwardP99Ms,

@@ -69,6 +69,9 @@ export interface GatewayProc {
   sample(): Promise<GatewaySample>;
   /** RSS read from /proc by this process: does not disturb the gateway's event loop. */
   rssFromProc(): number;
+  /** CPU seconds (user + system, all threads) read from /proc/<pid>/stat: no scrape, so exact
+   *  window boundaries even when the gateway is too busy to answer /metrics (10 ms ticks). */
+  cpuFromProc(): number;
   stop(): Promise<void>;
 }
 
@@ -141,6 +144,16 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
         return m ? Number(m[1]) * 1024 : 0;
       } catch {
         return 0;
+      }
+    },
+    cpuFromProc() {
+      try {
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+      } catch {
+        return Number.NaN;
       }
     },
     async stop() {

@@ -157,6 +157,10 @@ export const ConfigSchema = z
         interEventTimeoutMs: int(1, 600_000).default(10_000),
         /** Minimum intent score that turns an image turn into a detection/segmentation turn. */
         minIntentScore: z.number().min(0).max(1).default(0.5),
+        /** Largest request body the segmentation service takes, bytes (SageMaker real-time: 6 MB).
+         *  A bigger image is re-encoded at its own size to fit; one that cannot fit is refused
+         *  (INPUT_IMAGE_TOO_LARGE), since boxes and masks are in the image's own pixels. */
+        requestLimitBytes: int(16_384, 1 << 30).default(6_000_000),
       })
       .strict()
       .superRefine((g, ctx) => {

@@ -248,8 +248,9 @@ export class Session implements VoiceTurnStarter {
       const segmenter = this.ctx.segmenter;
       if (vision && wantsMasks && segmenter) {
         const imageId = image as string;
-        const stored = await this.imageFor(run, imageId);
-        if (!stored) return discard();
+        const found = await this.imageFor(run, imageId);
+        if (!found) return discard();
+        const stored = await this.segmentImage(found);
         let seg = segmenter;
         if (spec?.kind === 'segment' && spec.imageId === imageId && samePhrases(spec.phrases, keywords) && !spec.stream.failed) {
           seg = committedSegmenter(segmenter, spec.stream);
@@ -298,6 +299,19 @@ export class Session implements VoiceTurnStarter {
     last.content = withPlan(last.content, plan.text);
   }
 
+  /** The image as the segmenter gets it: re-encoded at its own size when its base64 form would not
+   *  fit the service's request limit (boxes and masks stay in its pixels). Throws INPUT_IMAGE_TOO_LARGE. */
+  private async segmentImage(img: StoredImage): Promise<StoredImage> {
+    const limit = this.ctx.config.segmenter.requestLimitBytes;
+    const maxBytes = base64Budget(limit, 2048);
+    if (img.bytes.byteLength <= maxBytes) return img;
+    const fitted = await fitImage(img.bytes, img, { maxBytes, maxSide: Math.max(img.width, img.height) });
+    if (fitted.width !== img.width || fitted.height !== img.height) {
+      throw new VlpError('INPUT_IMAGE_TOO_LARGE', `the image is too large for the segmentation service (request limit ${limit} bytes) even re-encoded; send a smaller image`);
+    }
+    return { ...img, bytes: fitted.bytes, mime: fitted.mime };
+  }
+
   /** Speculative segmentation while the user speaks (options.speculate): the VoiceInput calls it
    *  when the partial transcript's intent is stable and confident. Returns false when it does not apply. */
   speculateSegment(phrases: string[]): Speculation | undefined {
@@ -307,9 +321,11 @@ export class Session implements VoiceTurnStarter {
     const img = this.imageState?.peek(imageId);
     if (!img) return undefined;
     const { config } = this.ctx;
-    const stream = new BufferedStream<SegmentEvent>((signal) =>
-      seg.segment({ image: img, phrases, boxThreshold: config.segmenter.boxThreshold, textThreshold: config.segmenter.textThreshold, hq: config.segmenter.hq, signal }),
-    );
+    const segmentImage = (i: StoredImage): Promise<StoredImage> => this.segmentImage(i);
+    const stream = new BufferedStream<SegmentEvent>(async function* (signal) {
+      const image = await segmentImage(img);
+      yield* seg.segment({ image, phrases, boxThreshold: config.segmenter.boxThreshold, textThreshold: config.segmenter.textThreshold, hq: config.segmenter.hq, signal });
+    });
     this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
     return { kind: 'segment', imageId, phrases: [...phrases], stream, startedAt: performance.now() };
   }
