@@ -15,7 +15,8 @@ let photo: Uint8Array;
 
 beforeAll(async () => {
   clips = await ensureAudioClips();
-  stack = await startStack('ws', { asr: 'whisperlive' });
+  // Partials every 200 ms: the intent settles during speech even on a busy machine.
+  stack = await startStack('ws', { asr: 'whisperlive', whisperLive: { partialEveryMs: 200 } });
   photo = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: 'green' } }).png().toBuffer());
 }, 60_000);
 afterAll(async () => {

@@ -7,9 +7,11 @@
 // end of speech → asr.final and → first token, with the simulators' configured latencies
 // subtracted. Three processes: the gateway (child, `tsx src/main.ts`), the simulators (child,
 // audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.{json,md}.
-//   npm run bench:audio -- [--sessions 500 | --sweep] [--duration-s 20] [--transports ws,uws]
+//   npm run bench:audio -- [--sessions 500 | --sessions 250,500 | --sweep] [--duration-s 20] [--transports ws,uws] [--pin on|off]
+//   BENCH_CPU_PROF=/tmp/prof npm run bench:audio -- --sessions 1000 --transports ws --eos-sessions 0
+//     also prints the gateway's top-10 self-time functions for each point (cpuprofile.ts).
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, Linea
 import type { AudioSimConfig, ProbeSeries, SimRequest, SimStatsReply } from './audio-sim.ts';
 import { renderAudioReport, type EosReport, type PointReport, type AudioMeta } from './audio-report.ts';
 import { r2, r3, summarize } from './stats.ts';
+import { renderTopSelfTime, topSelfTime, type CpuProfile } from './cpuprofile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +34,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '500' },
     /** The sweep list instead of --sessions. */
     sweep: { type: 'boolean', default: false },
-    'sweep-sessions': { type: 'string', default: '125,250,375,500,750,1000' },
+    'sweep-sessions': { type: 'string', default: '125,250,375,500,625,750,1000' },
     'duration-s': { type: 'string', default: '20' },
     'warmup-s': { type: 'string', default: '5' },
     transports: { type: 'string', default: 'ws,uws' },
@@ -75,6 +78,11 @@ const SIM: AudioSimConfig = {
 const TARGET = { forwardP99Ms: 5, sessions: 1000 };
 /** Generator p99 lateness above one chunk period means the offered load was not held. */
 const LATE_P99_MS = 20;
+/** The gateway keeps up (no backlog) when its median /healthz round trip is within one chunk period. */
+const KEEP_UP_P50_MS = 20;
+/** A point that misses the target while other processes used more than this many cores of the
+ *  machine is measured once more (the report keeps both attempts). */
+const DISTURBED_CORES = 0.2;
 const CORES = os.cpus().length;
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
@@ -224,6 +232,35 @@ const chunksIn = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vl
 const droppedMs = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_dropped_ms_total') : Number.NaN);
 const SCRAPE_TIMEOUT_MS = 8_000;
 
+/**
+ * Round trips of GET /healthz every `everyMs` while running: how long a request that reaches the
+ * gateway waits for its event loop (plus loopback and this process's own loop). One at a time; a
+ * probe still unanswered when the next is due counts as late as it is by then.
+ */
+function startHealthProbe(gw: GatewayProc, everyMs: number): { stop(): Promise<LinearHistogram> } {
+  const h = new LinearHistogram(0.05, 10_000);
+  let inFlight: Promise<void> | undefined;
+  let startedAt = 0;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    startedAt = performance.now();
+    inFlight = fetch(`${gw.http}/healthz`, { signal: AbortSignal.timeout(10_000) })
+      .then((r) => r.arrayBuffer())
+      .then(
+        () => h.add(performance.now() - startedAt),
+        () => h.add(10_000),
+      )
+      .finally(() => (inFlight = undefined));
+  }, everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      if (inFlight) h.add(performance.now() - startedAt); // still waiting at the window's end
+      return h;
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------------------
 // One point of the sweep: N sessions on one transport, a fresh gateway process
 
@@ -264,7 +301,9 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const wall0 = wallNow();
     const m0 = machineJiffies();
     load.measuring = true;
+    const health = startHealthProbe(gw, 100);
     await sleep(DURATION_S * 1000);
+    const healthRtt = await health.stop();
     load.measuring = false;
     const wall1 = wallNow();
     const gen1 = performance.now();
@@ -291,11 +330,13 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const simCores = (s1.cpuUs - s0.cpuUs) / 1e6 / simWindowS;
     const machineCores = ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * CORES;
     const scrapeOk = g0 !== undefined && g1 !== undefined && gEnd !== undefined;
-    const b0 = fwdBuckets(g0);
-    const b1 = fwdBuckets(g1);
+    // Without both window scrapes there is no window histogram (the cumulative one since the
+    // gateway started would be wrong): every forward figure is then NaN.
+    const b0 = g0 && g1 ? fwdBuckets(g0) : EMPTY;
+    const b1 = g0 && g1 ? fwdBuckets(g1) : EMPTY;
     const observed = bucketTotal(b0, b1);
     const received = chunksIn(g1) - chunksIn(g0);
-    const within5 = countAtOrBelow(b0, b1, TARGET.forwardP99Ms / 1000);
+    const within5 = g0 && g1 ? countAtOrBelow(b0, b1, TARGET.forwardP99Ms / 1000) : Number.NaN;
     const cpuS = g0 && g1 ? g1.cpuS - g0.cpuS : Number.NaN;
     const gwCores = (gwCpu1 - gwCpu0) / genWindowS;
     const e2e = new LinearHistogram(0.05, 5_000);
@@ -320,28 +361,35 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const missingMs = (samplesSent - samplesAtAsr) / 16;
     const tooFast = tail.errors.AUDIO_TOO_FAST ?? 0;
     const noDrops = scrapeOk && gwDroppedTotal === 0 && tail.asrLagFrames === 0 && tooFast === 0 && Math.abs(missingMs) < 1;
-    const meetsGateway = fractionWithin5 >= 0.99 && noDrops;
+    // The histogram starts when the frame's handler runs; a gateway whose event loop is behind
+    // (a backlog) holds frames before that, unseen. Backlogged: the median /healthz round trip is
+    // over one chunk period. (Its p99 is reported, not judged: it also holds this process's own
+    // loop delays, and the gateway's occasional GC pauses show in it at any load.)
+    const keepsUp = healthRtt.quantile(0.5) <= KEEP_UP_P50_MS;
+    const meetsGateway = fractionWithin5 >= 0.99 && noDrops && keepsUp;
     const offeredHeld = lateP99 <= LATE_P99_MS;
     const r: PointReport = {
       transport,
       sessions: n,
-      windowS: r2(windowS),
+      windowS: r2(genWindowS),
       openSeconds: r2(openS),
       offeredChunksPerSec: Math.round(n * (1000 / 20)),
       sentChunksPerSec: Math.round(load.sentMeasured / genWindowS),
-      gatewayReadChunksPerSec: Math.round(received / (g0 && g1 ? genWindowS + (g1.tookMs - g0.tookMs) / 1000 : Number.NaN)),
+      // The gateway's counters were read when it answered: about g1.tookMs after the window's end.
+      gatewayReadChunksPerSec: Math.round(received / (genWindowS + (g1 ? g1.tookMs / 1000 : Number.NaN))),
       metricsAnswered: scrapeOk,
       metricsScrapeMs: r2(scrapeLagMs),
       forward: {
         receivedChunks: received,
-        observedChunks: observed,
+        observedChunks: g0 && g1 ? observed : Number.NaN,
         p50Ms: r3(interpolatedQuantile(b0, b1, 0.5) * 1000),
         p99Ms: r3(fwdP99),
         p999Ms: r3(interpolatedQuantile(b0, b1, 0.999) * 1000),
-        highestBucketMs: highestBucket(b0, b1) * 1000,
+        highestBucketMs: g0 && g1 ? highestBucket(b0, b1) * 1000 : Number.NaN,
         fractionWithin5msOfReceived: r3(fractionWithin5 * 100) / 100,
         fractionWithin5msOfObserved: observed > 0 ? r3((within5 / observed) * 100) / 100 : Number.NaN,
       },
+      healthzRtt: { p50Ms: r2(healthRtt.quantile(0.5)), p99Ms: r2(healthRtt.quantile(0.99)), maxMs: r2(healthRtt.max), samples: healthRtt.count, keepsUp },
       e2eProbe: {
         probes,
         matched: match.matched,
@@ -391,7 +439,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
       machine: { busyCores: r3(machineCores), otherCores: r3(machineCores - gwCores - genCores - simCores), loadAvg1: r2(os.loadavg()[0] ?? 0) },
       meetsGatewayTarget: meetsGateway,
       meetsTarget: meetsGateway && offeredHeld,
-      meetsE2eTarget: meetsGateway && offeredHeld && e2e.quantile(0.99) <= TARGET.forwardP99Ms,
+      meetsE2eTarget: meetsGateway && offeredHeld && e2e.quantile(0.99) <= TARGET.forwardP99Ms && match.unmatched <= 0.01 * (match.matched + match.unmatched),
     };
     console.log(
       `[${transport} N=${n}] forward p50/p99/p99.9 ${r.forward.p50Ms}/${r.forward.p99Ms}/${r.forward.p999Ms} ms, ≤5 ms ${r2(fractionWithin5 * 100)} % of ${received} chunks; e2e probe p50/p99 ${r.e2eProbe.p50Ms}/${r.e2eProbe.p99Ms} ms; dropped ${gwDroppedTotal} ms, asr.lag ${tail.asrLagFrames}, TOO_FAST ${tooFast}, missing at ASR ${r.drops.missingAtAsrMs} ms; gateway ${r.gateway.cores} cores, ${r.gateway.usPerChunk} µs/chunk, RSS/session idle ${r.gateway.rssPerIdleSessionKiB} / streaming ${r.gateway.rssPerStreamingSessionKiB} KiB; generator lateness p50/p99/max ${r.generator.latenessP50Ms}/${r.generator.latenessP99Ms}/${r.generator.latenessMaxMs} ms (${r.generator.cores} cores); sim ${r.simulator.cores} cores; ${r.meetsTarget ? 'MEETS' : 'does not meet'} target`,
@@ -400,7 +448,19 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
   } finally {
     await load.closeAll();
     await gw.stop();
+    printProfile(gw, `${transport} N=${n}`);
   }
+}
+
+/** With BENCH_CPU_PROF=dir, the gateway writes a V8 CPU profile on exit: print its top self time. */
+function printProfile(gw: GatewayProc, label: string): void {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return;
+  // node --cpu-prof names it CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
+  const file = readdirSync(dir).find((f) => f.includes(`.${gw.child.pid}.0.`) && f.endsWith('.cpuprofile'));
+  if (!file) return console.log(`  (no CPU profile of the gateway ${label} in ${dir}: it did not exit in time)`);
+  const top = topSelfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, 10);
+  console.log(`  gateway CPU profile ${label} (${join(dir, file)}):\n${renderTopSelfTime(top)}`);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -486,6 +546,7 @@ async function runEos(sim: SimProc, configFile: string, clip: Clip): Promise<Eos
     return r;
   } finally {
     await gw.stop();
+    printProfile(gw, 'end-of-speech phase');
   }
 }
 
@@ -501,14 +562,37 @@ async function main(): Promise<void> {
     `audio bench: N ∈ {${SWEEP.join(', ')}} × {${transports.join(', ')}}, ${DURATION_S} s window after ${WARMUP_S} s warm-up, clip ${CLIP} (${Math.round(clip.pcm.length / 16)} ms) every ${PERIOD_MS} ms, tick ${TICK_MS} ms, ${PIN ? `gateway pinned to core ${CORES - 1}, load generator + simulators to 0-${CORES - 2}` : 'no pinning'}`,
   );
   const points: PointReport[] = [];
+  const failures: { transport: string; sessions: number; error: string }[] = [];
   let eos: EosReport | undefined;
   try {
     for (const [i, n] of SWEEP.entries()) {
       // Alternate the transport order between sweep points (drift of a shared machine cancels).
       const order = i % 2 === 0 ? transports : [...transports].reverse();
-      for (const t of order) points.push(await runPoint(t, n, sim, configFile, loopFrames));
+      for (const t of order) {
+        const t0 = performance.now();
+        try {
+          let p = await runPoint(t, n, sim, configFile, loopFrames);
+          if (!p.meetsTarget && p.machine.otherCores > DISTURBED_CORES) {
+            console.log(`  other processes used ${p.machine.otherCores} cores during the window: measuring again`);
+            const again = await runPoint(t, n, sim, configFile, loopFrames);
+            p = { ...again, disturbedAttempt: { otherCores: p.machine.otherCores, forwardP99Ms: p.forward.p99Ms, e2eP99Ms: p.e2eProbe.p99Ms, latenessP99Ms: p.generator.latenessP99Ms, gatewayUsPerChunk: p.gateway.usPerChunk, meetsTarget: p.meetsTarget } };
+          }
+          points.push(p);
+        } catch (err) {
+          console.error(`[${t} N=${n}] failed: ${String(err)}`);
+          failures.push({ transport: t, sessions: n, error: String(err) });
+        }
+        console.log(`  (${Math.round((performance.now() - t0) / 1000)} s; ${Math.round((performance.now() - started) / 1000)} s so far)`);
+      }
     }
-    if (EOS_SESSIONS > 0) eos = await runEos(sim, configFile, clip);
+    if (EOS_SESSIONS > 0) {
+      try {
+        eos = await runEos(sim, configFile, clip);
+      } catch (err) {
+        console.error(`[eos] failed: ${String(err)}`);
+        failures.push({ transport: 'ws', sessions: EOS_SESSIONS, error: `end-of-speech phase: ${String(err)}` });
+      }
+    }
   } finally {
     await sim.req('exit').catch(() => undefined);
   }
@@ -529,10 +613,12 @@ async function main(): Promise<void> {
       vadEndSilenceMs: VAD_END_SILENCE_MS,
       simulator: SIM,
       lateP99LimitMs: LATE_P99_MS,
+      keepUpP50Ms: KEEP_UP_P50_MS,
+      disturbedCores: DISTURBED_CORES,
     },
     target: TARGET,
   };
-  const { md, json } = renderAudioReport(meta, points, eos);
+  const { md, json } = renderAudioReport(meta, points, eos, failures);
   const out = String(values.out);
   mkdirSync(out, { recursive: true });
   const date = meta.date.slice(0, 10);

@@ -60,7 +60,8 @@ export function topSelfTime(p: CpuProfile, top = 10): { rows: SelfTimeRow[]; tot
     const cf = n.callFrame;
     if (cf.functionName === '(idle)') idleHits += h;
     const name = cf.functionName || '(anonymous)';
-    const where = cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '';
+    // Line 0 is what transpiled (tsx) modules report for every function: left out.
+    const where = cf.url ? `${shortUrl(cf.url)}${cf.lineNumber > 0 ? `:${cf.lineNumber + 1}` : ''}` : '';
     const key = `${name}\u0000${where}`;
     const e = byFn.get(key);
     if (e) e.hits += h;

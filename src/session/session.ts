@@ -72,6 +72,8 @@ export class Session implements VoiceTurnStarter {
   /** The open audio stream (audio.start .. audio.end), if any. */
   private voice: VoiceInput | undefined;
   private voiceTurns = 0;
+  /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
+  private waitingVoice: { msg: TurnStartMsg; marks: VoiceTurnMarks } | undefined;
 
   constructor(readonly ctx: GatewayContext, private readonly host: SessionHost) {
     const { limits } = ctx.config;
@@ -405,10 +407,21 @@ export class Session implements VoiceTurnStarter {
     // A spoken question about "this image" refers to the session's latest image.
     const image = this.voiceImage(text);
     const msg: TurnStartMsg = { t: 'turn.start', id, text, ...(image !== undefined ? { image } : {}) };
-    const running = this.turn;
-    if (running) {
+    const waiting = this.waitingVoice;
+    if (waiting) {
+      // A newer utterance replaces one still waiting for the running turn to end: the waiting
+      // turn never starts, and its client learns so.
+      this.waitingVoice = { msg, marks };
+      waiting.marks.speculation?.stream.abort();
+      this.send({ t: 'turn.cancelled', turn: waiting.msg.id, reason: 'superseded' });
+    } else if (this.turn) {
+      this.waitingVoice = { msg, marks };
       this.cancelTurn(undefined, 'superseded');
-      void (this.turnDone ?? Promise.resolve()).then(() => this.startSpokenTurn(msg, marks));
+      void (this.turnDone ?? Promise.resolve()).then(() => {
+        const next = this.waitingVoice;
+        this.waitingVoice = undefined;
+        if (next) this.startSpokenTurn(next.msg, next.marks);
+      });
     } else {
       this.startSpokenTurn(msg, marks);
     }
