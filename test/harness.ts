@@ -91,6 +91,9 @@ export async function startStack(
     transport,
     logLevel: 'silent',
     ...base,
+    // Background image descriptions are off unless a test asks: they would add VLM requests to
+    // tests that count them.
+    images: { describe: false, ...(base.images ?? {}) },
     segmenter: base.segmenter?.backend === 'sagemaker' ? base.segmenter : { url: gsam.url, ...(base.segmenter ?? {}) },
     ...(asrStarted ? { asr: { ...asrStarted.config, ...(base.asr ?? {}) } } : {}),
     models: base.models ?? [

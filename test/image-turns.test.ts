@@ -98,3 +98,25 @@ describe.each(TRANSPORTS)('image turns over %s', (transport) => {
     c.close();
   });
 });
+
+describe('background image descriptions (the seed pipeline\'s VLM step)', () => {
+  it('each image.put gets one description request to the VLM, off the turn\'s critical path', async () => {
+    const stack = await startStack('ws', { config: { images: { describe: true } } });
+    try {
+      const reqs: RequestEvent[] = [];
+      stack.vlm.events.on('request', (e) => reqs.push(e));
+      const png = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: 'red' } }).png().toBuffer());
+      const c = await RawClient.session(stack.url);
+      c.send({ t: 'image.put', id: 'a', data: png });
+      await expect.poll(() => reqs.length, { timeout: 3000 }).toBe(1);
+      expect(reqs[0]?.params).toMatchObject({ max_new_tokens: 48 });
+      // A segmentation turn does not wait for it, nor ask again.
+      c.send({ t: 'turn.start', id: 's1', text: 'segment the dog', image: 'a' });
+      await c.waitFor((m) => m.t === 'gen.done' && m.turn === 's1', 5000);
+      expect(reqs.length).toBe(1);
+      c.close();
+    } finally {
+      await stack.close();
+    }
+  });
+});

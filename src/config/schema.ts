@@ -257,6 +257,9 @@ export const ConfigSchema = z
         allowedHosts: z.array(z.string().min(1)).default([]),
         /** Allow private/loopback addresses for URL images (tests, on-prem). */
         allowPrivate: z.boolean().default(false),
+        /** Ask the vision model for a one-sentence description of each image in the background (the
+         *  seed pipeline's VLM step); detection keywords that it also names are preferred. */
+        describe: z.boolean().default(true),
         fetchTimeoutMs: int(100, 60_000).default(5_000),
         maxRedirects: int(0, 10).default(3),
       })

@@ -39,6 +39,12 @@ const STRONG_INTENT = 0.65;
 const NO_IMAGE_SEGMENT_SCORE = 0.35;
 
 const MAX_REMEMBERED_TURN_IDS = 256;
+/** What the vision model is asked about every image (its answer ranks detection keywords). */
+const DESCRIBE_PROMPT = 'Describe this image in one short sentence, naming the main objects you can see.';
+
+function preferOf(description: string | undefined): { prefer?: string } {
+  return description === undefined ? {} : { prefer: description };
+}
 
 export type SessionState = 'active' | 'detached' | 'closed';
 
@@ -72,6 +78,10 @@ export class Session implements VoiceTurnStarter {
   /** The open audio stream (audio.start .. audio.end), if any. */
   private voice: VoiceInput | undefined;
   private voiceTurns = 0;
+  /** Vision-model descriptions of this session's images, by id (at most images.perSession). */
+  private readonly descriptions = new Map<string, string>();
+  /** Aborted when the session closes: background work (image descriptions) stops with it. */
+  private readonly lifetime = new AbortController();
   /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
   private waitingVoice: { msg: TurnStartMsg; marks: VoiceTurnMarks } | undefined;
 
@@ -236,7 +246,7 @@ export class Session implements VoiceTurnStarter {
       }
       let keywords: string[] = [];
       if (vision && top !== undefined) {
-        keywords = extractKeywords(text, { max: 3 });
+        keywords = extractKeywords(text, { max: 3, ...preferOf(this.descriptions.get(image as string)) });
         this.send({ t: 'intent.update', turn, labels: intent.labels.slice(0, 3), stable: true, keywords });
         const unsupported = unsupportedCode(top.label);
         if (unsupported !== null && top.score >= STRONG_INTENT) {
@@ -433,6 +443,11 @@ export class Session implements VoiceTurnStarter {
     return this.lastImageId !== undefined;
   }
 
+  /** VoiceTurnStarter: the image a spoken segmentation would work on. */
+  get latestImageId(): string | undefined {
+    return this.lastImageId;
+  }
+
   private startSpokenTurn(msg: TurnStartMsg, marks: VoiceTurnMarks): void {
     if (this.state !== 'closed') this.startTurn(msg, marks);
     // Not started (closed, or refused): its speculative work is closed with it.
@@ -448,13 +463,39 @@ export class Session implements VoiceTurnStarter {
   putImage(msg: ImagePutMsg): void {
     this.imageState ??= new SessionImages(this.ctx.config);
     this.lastImageId = msg.id;
-    this.imageState.put(msg).catch((err: unknown) => {
+    this.imageState.put(msg).then(() => this.describeImage(msg.id), (err: unknown) => {
       if (err instanceof VlpError) this.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
       else {
         this.ctx.log.error({ session: this.id, err }, 'image check failed unexpectedly');
         this.sendError('SERVER_INTERNAL', `image ${msg.id}: unexpected gateway fault`, { ref: 'image.put' });
       }
     });
+  }
+
+  /** The vision model's description of an image, when it has one yet (keyword preference). */
+  imageDescription(imageId: string | undefined): string | undefined {
+    return imageId === undefined ? undefined : this.descriptions.get(imageId);
+  }
+
+  /** The seed pipeline's VLM step, off the critical path: once per image, in the background, a
+   *  one-sentence description; detection keywords the description also names rank first. Failures
+   *  only mean no preference. Bounded: one request per image.put, aborted when the session ends. */
+  private async describeImage(imageId: string): Promise<void> {
+    const { config, models, log } = this.ctx;
+    const entry = models.get(config.defaultVisionModel);
+    if (!config.images.describe || !entry || !entry.backend.capabilities.vision || this.state === 'closed') return;
+    try {
+      const messages = await this.visionMessages(imageId, entry, DESCRIBE_PROMPT);
+      messages.splice(0, messages.length - 1); // the image and the request only, no dialogue
+      let text = '';
+      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal: this.lifetime.signal })) {
+        if (ev.kind === 'done') text = ev.generatedText;
+      }
+      this.descriptions.set(imageId, text.trim().slice(0, 1000));
+      while (this.descriptions.size > config.images.perSession) this.descriptions.delete(this.descriptions.keys().next().value as string);
+    } catch (err) {
+      if (!this.lifetime.signal.aborted) log.debug({ session: this.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'image description failed');
+    }
   }
 
   /** The turn's stored image, or undefined after sending the error that ends the turn. */
@@ -521,6 +562,7 @@ export class Session implements VoiceTurnStarter {
 
   close(reason: CancelReason): void {
     if (this.state === 'closed') return;
+    this.lifetime.abort();
     this.cancelTurn(undefined, reason);
     if (this.voice) {
       this.ctx.metrics.voiceStreamsActive.dec();

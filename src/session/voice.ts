@@ -49,6 +49,8 @@ export interface VoiceTurnStarter {
   speculateAnswer(text: string, signal: AbortSignal): Promise<Speculation | undefined>;
   /** The session holds an image a spoken turn can refer to. */
   readonly hasImage: boolean;
+  readonly latestImageId: string | undefined;
+  imageDescription(imageId: string | undefined): string | undefined;
   /** The session's running turn, if any, cancelled for barge-in. */
   bargeIn(): boolean;
 }
@@ -349,7 +351,8 @@ export class VoiceInput {
     if ('then' in result) return; // a model-served classifier answers asynchronously: not on partials
     const u = this.intent.update(result);
     if (u.stable && this.intentStableAt === undefined) this.intentStableAt = performance.now();
-    const keywords = extractKeywords(text, { max: 3 });
+    const description = this.turns.imageDescription(this.turns.latestImageId);
+    const keywords = extractKeywords(text, { max: 3, ...(description !== undefined ? { prefer: description } : {}) });
     const key = `${u.top}|${u.stable ? 1 : 0}|${keywords.join(',')}`;
     if (key === this.lastIntentKey) return;
     this.lastIntentKey = key;
