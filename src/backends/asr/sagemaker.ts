@@ -2,8 +2,9 @@
 // InvokeEndpoint per transcription with the utterance as a 16 kHz PCM16 WAV body, answered
 // `{"text": ["<transcript>"]}` (backend-protocols §4.3). Utterances and partials: batch-stream.ts.
 // Failures map through sagemaker/errors.ts, as for text generation.
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { InvokeEndpointCommandInput, SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { createRuntimeClient } from '../sagemaker/client.ts';
+import type { InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
 import { VlpError } from '../../../protocol/errors.ts';
 import { errorCodeOf } from '../http/upstream-errors.ts';
 import { sageMakerError, sageMakerProtocolError } from '../sagemaker/errors.ts';
@@ -17,28 +18,6 @@ import { encodeWavPcm16 } from '../../audio/wav.ts';
 
 const SERVICE = 'SageMaker Whisper';
 const decoder = new TextDecoder();
-
-/**
- * The SDK client, configured as the text-generation SageMaker adapter configures its own
- * (sagemaker/backend.ts `clientConfig`, which is not exported): one attempt (retries belong to the
- * caller, who sees them), keep-alive agents without a socket cap, optional static credentials;
- * region and credentials otherwise from the SDK's standard chains.
- */
-export function asrClientConfig(cfg: SageMakerAsrConfig): SageMakerRuntimeClientConfig {
-  const agent = { keepAlive: true, maxSockets: Infinity };
-  const config: SageMakerRuntimeClientConfig = {
-    maxAttempts: 1,
-    requestHandler: {
-      httpAgent: agent,
-      httpsAgent: agent,
-      ...(cfg.connectTimeoutMs !== undefined ? { connectionTimeout: cfg.connectTimeoutMs } : {}),
-    },
-  };
-  if (cfg.region !== undefined) config.region = cfg.region;
-  if (cfg.endpointUrl !== undefined) config.endpoint = cfg.endpointUrl;
-  if (cfg.credentials !== undefined) config.credentials = cfg.credentials;
-  return config;
-}
 
 /**
  * The InvokeEndpoint body. Transcription with auto-detected language: the documented raw-audio
@@ -101,7 +80,12 @@ function within(p: Promise<boolean>, ms: number): Promise<boolean> {
 
 export function createSageMakerAsrBackend(cfg: SageMakerAsrConfig): AsrBackend {
   const common = resolveCommon(cfg);
-  const client = new SageMakerRuntimeClient(asrClientConfig(cfg));
+  const client = createRuntimeClient({
+    ...(cfg.region !== undefined ? { region: cfg.region } : {}),
+    ...(cfg.endpointUrl !== undefined ? { endpointUrl: cfg.endpointUrl } : {}),
+    ...(cfg.credentials !== undefined ? { credentials: cfg.credentials } : {}),
+    ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
+  });
   const target: Pick<InvokeEndpointCommandInput, 'EndpointName' | 'TargetVariant' | 'InferenceComponentName'> = { EndpointName: cfg.endpointName };
   if (cfg.targetVariant !== undefined) target.TargetVariant = cfg.targetVariant;
   if (cfg.inferenceComponent !== undefined) target.InferenceComponentName = cfg.inferenceComponent;
