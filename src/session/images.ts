@@ -14,6 +14,8 @@ export class SessionImages {
   private readonly pending = new Map<string, Promise<void>>();
   /** Why recent image.put checks failed, by id (newest 16), so a turn naming one gets the cause. */
   private readonly failures = new Map<string, VlpError>();
+  /** The vision model's one-sentence description of an image, by id (at most images.perSession). */
+  private readonly descriptions = new Map<string, string>();
 
   constructor(private readonly config: Config) {
     this.store = new ImageStore({ maxImages: config.images.perSession, maxBytes: config.limits.maxImageBytes * 4 });
@@ -51,6 +53,17 @@ export class SessionImages {
     const p = this.pending.get(id);
     if (p) await p.catch(() => undefined);
     return this.store.get(id);
+  }
+
+  /** Remember what the vision model said an image shows (bounded like the images themselves). */
+  setDescription(id: string, text: string): void {
+    this.descriptions.delete(id);
+    this.descriptions.set(id, text.trim().slice(0, 1000));
+    while (this.descriptions.size > this.config.images.perSession) this.descriptions.delete(this.descriptions.keys().next().value as string);
+  }
+
+  description(id: string): string | undefined {
+    return this.descriptions.get(id);
   }
 
   /** The stored image now, without waiting for a pending check (speculative work). */

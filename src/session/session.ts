@@ -20,10 +20,9 @@ import { SessionImages } from './images.ts';
 import type { GenParams, ImagePutMsg, TurnKind } from '../../protocol/messages.ts';
 import type { ModelEntry } from '../models.ts';
 import type { ChatMessage } from '../backends/ports.ts';
-import { fitImage, dataUri, base64Budget } from '../images/fit.ts';
-import { DEFAULT_VLM_MAX_SIDE } from '../images/defaults.ts';
 import type { StoredImage } from '../images/types.ts';
 import { runSegmentTurn } from './segment-turn.ts';
+import { fitForSegmenter, withFittedImage } from './image-prep.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
 import { LABEL_INFO, unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
 import type { AudioStartMsg } from '../../protocol/messages.ts';
@@ -78,8 +77,6 @@ export class Session implements VoiceTurnStarter {
   /** The open audio stream (audio.start .. audio.end), if any. */
   private voice: VoiceInput | undefined;
   private voiceTurns = 0;
-  /** Vision-model descriptions of this session's images, by id (at most images.perSession). */
-  private readonly descriptions = new Map<string, string>();
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
   /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
@@ -246,7 +243,7 @@ export class Session implements VoiceTurnStarter {
       }
       let keywords: string[] = [];
       if (vision && top !== undefined) {
-        keywords = extractKeywords(text, { max: 3, ...preferOf(this.descriptions.get(image as string)) });
+        keywords = extractKeywords(text, { max: 3, ...preferOf(this.imageDescription(image)) });
         this.send({ t: 'intent.update', turn, labels: intent.labels.slice(0, 3), stable: true, keywords });
         const unsupported = unsupportedCode(top.label);
         if (unsupported !== null && top.score >= STRONG_INTENT) {
@@ -262,7 +259,7 @@ export class Session implements VoiceTurnStarter {
         const imageId = image as string;
         const found = await this.imageFor(run, imageId);
         if (!found) return discard();
-        const stored = await this.segmentImage(found);
+        const stored = await fitForSegmenter(found, this.ctx.config.segmenter.requestLimitBytes);
         let seg = segmenter;
         if (spec?.kind === 'segment' && spec.imageId === imageId && samePhrases(spec.phrases, keywords) && !spec.stream.failed) {
           seg = committedSegmenter(segmenter, spec.stream);
@@ -311,19 +308,6 @@ export class Session implements VoiceTurnStarter {
     last.content = withPlan(last.content, plan.text);
   }
 
-  /** The image as the segmenter gets it: re-encoded at its own size when its base64 form would not
-   *  fit the service's request limit (boxes and masks stay in its pixels). Throws INPUT_IMAGE_TOO_LARGE. */
-  private async segmentImage(img: StoredImage): Promise<StoredImage> {
-    const limit = this.ctx.config.segmenter.requestLimitBytes;
-    const maxBytes = base64Budget(limit, 2048);
-    if (img.bytes.byteLength <= maxBytes) return img;
-    const fitted = await fitImage(img.bytes, img, { maxBytes, maxSide: Math.max(img.width, img.height) });
-    if (fitted.width !== img.width || fitted.height !== img.height) {
-      throw new VlpError('INPUT_IMAGE_TOO_LARGE', `the image is too large for the segmentation service (request limit ${limit} bytes) even re-encoded; send a smaller image`);
-    }
-    return { ...img, bytes: fitted.bytes, mime: fitted.mime };
-  }
-
   /** Speculative segmentation while the user speaks (options.speculate): the VoiceInput calls it
    *  when the partial transcript's intent is stable and confident. Returns false when it does not apply. */
   speculateSegment(phrases: string[]): Speculation | undefined {
@@ -333,9 +317,9 @@ export class Session implements VoiceTurnStarter {
     const img = this.imageState?.peek(imageId);
     if (!img) return undefined;
     const { config } = this.ctx;
-    const segmentImage = (i: StoredImage): Promise<StoredImage> => this.segmentImage(i);
+    const limit = config.segmenter.requestLimitBytes;
     const stream = new BufferedStream<SegmentEvent>(async function* (signal) {
-      const image = await segmentImage(img);
+      const image = await fitForSegmenter(img, limit);
       yield* seg.segment({ image, phrases, boxThreshold: config.segmenter.boxThreshold, textThreshold: config.segmenter.textThreshold, hq: config.segmenter.hq, signal });
     });
     this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
@@ -474,7 +458,7 @@ export class Session implements VoiceTurnStarter {
 
   /** The vision model's description of an image, when it has one yet (keyword preference). */
   imageDescription(imageId: string | undefined): string | undefined {
-    return imageId === undefined ? undefined : this.descriptions.get(imageId);
+    return imageId === undefined ? undefined : this.imageState?.description(imageId);
   }
 
   /** The seed pipeline's VLM step, off the critical path: once per image, in the background, a
@@ -484,15 +468,16 @@ export class Session implements VoiceTurnStarter {
     const { config, models, log } = this.ctx;
     const entry = models.get(config.defaultVisionModel);
     if (!config.images.describe || !entry || !entry.backend.capabilities.vision || this.state === 'closed') return;
+    const img = this.imageState?.peek(imageId);
+    if (!img) return;
     try {
-      const messages = await this.visionMessages(imageId, entry, DESCRIBE_PROMPT);
-      messages.splice(0, messages.length - 1); // the image and the request only, no dialogue
+      // The image and the request only: no system prompt, no dialogue.
+      const messages = await withFittedImage([{ role: 'user', content: DESCRIBE_PROMPT }], img, entry);
       let text = '';
       for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal: this.lifetime.signal })) {
         if (ev.kind === 'done') text = ev.generatedText;
       }
-      this.descriptions.set(imageId, text.trim().slice(0, 1000));
-      while (this.descriptions.size > config.images.perSession) this.descriptions.delete(this.descriptions.keys().next().value as string);
+      this.imageState?.setDescription(imageId, text);
     } catch (err) {
       if (!this.lifetime.signal.aborted) log.debug({ session: this.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'image description failed');
     }
@@ -509,20 +494,11 @@ export class Session implements VoiceTurnStarter {
     return undefined;
   }
 
-  /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
-   *  Returns undefined when the turn already ended (error sent or cancelled). */
   /** The turn's messages with its image fitted into the backend's request limit. Throws VlpError. */
   private async visionMessages(imageId: string, entry: ModelEntry, text: string, img?: StoredImage): Promise<ChatMessage[]> {
     const stored = img ?? this.imageState?.peek(imageId);
     if (!stored) throw new VlpError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session`);
-    const messages = this.history.messagesFor(this.options.systemPrompt, text);
-    // Prompt bytes: the text of every message plus few-shot examples and JSON overhead.
-    const promptBytes = messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 16, 0) + JSON.stringify(entry.config.fewShot).length + 1024;
-    const budget = base64Budget(entry.config.requestLimitBytes, promptBytes);
-    const fitted = await fitImage(stored.bytes, stored, { maxBytes: budget, maxSide: DEFAULT_VLM_MAX_SIDE });
-    const last = messages[messages.length - 1] as ChatMessage;
-    last.images = [dataUri(fitted.bytes, fitted.mime)];
-    return messages;
+    return withFittedImage(this.history.messagesFor(this.options.systemPrompt, text), stored, entry);
   }
 
   /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
