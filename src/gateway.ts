@@ -2,6 +2,7 @@
 // a validated Config; used by main.ts and, in-process, by the integration tests.
 import { createConfiguredAsr } from './asr-backend.ts';
 import { createIntentClassifier } from './intent-classifier.ts';
+import { preloadAudioCodecs } from './audio/preload.ts';
 import type { StaticAwsCredentials } from './backends/sagemaker/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
@@ -29,6 +30,7 @@ export class Gateway implements SessionHost, SessionTable {
   private readonly connections = new Set<ConnectionHandlerCtx>();
   private readonly transport: TransportServer;
   private draining = false;
+  private readonly warmUpIntent: () => void;
   private sweepTimer: NodeJS.Timeout | undefined;
   private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
   port = 0;
@@ -45,6 +47,7 @@ export class Gateway implements SessionHost, SessionTable {
     const segmenter = createConfiguredSegmenter(config, opts.awsCredentials);
     const asr = createConfiguredAsr(config, opts.awsCredentials);
     const fastIntent = new RulesIntentClassifier();
+    this.warmUpIntent = () => fastIntent.warmUp();
     this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: createIntentClassifier(config, fastIntent), fastIntent, asr };
     this.transport = createTransport(config.transport, {
       host: config.host,
@@ -63,6 +66,10 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   async start(): Promise<number> {
+    // One-time costs paid before the first client, not inside some session's turn while others
+    // stream: the audio WASM modules and the intent classifier's first run.
+    await preloadAudioCodecs();
+    this.warmUpIntent();
     this.port = await this.transport.listen();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();

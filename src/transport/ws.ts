@@ -24,6 +24,7 @@ import {
   parseProtocolHeader,
   pathOf,
 } from './wire-rules.ts';
+import { KeepaliveWheel } from './keepalive-wheel.ts';
 
 /** Knobs tests turn; production uses the defaults. */
 export interface WsTransportTuning {
@@ -213,8 +214,10 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
     handleProtocols: (offered) => negotiateSubprotocol([...offered]) ?? false,
   });
   const live = new Set<WsConnection>();
+  // Keepalive pings spread over the period (one burst for every connection would stall the loop).
+  const keepalive = new KeepaliveWheel<WsConnection>(pingIntervalMs);
   let accepting = true;
-  let pingTimer: NodeJS.Timeout | undefined;
+  let started = false;
   let serverClosed = false;
   let closing: Promise<void> | undefined;
   let onAllClosed: (() => void) | undefined;
@@ -224,12 +227,12 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
 
   async function shutdown(): Promise<void> {
     accepting = false;
-    clearInterval(pingTimer);
+    keepalive.stop();
     const wasListening = server.listening;
     if (wasListening) server.close();
     const waits: Promise<void>[] = [];
     if (live.size > 0) waits.push(new Promise((resolve) => (onAllClosed = resolve)));
-    if ((wasListening || pingTimer !== undefined) && !serverClosed) {
+    if ((wasListening || started) && !serverClosed) {
       waits.push(new Promise((resolve) => server.once('close', () => resolve())));
     }
     for (const conn of live) conn.terminate();
@@ -240,12 +243,14 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
   function open(ws: WebSocket, req: IncomingMessage, socket: Duplex, subprotocol: Subprotocol): void {
     const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes, socket);
     live.add(conn);
+    keepalive.add(conn);
     ws.on('error', (err) => conn.noteError(err));
     ws.on('pong', () => {
       conn.alive = true;
     });
     ws.on('close', (code, reason) => {
       live.delete(conn);
+      keepalive.delete(conn);
       conn.deliverClose(code, reason);
       if (live.size === 0) onAllClosed?.();
     });
@@ -285,10 +290,8 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
             reject(new Error(`unexpected listen address ${String(addr)}`));
             return;
           }
-          pingTimer = setInterval(() => {
-            for (const conn of live) conn.keepaliveTick();
-          }, pingIntervalMs);
-          pingTimer.unref();
+          started = true;
+          keepalive.start();
           resolve(addr.port);
         });
       });

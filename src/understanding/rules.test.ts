@@ -7,6 +7,15 @@ import { RulesIntentClassifier, topLabel } from './rules.ts';
 const classifier = new RulesIntentClassifier();
 
 describe('RulesIntentClassifier', () => {
+  it('warmUp leaves no trace: the same answers as a fresh classifier, nothing cached', () => {
+    const warmed = new RulesIntentClassifier({ cacheSize: 2 });
+    warmed.warmUp();
+    const fresh = new RulesIntentClassifier({ cacheSize: 2 });
+    for (const text of ['segment the dog in this picture', 'what is in this image?', 'write a poem']) {
+      for (const hasImage of [true, false]) expect(warmed.classify(text, { hasImage })).toEqual(fresh.classify(text, { hasImage }));
+    }
+  });
+
   it('has a corpus of at least 120 utterances', () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(120);
   });

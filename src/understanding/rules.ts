@@ -22,6 +22,8 @@ const QUESTION_WITH_IMAGE = 1.6;
 /** Extra penalty on image labels for a question asked with no image: it is about the world. */
 const QUESTION_NO_IMAGE = 1;
 
+const WARM_UP = ['segment the dog in this picture', 'what is in this image?', 'tell me a story about the sea', 'where are the cars', 'hello, how are you'];
+
 export class RulesIntentClassifier implements IntentClassifier {
   readonly id = 'rules-v1';
   private readonly k: number;
@@ -34,6 +36,16 @@ export class RulesIntentClassifier implements IntentClassifier {
     this.k = opts.temperature ?? 1.5;
     this.penalty = opts.noImagePenalty ?? 1.25;
     this.cacheSize = opts.cacheSize ?? 256;
+  }
+
+  /** Runs the classifier once on typical sentences and forgets the results: the NLP library builds
+   *  its match machinery and the JIT compiles on first use (≈ 80 ms), which must not stall every
+   *  live session during some user's first turn. The gateway calls this at boot. */
+  warmUp(): void {
+    for (const text of WARM_UP) {
+      this.score(text, { hasImage: true });
+      this.score(text, { hasImage: false });
+    }
   }
 
   classify(text: string, ctx: IntentContext): IntentResult {
