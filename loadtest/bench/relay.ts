@@ -18,6 +18,7 @@ import { bucketQuantile, freePort, startGatewayProc, type GatewayProc } from './
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
+import { measureMixed } from './relay-mixed.ts';
 import { renderRelayReport, type PathReport, type TransportReport } from './relay-report.ts';
 
 const { values } = parseArgs({
@@ -31,6 +32,11 @@ const { values } = parseArgs({
     /** Repetitions per path (direct, floor and gateway phases alternate in each); the report shows
      *  the median repetition by added p99 and lists all of them. */
     repeat: { type: 'string', default: '3' },
+    /** Repetitions of the side-by-side SageMaker vs TGI-native phases (0 = skip). */
+    'mixed-repeat': { type: 'string', default: '3' },
+    /** Streams per path in the side-by-side phases (default: half of --sessions, so the phase
+     *  carries the same total load as the others). */
+    'mixed-per-path': { type: 'string' },
     transports: { type: 'string', default: 'ws,uws' },
     paths: { type: 'string', default: 'tgi,openai,sagemaker' },
     /** Pin the gateway to the last core and this process to the others (needs taskset; 'off' to share). */
@@ -45,6 +51,8 @@ const ITL = Number(values['itl-ms']);
 const TTFT = Number(values['ttft-ms']);
 const RAMP = Number(values['ramp-ms']);
 const REPEAT = Math.max(1, Number(values.repeat));
+const MIXED_REPEAT = Math.max(0, Number(values['mixed-repeat']));
+const MIXED_PER_PATH = values['mixed-per-path'] !== undefined ? Number(values['mixed-per-path']) : Math.floor(N / 2);
 const transports = String(values.transports).split(',') as ('ws' | 'uws')[];
 const paths = String(values.paths).split(',') as RelayPath[];
 const SM_ENDPOINT = 'bench-llm';
@@ -225,6 +233,15 @@ async function main(): Promise<void> {
         for (let k = 0; k < REPEAT; k++) reps.push(await measurePath(gw, path, targets[path], emits, (seedBase += 10_000), path === 'tgi' ? pipe.url : undefined));
         perPath.push(medianRepetition(reps));
       }
+      const mixed =
+        MIXED_REPEAT > 0 && paths.includes('tgi') && paths.includes('sagemaker')
+          ? await measureMixed(
+              { gatewayUrl: gw.url, streamsPerPath: MIXED_PER_PATH, tokens: TOKENS, rampMs: RAMP, repeat: MIXED_REPEAT, emits, nextSeedBase: () => (seedBase += 10_000) },
+              targets.tgi,
+              targets.sagemaker,
+            )
+          : undefined;
+      if (mixed) console.log(`  [mixed tgi+sagemaker] SageMaker over TGI p99 per repetition: ${mixed.repetitions.map((k) => k.bOverA.p99).join(', ')} ms`);
       for (const c of idle) c.close();
       reports.push({
         transport,
@@ -235,6 +252,7 @@ async function main(): Promise<void> {
           rssAfterMiB: r2(s1.rssBytes / 2 ** 20),
         },
         paths: perPath,
+        ...(mixed ? { mixed } : {}),
       });
     } finally {
       await gw.stop();
