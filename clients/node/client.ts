@@ -1,16 +1,22 @@
 // A connected vlp.v1 session on the client side: routes decoded server frames to turn handles
-// (turns it asked for, and voice turns the server started from speech), events() iterators and
-// pending pings; tracks seq (gaps, auto-ack); sends client messages, audio included.
+// (turns it asked for, and voice turns the server started from speech; turn-router.ts), events()
+// and voiceTurns() iterators (subscriptions.ts) and pending pings (pings.ts); tracks seq (gaps,
+// auto-ack); sends client messages, audio included.
 import WebSocket from 'ws';
 import type { ClientCodec } from '../../protocol/codec.ts';
 import type { DecodeResult } from '../../protocol/validate.ts';
-import type { AsrFinalMsg, AudioFormat, ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol } from '../../protocol/messages.ts';
+import type { AudioFormat, ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol } from '../../protocol/messages.ts';
 import { pumpAudio, type AudioSink, type AudioStartOptions, type StreamAudioOptions, type StreamAudioResult } from './audio.ts';
 import { VlpClientError } from './errors.ts';
-import { BoundedQueue } from './queue.ts';
+import { PendingPings } from './pings.ts';
 import type { SeqTracker } from './seq.ts';
-import { isTerminal, TurnHandle, turnOf } from './turn.ts';
+import { Subscriptions } from './subscriptions.ts';
+import type { TurnHandle } from './turn.ts';
+import { TurnRouter } from './turn-router.ts';
+import { voiceTurnIterator, type VoiceTurn } from './voice-turns.ts';
 import { decodeFrame, sendFrame, type SendResult } from './wire.ts';
+
+export type { VoiceTurn } from './voice-turns.ts';
 
 /** What resume() needs to continue a session on a new connection. */
 export interface ResumeState {
@@ -46,35 +52,6 @@ export interface ClientInit {
   turnCounter: number;
 }
 
-/** A voice turn the server started from a final transcript (asr.final). */
-export interface VoiceTurn {
-  /** Server-chosen turn id (v1, v2, ...). */
-  id: string;
-  /** The final transcript: the turn's question. */
-  text: string;
-  /** Language the ASR reported, when it did. */
-  language?: string;
-  /** The turn's frames, like an ask() handle (cancel(), text(), for await). */
-  turn: TurnHandle;
-}
-
-/** Voice turns announced by asr.final whose frames are kept until followTurn() takes them. */
-const MAX_UNFOLLOWED_VOICE_TURNS = 16;
-/** Ids of voice turns whose kept frames were dropped, remembered so followTurn() can say so. */
-const MAX_LOST_VOICE_IDS = 256;
-
-interface VoiceBuffer {
-  frames: ServerMessage[];
-  ended: boolean;
-}
-
-interface PendingPing {
-  start: number;
-  resolve(rttMs: number): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 export class VlpClient {
   readonly ready: ReadyMsg;
   readonly sessionId: string;
@@ -89,24 +66,12 @@ export class VlpClient {
   private readonly codec: ClientCodec;
   private readonly seq: SeqTracker;
   private readonly opts: ClientInit;
-  private readonly turns = new Map<string, TurnHandle>();
-  private readonly usedTurnIds = new Set<string>();
-  private readonly subs = new Set<BoundedQueue<ServerMessage>>();
-  private readonly pings = new Map<number, PendingPing>();
-  /** Frames of announced voice turns nobody follows yet, oldest turn first; bounded. */
-  private readonly voiceBuffers = new Map<string, VoiceBuffer>();
-  private voiceBuffered = 0;
-  private readonly voiceLost = new Set<string>();
-  /** Server-started turn ids followTurn() has handed out (each can be followed once). */
-  private readonly followedIds = new Set<string>();
-  private readonly finalSubs = new Set<BoundedQueue<AsrFinalMsg>>();
+  private readonly turns: TurnRouter;
+  private readonly subs: Subscriptions;
+  private readonly pings = new PendingPings();
   /** Internal observers of every delivered frame (streamAudio watches for audio.start errors). */
   private readonly frameListeners = new Set<(msg: ServerMessage) => void>();
-  /** First events() iterator, pre-created so frames right after ready (a resume's replay) are kept. */
-  private firstSub: BoundedQueue<ServerMessage> | undefined;
-  private turnCounter: number;
   private sinceAck = 0;
-  private lastPingTs = 0;
   private fatal: ErrorMsg | undefined;
   private closeInfo: { code: number; reason: string } | undefined;
   private resolveClosed!: (v: { code: number; reason: string }) => void;
@@ -120,9 +85,9 @@ export class VlpClient {
     this.sessionId = init.ready.session_id;
     this.resumeToken = init.ready.resume_token;
     this.subprotocol = init.codec.subprotocol;
-    this.turnCounter = init.turnCounter;
+    this.turns = new TurnRouter(init.maxBacklog, init.turnCounter, (tid) => this.cancel(tid));
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.firstSub = this.subscribe();
+    this.subs = new Subscriptions(init.maxBacklog);
   }
 
   /** Highest server seq received in order (what ack and hello.resume carry). */
@@ -150,7 +115,7 @@ export class VlpClient {
       sessionId: this.sessionId,
       resumeToken: this.resumeToken,
       lastSeq: this.lastSeq,
-      turnCounter: this.turnCounter,
+      turnCounter: this.turns.turnCounter,
       subprotocol: this.subprotocol,
     };
   }
@@ -174,27 +139,15 @@ export class VlpClient {
 
   /** Start a turn; the handle streams its frames. */
   ask(text: string, opts: AskOptions = {}): TurnHandle {
-    const id = opts.id ?? this.nextTurnId();
-    if (this.turns.has(id)) {
-      throw new VlpClientError('TURN_ID_REUSED', `turn ${id} is still running on this client`, { retryable: false, turn: id });
-    }
-    this.usedTurnIds.add(id);
-    const handle = new TurnHandle(
-      id,
-      (tid) => this.cancel(tid),
-      () => {
-        if (this.turns.get(id) === handle) this.turns.delete(id);
-      },
-      this.opts.maxBacklog,
-    );
+    const handle = this.turns.asked(opts.id);
     if (!this.isOpen) {
-      handle.fail(this.closedError(id));
+      handle.fail(this.closedError(handle.id));
       return handle;
     }
-    this.turns.set(id, handle);
+    this.turns.track(handle);
     this.send({
       t: 'turn.start',
-      id,
+      id: handle.id,
       text,
       ...(opts.image !== undefined && { image: opts.image }),
       ...(opts.model !== undefined && { model: opts.model }),
@@ -211,39 +164,13 @@ export class VlpClient {
    * followed once (TURN_ID_REUSED otherwise).
    */
   followTurn(id: string): TurnHandle {
-    if (this.turns.has(id) || this.followedIds.has(id)) {
-      throw new VlpClientError('TURN_ID_REUSED', `turn ${id} is already followed on this client`, { retryable: false, turn: id });
-    }
-    this.followedIds.add(id);
-    const handle = new TurnHandle(
-      id,
-      (tid) => this.cancel(tid),
-      () => {
-        if (this.turns.get(id) === handle) this.turns.delete(id);
-      },
-      this.opts.maxBacklog,
-    );
-    const buf = this.voiceBuffers.get(id);
-    if (buf !== undefined) {
-      this.voiceBuffers.delete(id);
-      this.voiceBuffered -= buf.frames.length;
-      for (const f of buf.frames) handle.deliver(f);
-      if (handle.finished) return handle;
-    } else if (this.voiceLost.has(id)) {
-      handle.fail(
-        new VlpClientError(
-          'CLIENT_SLOW_CONSUMER',
-          `turn ${id}: its frames were dropped before it was followed (more than ${this.opts.maxBacklog} frames or ${MAX_UNFOLLOWED_VOICE_TURNS} voice turns waiting); follow voice turns when their asr.final arrives`,
-          { retryable: false, turn: id },
-        ),
-      );
-      return handle;
-    }
+    const { handle, settled } = this.turns.followed(id);
+    if (settled) return handle;
     if (!this.isOpen) {
       handle.fail(this.closedError(id));
       return handle;
     }
-    this.turns.set(id, handle);
+    this.turns.track(handle);
     return handle;
   }
 
@@ -253,26 +180,7 @@ export class VlpClient {
    * starts; it ends when the connection closes. Bounded like events().
    */
   voiceTurns(): AsyncIterableIterator<VoiceTurn, undefined> {
-    const q: BoundedQueue<AsrFinalMsg> = new BoundedQueue<AsrFinalMsg>(this.opts.maxBacklog, 'voiceTurns()', () => this.finalSubs.delete(q));
-    if (this.closeInfo !== undefined) q.end();
-    else this.finalSubs.add(q);
-    const iter: AsyncIterableIterator<VoiceTurn, undefined> = {
-      next: async (): Promise<IteratorResult<VoiceTurn, undefined>> => {
-        const r = await q.next();
-        if (r.done === true) return { value: undefined, done: true };
-        const f = r.value;
-        return {
-          value: { id: f.turn, text: f.text, ...(f.language !== undefined && { language: f.language }), turn: this.followTurn(f.turn) },
-          done: false,
-        };
-      },
-      return: async (): Promise<IteratorResult<VoiceTurn, undefined>> => {
-        await q.return();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iter,
-    };
-    return iter;
+    return voiceTurnIterator(this.subs.finals(), (id) => this.followTurn(id));
   }
 
   /** Open a voice stream (audio.start): raw audio.chunk bytes in `format` follow, then endAudio().
@@ -333,28 +241,12 @@ export class VlpClient {
    * long as they fit the bound. Iterators end when the connection closes.
    */
   events(): AsyncIterableIterator<ServerMessage> {
-    const first = this.firstSub;
-    this.firstSub = undefined;
-    if (first !== undefined && (!first.closed || first.size > 0)) return first;
-    return this.subscribe();
+    return this.subs.events();
   }
 
   /** Round-trip time of a ping/pong, ms. */
   ping(timeoutMs = 10_000): Promise<number> {
-    let ts = performance.now();
-    if (ts <= this.lastPingTs) ts = this.lastPingTs + 0.001;
-    this.lastPingTs = ts;
-    return new Promise<number>((resolve, reject) => {
-      if (this.send({ t: 'ping', ts }) === 'dropped') {
-        reject(this.closedError());
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pings.delete(ts);
-        reject(new VlpClientError('CLIENT_TIMEOUT', `no pong within ${timeoutMs} ms`, { retryable: true }));
-      }, timeoutMs);
-      this.pings.set(ts, { start: ts, resolve, reject, timer });
-    });
+    return this.pings.start((ts) => this.send({ t: 'ping', ts }), timeoutMs, () => this.closedError());
   }
 
   /** Close the connection (1000 by default); resolves once closed. */
@@ -381,15 +273,9 @@ export class VlpClient {
   onClose(code: number, reason: string): void {
     if (this.closeInfo !== undefined) return;
     this.closeInfo = { code, reason };
-    for (const p of this.pings.values()) {
-      clearTimeout(p.timer);
-      p.reject(this.closedError());
-    }
-    this.pings.clear();
-    for (const h of [...this.turns.values()]) h.fail(this.closedError(h.id));
-    this.turns.clear();
-    for (const q of [...this.subs]) q.end();
-    for (const q of [...this.finalSubs]) q.end();
+    this.pings.rejectAll(() => this.closedError());
+    this.turns.failAll((turn) => this.closedError(turn));
+    this.subs.end();
     this.resolveClosed({ code, reason });
   }
 
@@ -401,65 +287,14 @@ export class VlpClient {
     const msg = r.msg;
     if (msg.t === 'ready') this.seq.noteReady(msg.seq);
     else if (this.seq.observe(msg.seq) === 'duplicate') return;
-    if (msg.t === 'pong') this.settlePing(msg.ts);
+    if (msg.t === 'pong') this.pings.settle(msg.ts);
     if (msg.t === 'error' && msg.fatal) this.fatal = msg;
-    this.route(msg);
-    for (const q of this.subs) q.push(msg);
+    this.turns.route(msg);
+    this.subs.push(msg);
     for (const l of this.frameListeners) l(msg);
     if (this.opts.autoAck && ++this.sinceAck >= this.opts.ackEvery) {
       this.sinceAck = 0;
       this.send({ t: 'ack', seq: this.lastSeq });
-    }
-  }
-
-  private route(msg: ServerMessage): void {
-    if (msg.t === 'asr.final') {
-      this.announceVoiceTurn(msg.turn);
-      for (const q of this.finalSubs) q.push(msg);
-      return;
-    }
-    let id = turnOf(msg);
-    // An error for a turn.start the server rejected before it knew the turn id: it belongs to the
-    // oldest turn that has not started yet (the server handles messages in order).
-    if (id === undefined && msg.t === 'error' && msg.ref === 'turn.start') {
-      for (const h of this.turns.values()) {
-        if (!h.started && !this.followedIds.has(h.id)) {
-          id = h.id;
-          break;
-        }
-      }
-    }
-    if (id === undefined) return;
-    const handle = this.turns.get(id);
-    if (handle !== undefined) {
-      handle.deliver(msg);
-      return;
-    }
-    const buf = this.voiceBuffers.get(id);
-    if (buf === undefined || buf.ended) return;
-    buf.frames.push(msg);
-    this.voiceBuffered += 1;
-    if (isTerminal(msg)) buf.ended = true;
-    while (this.voiceBuffered > this.opts.maxBacklog) this.dropOldestVoiceBuffer();
-  }
-
-  /** asr.final named a turn the server is starting: keep its frames until followTurn() takes them. */
-  private announceVoiceTurn(id: string): void {
-    if (this.turns.has(id) || this.followedIds.has(id) || this.voiceBuffers.has(id)) return;
-    this.voiceBuffers.set(id, { frames: [], ended: false });
-    while (this.voiceBuffers.size > MAX_UNFOLLOWED_VOICE_TURNS) this.dropOldestVoiceBuffer();
-  }
-
-  private dropOldestVoiceBuffer(): void {
-    const oldest = this.voiceBuffers.entries().next();
-    if (oldest.done === true) return;
-    const [id, buf] = oldest.value;
-    this.voiceBuffers.delete(id);
-    this.voiceBuffered -= buf.frames.length;
-    this.voiceLost.add(id);
-    if (this.voiceLost.size > MAX_LOST_VOICE_IDS) {
-      const first = this.voiceLost.values().next();
-      if (first.done !== true) this.voiceLost.delete(first.value);
     }
   }
 
@@ -470,32 +305,6 @@ export class VlpClient {
       maxChunkBytes: this.ready.limits.max_audio_chunk_bytes,
       closedError: () => this.closedError(),
     };
-  }
-
-  private settlePing(ts: number): void {
-    const p = this.pings.get(ts);
-    if (p === undefined) return;
-    this.pings.delete(ts);
-    clearTimeout(p.timer);
-    p.resolve(performance.now() - p.start);
-  }
-
-  private subscribe(): BoundedQueue<ServerMessage> {
-    const q: BoundedQueue<ServerMessage> = new BoundedQueue<ServerMessage>(this.opts.maxBacklog, 'events()', () =>
-      this.subs.delete(q),
-    );
-    if (this.closeInfo !== undefined) q.end();
-    else this.subs.add(q);
-    return q;
-  }
-
-  private nextTurnId(): string {
-    let id: string;
-    do {
-      this.turnCounter += 1;
-      id = `t${this.turnCounter}`;
-    } while (this.usedTurnIds.has(id));
-    return id;
   }
 
   private closedError(turn?: string): VlpClientError {

@@ -9,41 +9,21 @@ import { DialogueHistory } from './history.ts';
 import { applyOptions, defaultOptions, limitsOf, type ResolvedOptions } from './options.ts';
 import { newResumeToken, newSessionId } from './ids.ts';
 import { checkGenParams, mergeParams } from '../backends/params.ts';
-import { runTextTurn, type TurnRun } from './turn.ts';
+import type { TurnRun } from './turn.ts';
 import { reportTurnFailure } from './turn-failure.ts';
-import { BufferedStream, committedGenerator, committedSegmenter, normalizeTranscript, samePhrases, type Speculation } from './speculation.ts';
+import { BufferedStream, type Speculation } from './speculation.ts';
 import type { GenEvent } from '../backends/ports.ts';
 import type { SegmentEvent } from '../backends/segmenter-port.ts';
-import type { IntentResult } from '../understanding/classifier-port.ts';
-import { planSteps, planStepMessage, withPlan } from '../planning/index.ts';
-import { SessionImages } from './images.ts';
 import type { GenParams, ImagePutMsg, TurnKind } from '../../protocol/messages.ts';
-import type { ModelEntry } from '../models.ts';
 import type { ChatMessage } from '../backends/ports.ts';
-import type { StoredImage } from '../images/types.ts';
-import { runSegmentTurn } from './segment-turn.ts';
-import { fitForSegmenter, withFittedImage } from './image-prep.ts';
-import { extractKeywords } from '../understanding/keywords.ts';
-import { LABEL_INFO, unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
+import { fitForSegmenter } from './image-prep.ts';
 import type { AudioStartMsg } from '../../protocol/messages.ts';
 import { checkFormat } from '../audio/formats.ts';
 import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
-
-/** Intents served by the segmenter. */
-const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
-/** Score at which an intent the turn cannot serve is refused rather than answered by the model
- *  (the seed's 0.65 threshold). */
-const STRONG_INTENT = 0.65;
-/** Score of a segment/mask intent on a text-only turn that is answered INPUT_SEGMENT_NO_IMAGE. */
-const NO_IMAGE_SEGMENT_SCORE = 0.35;
+import { SessionVision } from './session-vision.ts';
+import { paramsFor, routeTurn } from './turn-router.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
-/** What the vision model is asked about every image (its answer ranks detection keywords). */
-const DESCRIBE_PROMPT = 'Describe this image in one short sentence, naming the main objects you can see.';
-
-function preferOf(description: string | undefined): { prefer?: string } {
-  return description === undefined ? {} : { prefer: description };
-}
 
 export type SessionState = 'active' | 'detached' | 'closed';
 
@@ -70,15 +50,13 @@ export class Session implements VoiceTurnStarter {
   private readonly seenTurnIds = new Set<string>();
   /** Turns started in this session (speculations check none ran in between). */
   private turnsStarted = 0;
-  /** Created on the first image.put, so sessions without images carry no image state. */
-  private imageState: SessionImages | undefined;
-  /** The image of the latest image.put or image turn: follow-up segmentation turns use it. */
-  private lastImageId: string | undefined;
   /** The open audio stream (audio.start .. audio.end), if any. */
   private voice: VoiceInput | undefined;
   private voiceTurns = 0;
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
+  /** The session's images: image.put, descriptions, the latest image, image turn messages. */
+  private readonly vision = new SessionVision(this, this.lifetime.signal);
   /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
   private waitingVoice: { msg: TurnStartMsg; marks: VoiceTurnMarks } | undefined;
 
@@ -150,7 +128,7 @@ export class Session implements VoiceTurnStarter {
     if (vision && !entry.backend.capabilities.vision) {
       return this.sendError('INPUT_MODEL_NOT_VISION', `model ${entry.config.id} is text-only; send image turns to a vlm model`, { turn: msg.id, ref });
     }
-    const params = this.paramsFor(entry, msg, ref);
+    const params = paramsFor(this, entry, msg, ref);
     if (!params) return;
     this.rememberTurnId(msg.id);
     const run: TurnRun = {
@@ -165,7 +143,7 @@ export class Session implements VoiceTurnStarter {
     this.turn = run;
     this.turnsStarted++;
     run.spec = { committed: 0, discarded: voice?.priorDiscarded ?? 0 };
-    const work = this.routeTurn(run, msg, entry, params, text, voice?.speculation).catch((err: unknown) => {
+    const work = routeTurn(this, this.vision, run, msg, entry, params, text, voice?.speculation).catch((err: unknown) => {
       reportTurnFailure(this, run, err);
     });
     this.turnDone = work.finally(() => {
@@ -173,148 +151,13 @@ export class Session implements VoiceTurnStarter {
     });
   }
 
-  /** Range-checked parameters of a turn on `entry`, or undefined after sending the error. */
-  private paramsFor(entry: ModelEntry, msg: TurnStartMsg, ref: string): GenParams | undefined {
-    try {
-      return checkGenParams(mergeParams(entry.config.params, this.options.params, msg.params), limitsOf(this.ctx.config));
-    } catch (err) {
-      if (err instanceof VlpError) {
-        this.sendError(err.code, err.message, { turn: msg.id, ref });
-        return undefined;
-      }
-      throw err;
-    }
-  }
-
-  /** The configured classifier; a served one that fails or times out falls back to the built-in rules. */
-  private async classify(text: string, hasImage: boolean, signal: AbortSignal): Promise<IntentResult> {
-    const r = this.ctx.intent.classify(text, { hasImage, signal });
-    if (!('then' in r)) return r;
-    try {
-      return await r;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      this.ctx.metrics.errorsTotal.inc({ code: 'INTENT_FALLBACK' });
-      this.ctx.log.warn({ session: this.id, classifier: this.ctx.intent.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'intent classifier failed; using the built-in rules');
-      const fallback = this.ctx.fastIntent.classify(text, { hasImage });
-      return 'then' in fallback ? { labels: [] } : fallback;
-    }
-  }
-
-  /** Decides what the turn does (intent), then runs it. Errors before turn.started end it too. */
-  private async routeTurn(run: TurnRun, msg: TurnStartMsg, entry: ModelEntry, params: GenParams, text: string, spec: Speculation | undefined): Promise<void> {
-    const ref = 'turn.start';
-    const turn = run.id;
-    const counts = run.spec ?? { committed: 0, discarded: 0 };
-    run.spec = counts;
-    const discard = (): void => {
-      if (!spec) return;
-      spec.stream.abort();
-      counts.discarded++;
-      this.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
-      spec = undefined;
-    };
-    try {
-      let image = msg.image;
-      const intent = await this.classify(text, image !== undefined || this.lastImageId !== undefined, run.controller.signal);
-      if (run.controller.signal.aborted) {
-        this.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
-        return;
-      }
-      const top = intent.labels[0];
-      const wantsMasks = top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.ctx.config.segmenter.minIntentScore;
-      // A follow-up such as "now segment the cat" works on the session's most recent image.
-      if (image === undefined && wantsMasks && this.lastImageId !== undefined && msg.model === undefined) {
-        image = this.lastImageId;
-        const visionEntry = this.ctx.models.get(this.ctx.config.defaultVisionModel);
-        if (visionEntry) {
-          entry = visionEntry;
-          const p = this.paramsFor(entry, msg, ref);
-          if (!p) return;
-          params = p;
-        }
-      }
-      const vision = image !== undefined;
-      // Without an image the classifier already down-weights vision intents: segmentation or mask
-      // creation still on top is a clear request that needs an image. (Detect-style phrasings such
-      // as "find", "count" or "where is" stay dialogue: they are common in plain chat.)
-      if (!vision && top !== undefined && (top.label === 'segment' || top.label === 'mask') && top.score >= NO_IMAGE_SEGMENT_SCORE) {
-        return this.sendError('INPUT_SEGMENT_NO_IMAGE', 'detection and segmentation need an image: send it with image.put and name it in turn.start.image', { turn, ref });
-      }
-      let keywords: string[] = [];
-      if (vision && top !== undefined) {
-        keywords = extractKeywords(text, { max: 3, ...preferOf(this.imageDescription(image)) });
-        this.send({ t: 'intent.update', turn, labels: intent.labels.slice(0, 3), stable: true, keywords });
-        const unsupported = unsupportedCode(top.label);
-        if (unsupported !== null && top.score >= STRONG_INTENT) {
-          return this.sendError(unsupported, `${top.label.replace(/_/g, '-')} is not served by this fleet (it serves dialogue, image questions, detection and segmentation)`, { turn, ref });
-        }
-        if (wantsMasks && !this.ctx.segmenter) {
-          return this.sendError('INPUT_INTENT_UNSUPPORTED', 'detection and segmentation are not available: no segmentation service is configured', { turn, ref });
-        }
-      }
-      if (image !== undefined) this.lastImageId = image;
-      const segmenter = this.ctx.segmenter;
-      if (vision && wantsMasks && segmenter) {
-        const imageId = image as string;
-        const found = await this.imageFor(run, imageId);
-        if (!found) return discard();
-        const stored = await fitForSegmenter(found, this.ctx.config.segmenter.requestLimitBytes);
-        let seg = segmenter;
-        if (spec?.kind === 'segment' && spec.imageId === imageId && samePhrases(spec.phrases, keywords) && !spec.stream.failed) {
-          seg = committedSegmenter(segmenter, spec.stream);
-          counts.committed++;
-          this.ctx.metrics.speculationsTotal.inc({ outcome: 'committed' });
-          spec = undefined;
-        } else discard();
-        return await runSegmentTurn(this, run, seg, { imageId, image: stored, phrases: keywords, userText: text });
-      }
-      const kind: TurnKind = vision ? 'vqa' : 'chat';
-      if (
-        spec?.kind === 'answer' &&
-        spec.modelId === entry.config.id &&
-        spec.imageId === image &&
-        spec.historySize === this.history.size &&
-        normalizeTranscript(spec.text) === normalizeTranscript(text) &&
-        !spec.stream.failed &&
-        !this.options.plan
-      ) {
-        const committed: ModelEntry = { config: entry.config, backend: committedGenerator(entry.backend, spec.stream) };
-        counts.committed++;
-        this.ctx.metrics.speculationsTotal.inc({ outcome: 'committed' });
-        spec = undefined;
-        // The request was built from the same transcript, image and history: its messages are what
-        // these would be; the committed backend replays its answer.
-        return await runTextTurn(this, run, committed, [{ role: 'user', content: text }], params, text, kind);
-      }
-      discard();
-      const messages = vision ? await this.prepareVision(run, image as string, entry, text) : this.history.messagesFor(this.options.systemPrompt, text);
-      if (!messages) return;
-      const prepare = this.options.plan ? () => this.planInto(run, messages, vision) : undefined;
-      return await runTextTurn(this, run, entry, messages, params, text, kind, prepare);
-    } finally {
-      discard();
-    }
-  }
-
-  /** Chain-of-thought planning (options.plan): plan.step frames, then the plan joins the question. */
-  private async planInto(run: TurnRun, messages: ChatMessage[], hasImage: boolean): Promise<void> {
-    const planner = this.ctx.models.get(this.ctx.config.defaultModel);
-    const last = messages[messages.length - 1];
-    if (!planner || !last) return;
-    const stream = planSteps(planner.backend, last.content, { signal: run.controller.signal, hasImage });
-    for await (const step of stream) this.send(planStepMessage(run.id, step));
-    const plan = await stream.result;
-    last.content = withPlan(last.content, plan.text);
-  }
-
   /** Speculative segmentation while the user speaks (options.speculate): the VoiceInput calls it
    *  when the partial transcript's intent is stable and confident. Returns false when it does not apply. */
   speculateSegment(phrases: string[]): Speculation | undefined {
     const seg = this.ctx.segmenter;
-    const imageId = this.lastImageId;
+    const imageId = this.vision.latestImageId;
     if (!seg || imageId === undefined || phrases.length === 0) return undefined;
-    const img = this.imageState?.peek(imageId);
+    const img = this.vision.peek(imageId);
     if (!img) return undefined;
     const { config } = this.ctx;
     const limit = config.segmenter.requestLimitBytes;
@@ -331,7 +174,7 @@ export class Session implements VoiceTurnStarter {
   async speculateAnswer(text: string, signal: AbortSignal): Promise<Speculation | undefined> {
     const t = text.trim();
     if (t.length === 0 || this.turn || this.options.plan) return undefined;
-    const image = this.voiceImage(t);
+    const image = this.vision.voiceImage(t);
     const entry = this.ctx.models.get(image !== undefined ? this.ctx.config.defaultVisionModel : this.options.model);
     if (!entry || (image !== undefined && !entry.backend.capabilities.vision)) return undefined;
     let params: GenParams;
@@ -343,21 +186,13 @@ export class Session implements VoiceTurnStarter {
     const historySize = this.history.size;
     let messages: ChatMessage[];
     if (image !== undefined) {
-      const built = await this.visionMessages(image, entry, t).catch(() => undefined);
+      const built = await this.vision.visionMessages(image, entry, t).catch(() => undefined);
       if (!built || signal.aborted) return undefined;
       messages = built;
     } else messages = this.history.messagesFor(this.options.systemPrompt, t);
     const stream = new BufferedStream<GenEvent>((sig) => entry.backend.generate({ messages, params, signal: sig }));
     this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
     return { kind: 'answer', text: t, imageId: image, modelId: entry.config.id, historySize, stream, startedAt: performance.now() };
-  }
-
-  /** The image a spoken turn refers to: the session's latest, when the text asks about an image. */
-  private voiceImage(text: string): string | undefined {
-    if (this.lastImageId === undefined) return undefined;
-    const intent = this.ctx.fastIntent.classify(text, { hasImage: true });
-    const top = 'then' in intent ? undefined : intent.labels[0];
-    return top !== undefined && LABEL_INFO[top.label].needsImage && !SEGMENT_LABELS.has(top.label) ? this.lastImageId : undefined;
   }
 
   /** audio.start: check the format and open a voice stream (a previous one ends as on audio.end). */
@@ -399,7 +234,7 @@ export class Session implements VoiceTurnStarter {
     while (this.seenTurnIds.has(id));
     this.send({ t: 'asr.final', text, turn: id, ...(language !== undefined ? { language } : {}) });
     // A spoken question about "this image" refers to the session's latest image.
-    const image = this.voiceImage(text);
+    const image = this.vision.voiceImage(text);
     const msg: TurnStartMsg = { t: 'turn.start', id, text, ...(image !== undefined ? { image } : {}) };
     const waiting = this.waitingVoice;
     if (waiting) {
@@ -424,12 +259,12 @@ export class Session implements VoiceTurnStarter {
 
   /** VoiceTurnStarter: the session holds an image a spoken turn can refer to. */
   get hasImage(): boolean {
-    return this.lastImageId !== undefined;
+    return this.vision.latestImageId !== undefined;
   }
 
   /** VoiceTurnStarter: the image a spoken segmentation would work on. */
   get latestImageId(): string | undefined {
-    return this.lastImageId;
+    return this.vision.latestImageId;
   }
 
   private startSpokenTurn(msg: TurnStartMsg, marks: VoiceTurnMarks): void {
@@ -445,84 +280,12 @@ export class Session implements VoiceTurnStarter {
 
   /** image.put: check and store the image in the background; errors go to the client. */
   putImage(msg: ImagePutMsg): void {
-    this.imageState ??= new SessionImages(this.ctx.config);
-    this.lastImageId = msg.id;
-    this.imageState.put(msg).then(() => this.describeImage(msg.id), (err: unknown) => {
-      if (err instanceof VlpError) this.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
-      else {
-        this.ctx.log.error({ session: this.id, err }, 'image check failed unexpectedly');
-        this.sendError('SERVER_INTERNAL', `image ${msg.id}: unexpected gateway fault`, { ref: 'image.put' });
-      }
-    });
+    this.vision.putImage(msg);
   }
 
   /** The vision model's description of an image, when it has one yet (keyword preference). */
   imageDescription(imageId: string | undefined): string | undefined {
-    return imageId === undefined ? undefined : this.imageState?.description(imageId);
-  }
-
-  /** The seed pipeline's VLM step, off the critical path: once per image, in the background, a
-   *  one-sentence description; detection keywords the description also names rank first. Failures
-   *  only mean no preference. Bounded: one request per image.put, aborted when the session ends. */
-  private async describeImage(imageId: string): Promise<void> {
-    const { config, models, log } = this.ctx;
-    const entry = models.get(config.defaultVisionModel);
-    if (!config.images.describe || !entry || !entry.backend.capabilities.vision || this.state === 'closed') return;
-    const img = this.imageState?.peek(imageId);
-    if (!img) return;
-    try {
-      // The image and the request only: no system prompt, no dialogue.
-      const messages = await withFittedImage([{ role: 'user', content: DESCRIBE_PROMPT }], img, entry);
-      let text = '';
-      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal: this.lifetime.signal })) {
-        if (ev.kind === 'done') text = ev.generatedText;
-      }
-      this.imageState?.setDescription(imageId, text);
-    } catch (err) {
-      if (!this.lifetime.signal.aborted) log.debug({ session: this.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'image description failed');
-    }
-  }
-
-  /** The turn's stored image, or undefined after sending the error that ends the turn. */
-  private async imageFor(run: TurnRun, imageId: string): Promise<StoredImage | undefined> {
-    const ref = 'turn.start';
-    const img = await this.imageState?.get(imageId);
-    if (img) return img;
-    const failed = this.imageState?.failure(imageId);
-    if (failed) this.sendError(failed.code, `image ${imageId} was rejected: ${failed.message}`, { turn: run.id, ref });
-    else this.sendError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session (send image.put first; it may have been rejected or evicted)`, { turn: run.id, ref });
-    return undefined;
-  }
-
-  /** The turn's messages with its image fitted into the backend's request limit. Throws VlpError. */
-  private async visionMessages(imageId: string, entry: ModelEntry, text: string, img?: StoredImage): Promise<ChatMessage[]> {
-    const stored = img ?? this.imageState?.peek(imageId);
-    if (!stored) throw new VlpError('INPUT_IMAGE_NOT_FOUND', `no image "${imageId}" in this session`);
-    return withFittedImage(this.history.messagesFor(this.options.systemPrompt, text), stored, entry);
-  }
-
-  /** Resolve the turn's image, fit it into the backend's request limit, build the messages.
-   *  Returns undefined when the turn already ended (error sent or cancelled). */
-  private async prepareVision(run: TurnRun, imageId: string, entry: ModelEntry, text: string): Promise<ChatMessage[] | undefined> {
-    const turn = run.id;
-    const ref = 'turn.start';
-    try {
-      const img = await this.imageFor(run, imageId);
-      if (!img) return undefined;
-      const messages = await this.visionMessages(imageId, entry, text, img);
-      if (run.controller.signal.aborted) {
-        this.send({ t: 'turn.cancelled', turn, reason: run.cancelReason ?? 'client' });
-        return undefined;
-      }
-      return messages;
-    } catch (err) {
-      if (err instanceof VlpError) this.sendError(err.code, err.message, { turn, ref });
-      else {
-        this.ctx.log.error({ session: this.id, turn, err }, 'image preparation failed');
-        this.sendError('SERVER_INTERNAL', 'unexpected gateway fault while preparing the image', { turn, ref });
-      }
-      return undefined;
-    }
+    return this.vision.imageDescription(imageId);
   }
 
   /** Cancel the running turn; returns false when `id` does not name it. */

@@ -1,0 +1,102 @@
+// WhisperLive segment windows → utterances, without a socket: window parsing, the partial's
+// stable/unstable split, segments split between two utterances, finalized text stripped.
+import { describe, expect, it } from 'vitest';
+import { UtteranceMapper, parseSegments } from './whisperlive-segments.ts';
+import type { Segment } from './whisperlive-segments.ts';
+
+const RATE = 16_000;
+/** No pre-ready drops: server second t is stream sample t × 16000. */
+const mapper = (): UtteranceMapper => new UtteranceMapper((n) => n / RATE);
+const seg = (start: number, end: number, text: string, completed: boolean): Segment => ({ start, end, text, completed });
+
+describe('parseSegments', () => {
+  it('reads numeric or string times, tidies text, and takes the last segment as in progress when `completed` is absent', () => {
+    expect(parseSegments([{ start: '0.000', end: '1.200', text: '  Hello   there. ' }, { start: 1.2, end: 2, text: ' How' }])).toEqual([
+      seg(0, 1.2, 'Hello there.', true),
+      seg(1.2, 2, 'How', false),
+    ]);
+    expect(parseSegments([{ start: 0, end: 1, text: 'a', completed: false }, { start: 1, end: 2, text: 'b', completed: true }])).toEqual([
+      seg(0, 1, 'a', false),
+      seg(1, 2, 'b', true),
+    ]);
+  });
+
+  it('rejects a window of the wrong shape', () => {
+    expect(parseSegments([null])).toBeUndefined();
+    expect(parseSegments([{ start: 'x', end: 1, text: 'a' }])).toBeUndefined();
+    expect(parseSegments([{ start: 0, end: 1 }])).toBeUndefined();
+  });
+});
+
+describe('UtteranceMapper', () => {
+  it('a partial is completed segments as stable and the in-progress one as unstable; only a text change is news', () => {
+    const m = mapper();
+    m.start(0);
+    m.addWindow([seg(0, 1, 'Hello there.', true), seg(1, 2, 'How are', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'Hello there.', unstable: ' How are' });
+    expect(m.next()).toEqual({ kind: 'idle' });
+    // The same text with another split is no news.
+    m.addWindow([seg(0, 1, 'Hello there.', true), seg(1, 2, 'How are', true)]);
+    expect(m.next()).toEqual({ kind: 'idle' });
+    m.addWindow([seg(0, 1, 'Hello there.', true), seg(1, 2, 'How are', true), seg(2, 2.5, 'you?', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'Hello there. How are', unstable: ' you?' });
+  });
+
+  it('assigns segments to two utterances by time; a final waits for a window after speechEnd with nothing in progress', () => {
+    const m = mapper();
+    m.start(0);
+    m.addWindow([seg(0, 1.4, 'one', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'one' });
+    const first = m.end(1.5 * RATE);
+    m.start(2 * RATE);
+    expect(m.open).toBeDefined();
+    expect(m.open).not.toBe(first);
+    // No window since speechEnd: the first utterance's final is not due yet.
+    expect(m.next()).toEqual({ kind: 'idle' });
+    expect(m.waiting(first)).toBe(true);
+
+    // `one` ends before the second utterance's start (minus the margin); `two` starts after the
+    // first one's end.
+    m.addWindow([seg(0, 1.4, 'one', true), seg(2, 3, 'two', false)]);
+    expect(m.next()).toEqual({ kind: 'final', utterance: first, text: 'one' });
+    expect(m.waiting(first)).toBe(false);
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'two' });
+    expect(m.next()).toEqual({ kind: 'idle' });
+  });
+
+  it('a final waits while a segment of the utterance is in progress; forceFinal() uses the in-progress text', () => {
+    const m = mapper();
+    m.start(0);
+    const u = m.end(RATE);
+    m.addWindow([seg(0, 0.6, 'Good', true), seg(0.6, 1, 'morning', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'Good', unstable: ' morning' });
+    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: u, text: 'Good morning' });
+    expect(m.forceFinal()).toBeUndefined();
+  });
+
+  it('speechEnd with no utterance in speech gives an empty final', () => {
+    const m = mapper();
+    const u = m.end(RATE);
+    expect(u.empty).toBe(true);
+    expect(m.next()).toEqual({ kind: 'final', utterance: u, text: '' });
+  });
+
+  it('strips text already given out in a final from a segment that grew past it', () => {
+    const m = mapper();
+    m.start(0);
+    m.addWindow([seg(0, 1, 'hello', false)]);
+    const first = m.end(RATE);
+    m.start(RATE);
+    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: first, text: 'hello' });
+
+    // A revision of the finalized words that ends little past them adds nothing.
+    m.addWindow([seg(0, 1.2, 'Hallo', false)]);
+    expect(m.next()).toEqual({ kind: 'idle' });
+    // The server's segment spans both utterances: only its new words belong to the second.
+    m.addWindow([seg(0, 2.5, 'Hello world', true)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'world', unstable: '' });
+    const second = m.end(2.5 * RATE);
+    m.addWindow([seg(0, 2.5, 'Hello world', true)]);
+    expect(m.next()).toEqual({ kind: 'final', utterance: second, text: 'world' });
+  });
+});
