@@ -7,12 +7,13 @@ import { validateClientMessage } from './validate.ts';
 import { validateServerMessage } from './validate-server.ts';
 import { JsonWire } from './wire-json.ts';
 import { MsgpackWire, type RawResult, type WireBounds } from './wire-msgpack.ts';
+import { GenTokenWire } from './gen-token-wire.ts';
 
 export interface ServerCodec {
   readonly subprotocol: Subprotocol;
   /**
-   * vlp.v1.msgpack: a Uint8Array VIEW into this codec's shared encode buffer, valid only until the
-   * next encode() on this codec; send it (or copy it) before encoding again.
+   * vlp.v1.msgpack: a Uint8Array VIEW into one of this codec's reused encode buffers, valid only
+   * until the next encode() on this codec; send it (or copy it) before encoding again.
    * vlp.v1.json: a string for a text frame.
    */
   encode(msg: ServerMessage): Uint8Array | string;
@@ -81,9 +82,11 @@ export function createServerCodec(sub: Subprotocol, limits: ProtocolLimits = DEF
   const check = (raw: RawResult): DecodeResult<ClientMessage> => (raw.ok ? validateClientMessage(raw.value, limits) : raw);
   if (sub === SUBPROTOCOL_MSGPACK) {
     const wire = new MsgpackWire(bounds);
+    // The per-token frame is written by hand (same bytes); every other frame by the encoder.
+    const tokens = new GenTokenWire();
     return {
       subprotocol: sub,
-      encode: (msg) => wire.encode(msg),
+      encode: (msg) => (msg.t === 'gen.token' ? tokens.encode(msg) : undefined) ?? wire.encode(msg),
       decode(data, isBinary) {
         if (!isBinary) return binaryRequired(sub);
         if (data.byteLength > limits.maxFrameBytes) return frameTooLarge(data.byteLength, limits);

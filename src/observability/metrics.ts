@@ -1,6 +1,8 @@
 // Prometheus metrics (prom-client) on a registry owned by the gateway instance, so tests and
-// several gateways in one process never share counters. Hot paths add in bulk (per turn).
+// several gateways in one process never share counters. Hot paths add in bulk (per turn), and the
+// two per-event histograms (per token, per audio chunk) are HotHistograms.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotHistogram } from './hot-histogram.ts';
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -12,13 +14,13 @@ export interface GatewayMetrics {
   tokensTotal: Counter;
   ttftSeconds: Histogram;
   turnSeconds: Histogram;
-  tokenRelaySeconds: Histogram;
+  tokenRelaySeconds: HotHistogram;
   errorsTotal: Counter<'code'>;
   framesSentTotal: Counter;
   backpressureTotal: Counter;
   upstreamRequestsTotal: Counter<'model' | 'outcome'>;
   audioChunksTotal: Counter;
-  audioForwardSeconds: Histogram;
+  audioForwardSeconds: HotHistogram;
   audioDroppedMs: Counter;
   asrFinalsTotal: Counter<'empty'>;
   bargeInsTotal: Counter;
@@ -50,12 +52,12 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
       buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 60],
       registers: r,
     }),
-    tokenRelaySeconds: new Histogram({
-      name: 'vlp_token_relay_seconds',
-      help: 'Gateway-internal relay time per token: from reading its bytes off the backend socket to writing its frame to the client socket, seconds',
-      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
-      registers: r,
-    }),
+    tokenRelaySeconds: new HotHistogram(
+      'vlp_token_relay_seconds',
+      'Gateway-internal relay time per token: from reading its bytes off the backend socket to writing its frame to the client socket, seconds',
+      [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registry,
+    ),
     errorsTotal: new Counter({ name: 'vlp_errors_total', help: 'Error frames sent, by stable code', labelNames: ['code'], registers: r }),
     framesSentTotal: new Counter({ name: 'vlp_frames_sent_total', help: 'Server frames written to sockets', registers: r }),
     backpressureTotal: new Counter({ name: 'vlp_backpressure_total', help: 'Sends that hit the socket high-water mark', registers: r }),
@@ -66,12 +68,12 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
       registers: r,
     }),
     audioChunksTotal: new Counter({ name: 'vlp_audio_chunks_total', help: 'audio.chunk frames received', registers: r }),
-    audioForwardSeconds: new Histogram({
-      name: 'vlp_audio_forward_seconds',
-      help: 'Gateway-internal forwarding time per audio chunk: from its frame arriving to its samples being written to the ASR upstream, seconds',
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25],
-      registers: r,
-    }),
+    audioForwardSeconds: new HotHistogram(
+      'vlp_audio_forward_seconds',
+      'Gateway-internal forwarding time per audio chunk: from its frame arriving to its samples being written to the ASR upstream, seconds',
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registry,
+    ),
     audioDroppedMs: new Counter({ name: 'vlp_audio_dropped_ms_total', help: 'Input audio dropped (ASR behind, too fast, no ASR stream), ms', registers: r }),
     asrFinalsTotal: new Counter({ name: 'vlp_asr_finals_total', help: 'Final transcripts, by whether they were empty', labelNames: ['empty'], registers: r }),
     bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),

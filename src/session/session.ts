@@ -1,5 +1,6 @@
 // One user session: options, dialogue history, the running turn and the outbox. Outlives its
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
+import { loadPlanning } from '../planning/lazy.ts';
 import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason } from '../../protocol/messages.ts';
 export type { TurnKind };
 import { VlpError, type ErrorCode, ERRORS } from '../../protocol/errors.ts';
@@ -113,6 +114,9 @@ export class Session implements VoiceTurnStarter {
 
   updateOptions(o: NonNullable<Extract<ClientMessage, { t: 'session.update' }>['options']>): void {
     this.options = applyOptions(this.options, o, this.ctx.config, (id) => this.ctx.models.get(id) !== undefined);
+    // Planning's libraries load now rather than in the first planned turn; a failed load reaches
+    // that turn as its error.
+    if (this.options.plan) loadPlanning().catch(() => undefined);
   }
 
   startTurn(msg: TurnStartMsg, voice?: VoiceTurnMarks): void {

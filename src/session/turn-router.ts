@@ -6,7 +6,7 @@ import type { GenParams, TurnKind, TurnStartMsg } from '../../protocol/messages.
 import { checkGenParams, mergeParams } from '../backends/params.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { ModelEntry } from '../models.ts';
-import { planSteps, planStepMessage, withPlan } from '../planning/index.ts';
+import { loadPlanning } from '../planning/lazy.ts';
 import type { IntentResult } from '../understanding/classifier-port.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
 import { unsupportedCode, type IntentLabel } from '../understanding/labels.ts';
@@ -164,6 +164,7 @@ async function planInto(s: Session, run: TurnRun, messages: ChatMessage[], hasIm
   const planner = s.ctx.models.get(s.ctx.config.defaultModel);
   const last = messages[messages.length - 1];
   if (!planner || !last) return;
+  const { planSteps, planStepMessage, withPlan } = await loadPlanning();
   const stream = planSteps(planner.backend, last.content, { signal: run.controller.signal, hasImage });
   for await (const step of stream) s.send(planStepMessage(run.id, step));
   const plan = await stream.result;

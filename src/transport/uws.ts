@@ -32,7 +32,8 @@ interface UwsUserData {
   conn: UwsConnection | undefined;
 }
 
-/** uWS WebSocket.send() results. */
+/** uWS WebSocket.send() results (0 = sent with bytes left buffered). */
+const SEND_SUCCESS = 1;
 const SEND_DROPPED = 2;
 
 /** Seconds without traffic before uWS closes; it pings at about half of this by itself. */
@@ -81,6 +82,7 @@ class UwsConnection implements Connection {
     if (this.closed) return 'dropped';
     // uWS writes to the socket now or copies into its own buffer: no reference to `frame` is kept.
     const status = this.ws.send(frame, this.binary);
+    if (status === SEND_SUCCESS) return 'ok'; // all written: nothing buffered
     if (status === SEND_DROPPED) return 'dropped';
     // Status 0 means "some bytes are buffered", which is not yet over our high-water mark.
     if (this.ws.getBufferedAmount() > this.highWaterBytes) {

@@ -3,6 +3,7 @@
 // only allocations are JSON.parse's and the returned event.
 import type { DoneEvent, GenEvent, TokenEvent } from '../ports.ts';
 import type { VlpError } from '../../../protocol/errors.ts';
+import type { SseEventDecoder } from '../http/sse-upstream.ts';
 import { tgiEventError, tgiProtocolError } from './errors.ts';
 
 /** The fields of a TGI stream event this adapter reads (others, e.g. top_tokens, are ignored). */
@@ -76,7 +77,7 @@ function finishOf(d: TgiStreamEvent['details']): DoneEvent['finish'] {
  * transport that carries TGI's SSE: the native route and a TGI container behind SageMaker.
  * Counts tokens, stamps their receive time, and stops at the final event.
  */
-export class TgiStreamReader {
+export class TgiStreamReader implements SseEventDecoder {
   private counted = 0;
   /** The final event (non-null generated_text) has been read. */
   ended = false;
@@ -87,6 +88,15 @@ export class TgiStreamReader {
     private readonly stops: readonly string[],
     private readonly protocolError: (what: string) => VlpError,
   ) {}
+
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** A TGI stream without its final event is incomplete: nothing to salvage. */
+  salvage(): undefined {
+    return undefined;
+  }
 
   /** Appends the batch's events to `out`, in order; nothing after the final event. */
   read(payloads: readonly string[], recvAt: number, out: GenEvent[]): void {
