@@ -20,6 +20,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** CPU seconds (user + system, all threads) of a process, from /proc/<pid>/stat (10 ms ticks);
+ *  NaN when it cannot be read. */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface GatewaySample {
   cpuS: number;
   rssBytes: number;
@@ -147,14 +160,7 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
       }
     },
     cpuFromProc() {
-      try {
-        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
-      } catch {
-        return Number.NaN;
-      }
+      return procCpuSeconds(child.pid ?? -1);
     },
     async stop() {
       if (child.exitCode !== null) return;

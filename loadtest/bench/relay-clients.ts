@@ -11,14 +11,36 @@ export interface PhaseResult {
   streams: number;
   completed: number;
   tokens: number;
-  /** Emit events not found for a received token (should be 0). */
+  /** Emit events not found for a received token (should be 0); set by settleLatencies. */
   missingEmits: number;
   seconds: number;
+  /** Per token: arrival − emit at the simulator, ms; set by settleLatencies. */
   tokenLatencyMs: number[];
   ttftMs: number[];
+  /** Arrivals as recorded: seed, token index (TGI's, from 1) and arrival time, flat triples. */
+  arrivals: number[];
 }
 
-const wallNow = (): number => performance.timeOrigin + performance.now();
+/** The simulator's token emit times, by request seed: index → monoMs() of the write. */
+export type EmitTimes = Map<number, ArrayLike<number>>;
+
+/** CLOCK_MONOTONIC in ms: one clock for every process on this machine (the simulator runs in its
+ *  own process and stamps its writes with it). */
+export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const wallNow = monoMs;
+
+const newResult = (n: number): PhaseResult => ({ streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [], arrivals: [] });
+
+/** Per-token latencies of a finished phase, once the simulator's emit times are known. */
+export function settleLatencies(res: PhaseResult, emits: EmitTimes): void {
+  const a = res.arrivals;
+  for (let k = 0; k < a.length; k += 3) {
+    const emitted = emits.get(a[k] as number)?.[a[k + 1] as number];
+    if (emitted) res.tokenLatencyMs.push((a[k + 2] as number) - emitted);
+    else res.missingEmits++;
+  }
+  res.arrivals = [];
+}
 
 /** Which upstream API a phase reads: TGI native SSE, the Messages API, or SageMaker streaming. */
 export type RelayPath = 'tgi' | 'openai' | 'sagemaker';
@@ -36,12 +58,12 @@ const startDelay = (k: number, n: number, rampMs: number): Promise<void> =>
   rampMs > 0 ? new Promise((r) => setTimeout(r, (k * rampMs) / n)) : Promise.resolve();
 
 /** Read N streams straight from the simulator (no gateway) over the given upstream API. */
-export async function runDirect(target: DirectTarget, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0): Promise<PhaseResult> {
-  if (target.path === 'sagemaker') return runDirectSageMaker(target, n, tokens, seedBase, emits, rampMs);
+export async function runDirect(target: DirectTarget, n: number, tokens: number, seedBase: number, rampMs = 0): Promise<PhaseResult> {
+  if (target.path === 'sagemaker') return runDirectSageMaker(target, n, tokens, seedBase, rampMs);
   const chat = target.path === 'openai';
   const simUrl = target.url;
   const pool = new Pool(simUrl, { connections: n, pipelining: 1 });
-  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const res = newResult(n);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: n }, async (_, k) => {
@@ -78,7 +100,7 @@ export async function runDirect(target: DirectTarget, n: number, tokens: number,
             index = m.index;
             if (m.generated_text !== null) done = true;
           }
-          recordToken(res, at, emits.get(seed)?.[index], first ? start : -1);
+          recordToken(res, at, seed, index, first ? start : -1);
           first = false;
         },
       });
@@ -92,15 +114,14 @@ export async function runDirect(target: DirectTarget, n: number, tokens: number,
   return res;
 }
 
-function recordToken(res: PhaseResult, at: number, emitted: number | undefined, startIfFirst: number): void {
+function recordToken(res: PhaseResult, at: number, seed: number, index: number, startIfFirst: number): void {
   if (startIfFirst >= 0) res.ttftMs.push(at - startIfFirst);
-  if (emitted) res.tokenLatencyMs.push(at - emitted);
-  else res.missingEmits++;
+  res.arrivals.push(seed, index, at);
   res.tokens++;
 }
 
 /** Direct SageMaker reads with the real AWS SDK (event stream → TGI SSE bytes → events). */
-async function runDirectSageMaker(target: DirectTarget, n: number, tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs: number): Promise<PhaseResult> {
+async function runDirectSageMaker(target: DirectTarget, n: number, tokens: number, seedBase: number, rampMs: number): Promise<PhaseResult> {
   // As the gateway's adapter does: enough sockets for every stream (the SDK default of 50 queues).
   const agent = { keepAlive: true, maxSockets: n };
   const client = new SageMakerRuntimeClient({
@@ -110,7 +131,7 @@ async function runDirectSageMaker(target: DirectTarget, n: number, tokens: numbe
     maxAttempts: 1,
     requestHandler: { httpAgent: agent, httpsAgent: agent },
   });
-  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const res = newResult(n);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: n }, async (_, k) => {
@@ -131,7 +152,7 @@ async function runDirectSageMaker(target: DirectTarget, n: number, tokens: numbe
         onEvent: (ev) => {
           const at = wallNow();
           const m = JSON.parse(ev.data) as { index: number; generated_text: string | null };
-          recordToken(res, at, emits.get(seed)?.[m.index], first ? start : -1);
+          recordToken(res, at, seed, m.index, first ? start : -1);
           first = false;
           if (m.generated_text !== null) done = true;
         },
@@ -179,9 +200,9 @@ export async function openIdleSessions(url: string, n: number): Promise<WebSocke
 }
 
 /** One turn on each of the given (already opened) sessions, all at once. */
-export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, emits: Map<number, Float64Array>, rampMs = 0, model?: string): Promise<PhaseResult> {
+export async function runGateway(sockets: WebSocket[], tokens: number, seedBase: number, rampMs = 0, model?: string): Promise<PhaseResult> {
   const n = sockets.length;
-  const res: PhaseResult = { streams: n, completed: 0, tokens: 0, missingEmits: 0, seconds: 0, tokenLatencyMs: [], ttftMs: [] };
+  const res = newResult(n);
   const t0 = performance.now();
   await Promise.all(
     sockets.map(
@@ -203,12 +224,8 @@ export async function runGateway(sockets: WebSocket[], tokens: number, seedBase:
                   res.ttftMs.push(at - start);
                   first = false;
                 }
-                const e = emits.get(seed);
-                for (let j = m.i; j < m.i + m.n; j++) {
-                  const emitted = e?.[j + 1];
-                  if (emitted) res.tokenLatencyMs.push(at - emitted);
-                  else res.missingEmits++;
-                }
+                // Visible token i is TGI's token i + 1 (the simulator sends no special tokens).
+                for (let j = m.i; j < m.i + m.n; j++) res.arrivals.push(seed, j + 1, at);
                 res.tokens += m.n;
                 return;
               }

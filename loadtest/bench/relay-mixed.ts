@@ -5,7 +5,7 @@
 // isolates what one path costs over the other; separate phases run seconds apart and differ by
 // whatever else the machine did meanwhile.
 import type WebSocket from 'ws';
-import { runDirect, runGateway, openIdleSessions, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
+import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type EmitTimes, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
 
 export interface MixedHalf {
@@ -53,7 +53,8 @@ export interface MixedOptions {
   tokens: number;
   rampMs: number;
   repeat: number;
-  emits: Map<number, Float64Array>;
+  /** The simulator's emit times recorded since the previous call. */
+  takeEmits: () => Promise<EmitTimes>;
   /** Returns a fresh seed base for each run (seeds must not repeat across runs). */
   nextSeedBase: () => number;
 }
@@ -64,13 +65,15 @@ async function once(o: MixedOptions, a: DirectTarget, b: DirectTarget): Promise<
   try {
     await new Promise((r) => setTimeout(r, 300));
     const [da, db] = await Promise.all([
-      runDirect(a, n, o.tokens, o.nextSeedBase(), o.emits, o.rampMs),
-      runDirect(b, n, o.tokens, o.nextSeedBase(), o.emits, o.rampMs),
+      runDirect(a, n, o.tokens, o.nextSeedBase(), o.rampMs),
+      runDirect(b, n, o.tokens, o.nextSeedBase(), o.rampMs),
     ]);
     const [ga, gb] = await Promise.all([
-      runGateway(sockets.slice(0, n), o.tokens, o.nextSeedBase(), o.emits, o.rampMs, a.path),
-      runGateway(sockets.slice(n), o.tokens, o.nextSeedBase(), o.emits, o.rampMs, b.path),
+      runGateway(sockets.slice(0, n), o.tokens, o.nextSeedBase(), o.rampMs, a.path),
+      runGateway(sockets.slice(n), o.tokens, o.nextSeedBase(), o.rampMs, b.path),
     ]);
+    const emits = await o.takeEmits();
+    for (const r of [da, db, ga, gb]) settleLatencies(r, emits);
     const ha = half(a.path, da, ga);
     const hb = half(b.path, db, gb);
     return { a: ha, b: hb, bOverA: { p50: r2(hb.addedMs.p50 - ha.addedMs.p50), p99: r2(hb.addedMs.p99 - ha.addedMs.p99) } };

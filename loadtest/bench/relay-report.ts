@@ -15,12 +15,16 @@ export interface PathReport {
   gatewayCpu: { seconds: number; usPerToken: number; cores: number };
   activeRssPerSessionKiB: number;
   peakRssMiB: number;
-  loadgenLoopDelayP99Ms: { direct: number; gateway: number };
+  /** The load generator's own event-loop delay over the phase (1 ms resolution), ms. */
+  loadgenLoopDelayP99Ms: number;
+  /** CPU of the other processes over the phase, cores (/proc and process.cpuUsage). */
+  otherCores: { loadGenerator: number; simulator: number; pipe: number };
   /** vlp_token_relay_seconds over the phase (bucket upper bounds), ms. */
   gatewayRelayMs: { p50: number; p99: number; p999: number };
   /** prom-client event-loop lag of the gateway over the phase (10 ms resolution), ms. */
   gatewayLoopLagMs: { p99: number; max: number };
-  /** Calibration: the same streams through a bare TCP pipe process (TGI path only). */
+  /** Calibration: streams of the same API through a bare TCP pipe process, in the same phase
+   *  (HTTP APIs only). */
   tcpPipeFloor?: { perTokenLatencyMs: { p50: number; p90: number; p99: number; max: number }; addedP99Ms: number };
   /** Key figures of every repetition (this report row is the median one by added p99). */
   repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number }[];
@@ -36,7 +40,7 @@ export interface TransportReport {
 
 interface Meta {
   date: string;
-  params: { pinned: boolean; repeat: number; concurrentStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
+  params: { pinned: boolean; repeat: number; concurrentStreams: number; sideStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
   targets: { addedPerTokenP99Ms: number; idleRssPerSessionKiB: number; sagemakerOverTgiP99Ms: number };
 }
 
@@ -50,26 +54,26 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
     '',
     `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}. ${p.pinned ? 'The gateway process is pinned to the last core and the load generator + simulators to the others (taskset), so they do not preempt each other.' : 'Gateway and load generator share all cores.'} Offered load per phase: ${p.concurrentStreams} concurrent streams × ${p.tokensPerStream} tokens, simulated TGI ITL ${p.itlMs} ms ±${p.jitter * 100} %, TTFT ${p.ttftMs} ms, stream starts spread over ${p.startRampMs} ms (same schedule on both paths); ${p.idleSessions} idle sessions held open throughout.`,
     '',
-    `Each upstream API is measured ${p.repeat} time(s); each repetition runs the direct, TCP-pipe (TGI only) and gateway phases one after another. A table row is the repetition with the median added p99; every repetition's figures are listed under the targets.`,
+    `Each upstream API is measured ${p.repeat} time(s). A repetition is one phase in which three groups of streams run side by side on interleaved start schedules: ${p.concurrentStreams} streams through the gateway, ${p.sideStreams} read directly from the simulator, and (TGI native and Messages API) ${p.sideStreams} read through a bare TCP pipe process. Every group lives through the same machine noise, so "added" (gateway − direct) and the pipe's own added latency are compared within one phase. A table row is the repetition with the median added p99; every repetition's figures are listed under the targets.`,
     '',
-    'Method: the simulators and the load generator share one process, so the simulator\'s write time of each token and its arrival time at the client are on one clock; the gateway runs as its own process (`tsx src/main.ts`) and its CPU time (process.cpuUsage via prom-client) and RSS are its own. Per-token latency = arrival − write. For each upstream API, "direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker) and "gateway" reads the same kind of stream through vlp-live; "added" is gateway − direct, measured side by side in one run. The two cores are shared by the gateway and the load generator.',
+    'Method: the simulated fleet (TGI native + Messages API, and a SageMaker runtime in front of it speaking the AWS event-stream encoding), the gateway (`tsx src/main.ts`), the TCP pipe and this load generator are four processes. The simulator stamps each token write and the load generator each arrival with CLOCK_MONOTONIC (`process.hrtime`, one clock for every process on the machine); per-token latency = arrival − write. "Direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker): one process hop, as a client talking to TGI itself would have. "Gateway" reads the same kind of stream through vlp-live (two hops), "pipe" through a bare TCP relay process (two hops, no work). The gateway\'s CPU time (process.cpuUsage via prom-client) and RSS are its own. The two cores are shared by all four processes.',
     '',
-    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms, incl. 10 ms timer resolution) | load-gen loop delay p99 direct / gateway (ms) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms, incl. 10 ms timer resolution) | load-gen loop delay p99 (ms) | cores: load generator / simulator / pipe |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports) {
     for (const x of r.paths) {
       lines.push(
-        `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms.direct} / ${x.loadgenLoopDelayP99Ms.gateway} |`,
+        `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms} | ${x.otherCores.loadGenerator} / ${x.otherCores.simulator} / ${x.otherCores.pipe} |`,
       );
     }
   }
   const floors = reports.flatMap((r) => r.paths.filter((x) => x.tcpPipeFloor).map((x) => ({ r, x })));
   if (floors.length > 0) {
-    lines.push('', '| transport run | calibration: TGI streams through a bare TCP pipe process | per-token p50 / p99 (ms) | added p99 over direct (ms) | vlp-live added p99 on the same path (ms) |', '|---|---|---|---|---|');
+    lines.push('', '| transport | upstream API | calibration: the same API through a bare TCP pipe process, same phase | per-token p50 / p99 (ms) | pipe added p99 over direct (ms) | vlp-live added p99 (ms) |', '|---|---|---|---|---|---|');
     for (const { r, x } of floors) {
       const f = x.tcpPipeFloor as NonNullable<PathReport['tcpPipeFloor']>;
-      lines.push(`| ${r.transport} | sim → pipe process → load generator | ${f.perTokenLatencyMs.p50} / ${f.perTokenLatencyMs.p99} | ${f.addedP99Ms} | ${x.addedPerTokenMs.p99} |`);
+      lines.push(`| ${r.transport} | ${x.path} | sim → pipe process → load generator | ${f.perTokenLatencyMs.p50} / ${f.perTokenLatencyMs.p99} | ${f.addedP99Ms} | ${x.addedPerTokenMs.p99} |`);
     }
   }
   lines.push(

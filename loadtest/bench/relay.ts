@@ -1,9 +1,10 @@
 // `npm run bench:relay`: relay benchmark. In one run, for each transport and each upstream API
 // (TGI native SSE, the OpenAI-compatible Messages API, SageMaker response streaming), it measures
 // tokens read directly from the simulator and tokens read through the gateway at the same fixed
-// offered load (N concurrent streams). The simulators run in this process so token emit times
-// and arrival times share one clock; the gateway runs as its own process and reports its own CPU
-// time and RSS. Writes loadtest/reports/relay-<date>.{json,md}.
+// offered load (N concurrent streams through the gateway), side by side in one phase, with a bare
+// TCP pipe as calibration. The simulated fleet, the gateway and the pipe each run as their own
+// process; token writes and arrivals are stamped with CLOCK_MONOTONIC, one clock for all of them.
+// The gateway reports its own CPU time and RSS. Writes loadtest/reports/relay-<date>.{json,md}.
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,10 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { startTgiSim } from '../../sim/tgi/index.ts';
-import { startSageMakerSim } from '../../sim/sagemaker/index.ts';
-import { bucketQuantile, freePort, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
+import { startSimFleet, type SimFleetProc } from './relay-sim.ts';
+import { bucketQuantile, freePort, procCpuSeconds, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { runDirect, runGateway, openIdleSessions, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
+import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
 import { measureMixed } from './relay-mixed.ts';
 import { renderRelayReport, type PathReport, type TransportReport } from './relay-report.ts';
@@ -25,6 +25,8 @@ const { values } = parseArgs({
   options: {
     sessions: { type: 'string', default: '200' },
     idle: { type: 'string', default: '1000' },
+    /** Streams of each reference group (direct, TCP pipe) run beside the gateway's in one phase. */
+    'side-streams': { type: 'string', default: '50' },
     tokens: { type: 'string', default: '200' },
     'itl-ms': { type: 'string', default: '28' },
     'ttft-ms': { type: 'string', default: '180' },
@@ -46,6 +48,7 @@ const { values } = parseArgs({
 });
 const N = Number(values.sessions);
 const IDLE = Number(values.idle);
+const SIDE = Number(values['side-streams']);
 const TOKENS = Number(values.tokens);
 const ITL = Number(values['itl-ms']);
 const TTFT = Number(values['ttft-ms']);
@@ -110,23 +113,34 @@ async function startPipe(targetPort: number): Promise<{ url: string; child: Chil
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarget, emits: Map<number, Float64Array>, seedBase: number, pipeUrl?: string): Promise<PathReport> {
+async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath, target: DirectTarget, seedBase: number, pipe?: { url: string; pid: number }): Promise<PathReport> {
+  const pipeUrl = pipe?.url;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   const active = await openIdleSessions(gw.url, N);
   await sleep(300);
-  eld.enable();
-  const direct = await runDirect(target, N, TOKENS, seedBase, emits, RAMP);
-  eld.disable();
-  const lagDirect = r2(eld.percentile(99) / 1e6);
-  eld.reset();
-  // Floor: the same streams through a bare TCP pipe process (two cross-process hops, no work).
-  const floor = pipeUrl !== undefined ? await runDirect({ ...target, url: pipeUrl }, N, TOKENS, seedBase + 2500, emits, RAMP) : undefined;
   const s0 = await gw.sample();
   let peak = s0.rssBytes;
   // Peak RSS from /proc: a /metrics scrape mid-phase would stall the gateway's loop.
   const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
+  const cpu0 = { self: process.cpuUsage(), sim: procCpuSeconds(fleet.pid), pipe: pipe ? procCpuSeconds(pipe.pid) : 0, t: performance.now() };
   eld.enable();
-  const through = await runGateway(active, TOKENS, seedBase + 5000, emits, RAMP, path);
+  // Side by side: the gateway's streams, the direct readers and the TCP-pipe readers run in the same
+  // phase on interleaved start schedules, so every group lives through the same machine noise
+  // (other tenants, the load generator's own stalls); "added" compares groups of one phase.
+  const [through, direct, floor] = await Promise.all([
+    runGateway(active, TOKENS, seedBase + 5000, RAMP, path),
+    runDirect(target, SIDE, TOKENS, seedBase, RAMP),
+    pipeUrl !== undefined ? runDirect({ ...target, url: pipeUrl }, SIDE, TOKENS, seedBase + 2500, RAMP) : Promise.resolve(undefined),
+  ]);
+  const self = process.cpuUsage(cpu0.self);
+  const wallS = (performance.now() - cpu0.t) / 1000;
+  const machineCores = {
+    loadGenerator: r2((self.user + self.system) / 1e6 / wallS),
+    simulator: r2((procCpuSeconds(fleet.pid) - cpu0.sim) / wallS),
+    pipe: pipe ? r2((procCpuSeconds(pipe.pid) - cpu0.pipe) / wallS) : 0,
+  };
+  const emits = await fleet.takeEmits();
+  for (const r of [through, direct, floor]) if (r !== undefined) settleLatencies(r, emits);
   eld.disable();
   clearInterval(sampler);
   const s1 = await gw.sample();
@@ -136,7 +150,7 @@ async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarge
   const f = floor ? phaseSummary(floor) : undefined;
   const cpuS = s1.cpuS - s0.cpuS;
   console.log(
-    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token`,
+    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token (${r2(cpuS / through.seconds)} cores); cores load gen / sim / pipe ${machineCores.loadGenerator} / ${machineCores.simulator} / ${machineCores.pipe}`,
   );
   return {
     path,
@@ -148,7 +162,8 @@ async function measurePath(gw: GatewayProc, path: RelayPath, target: DirectTarge
     gatewayCpu: { seconds: r2(cpuS), usPerToken: r2((cpuS * 1e6) / Math.max(1, through.tokens)), cores: r2(cpuS / through.seconds) },
     activeRssPerSessionKiB: r2((peak - s0.rssBytes) / N / 1024),
     peakRssMiB: r2(peak / 2 ** 20),
-    loadgenLoopDelayP99Ms: { direct: lagDirect, gateway: r2(eld.percentile(99) / 1e6) },
+    loadgenLoopDelayP99Ms: r2(eld.percentile(99) / 1e6),
+    otherCores: machineCores,
     gatewayRelayMs: {
       p50: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000,
       p99: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000,
@@ -177,25 +192,11 @@ function medianRepetition(reps: PathReport[]): PathReport {
 }
 
 async function main(): Promise<void> {
-  const sim = await startTgiSim({
-    ttftMs: TTFT,
-    itlMs: ITL,
-    jitter: 0.2,
-    loadFactor: 0,
-    maxConcurrent: 100_000,
-    traceEmits: true,
-    keepAliveMs: 0,
-    answerTokens: { min: TOKENS * 4, max: TOKENS * 4 },
-  });
-  // Payload parts as the container writes them (as SageMaker relays them); the awkward splits are
-  // covered by tests and would only load the load generator here.
-  const sm = await startSageMakerSim({ endpoints: { [SM_ENDPOINT]: { tgiUrl: sim.url } }, chunking: 'events' });
-  const emits = new Map<number, Float64Array>();
-  sim.events.on('token-emitted', (e) => {
-    let a = emits.get(e.seed);
-    if (!a) emits.set(e.seed, (a = new Float64Array(TOKENS + 2)));
-    if (e.index < a.length) a[e.index] = e.atMs;
-  });
+  // The simulated fleet runs in its own process (as TGI does in production): the direct readers
+  // cross one process boundary, the gateway's streams two, the TCP pipe's two.
+  const fleet = await startSimFleet({ ttftMs: TTFT, itlMs: ITL, tokens: TOKENS, smEndpoint: SM_ENDPOINT });
+  const sim = { url: fleet.tgiUrl };
+  const sm = { url: fleet.smUrl };
   console.log(`relay bench: ${N} concurrent streams x ${TOKENS} tokens, ITL ${ITL} ms, TTFT ${TTFT} ms, ramp ${RAMP} ms, ${IDLE} idle sessions; paths ${paths.join(',')}`);
   const targets: Record<RelayPath, DirectTarget> = {
     tgi: { path: 'tgi', url: sim.url },
@@ -223,20 +224,21 @@ async function main(): Promise<void> {
       // Warm-up (JIT, connection pools) on every path, not measured.
       for (const path of paths) {
         const warm = await openIdleSessions(gw.url, Math.min(N, 50));
-        await runGateway(warm, 20, (seedBase += 10_000), emits, 0, path);
-        await runDirect(targets[path], Math.min(N, 50), 20, (seedBase += 10_000), emits);
+        await runGateway(warm, 20, (seedBase += 10_000), 0, path);
+        await runDirect(targets[path], Math.min(N, 50), 20, (seedBase += 10_000));
+        await fleet.takeEmits();
         for (const c of warm) c.close();
       }
       const perPath: PathReport[] = [];
       for (const path of paths) {
         const reps: PathReport[] = [];
-        for (let k = 0; k < REPEAT; k++) reps.push(await measurePath(gw, path, targets[path], emits, (seedBase += 10_000), path === 'tgi' ? pipe.url : undefined));
+        for (let k = 0; k < REPEAT; k++) reps.push(await measurePath(gw, fleet, path, targets[path], (seedBase += 10_000), path !== 'sagemaker' ? { url: pipe.url, pid: pipe.child.pid ?? -1 } : undefined));
         perPath.push(medianRepetition(reps));
       }
       const mixed =
         MIXED_REPEAT > 0 && paths.includes('tgi') && paths.includes('sagemaker')
           ? await measureMixed(
-              { gatewayUrl: gw.url, streamsPerPath: MIXED_PER_PATH, tokens: TOKENS, rampMs: RAMP, repeat: MIXED_REPEAT, emits, nextSeedBase: () => (seedBase += 10_000) },
+              { gatewayUrl: gw.url, streamsPerPath: MIXED_PER_PATH, tokens: TOKENS, rampMs: RAMP, repeat: MIXED_REPEAT, takeEmits: () => fleet.takeEmits(), nextSeedBase: () => (seedBase += 10_000) },
               targets.tgi,
               targets.sagemaker,
             )
@@ -259,11 +261,10 @@ async function main(): Promise<void> {
     }
   }
   pipe.child.kill('SIGTERM');
-  await sm.close();
-  await sim.close();
+  await fleet.stop();
   const meta = {
     date: new Date().toISOString(),
-    params: { pinned: PIN, repeat: REPEAT, concurrentStreams: N, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { pinned: PIN, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
   const { md, json } = renderRelayReport(meta, reports);

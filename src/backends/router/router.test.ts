@@ -450,6 +450,23 @@ describe('router: cancellation and outstanding counts', () => {
     expect(router.stats().replicas[0]?.up).toBe(true);
   });
 
+  it('return() before the first event closes the attempt and decrements outstanding once', async () => {
+    const [a] = fakes('a') as [FakeBackend];
+    a.plan({ tokens: ['x'], hold: true, holdAfter: 0 });
+    const { router } = route([a]);
+    const it = router.generate(request())[Symbol.asyncIterator]();
+    const first = it.next();
+    await tick();
+    expect(outstanding(router)).toEqual([1]);
+    expect(await it.return?.()).toEqual({ done: true, value: undefined });
+    a.release();
+    expect(await first).toEqual({ done: true, value: undefined });
+    await tick();
+    expect(outstanding(router)).toEqual([0]);
+    expect(a.returns).toBe(1);
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('an already aborted request tries nothing', async () => {
     const [a] = fakes('a') as [FakeBackend];
     const { router } = route([a]);

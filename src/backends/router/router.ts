@@ -1,11 +1,9 @@
 // createRoutedBackend: one TextGenBackend over several replicas of a model and an optional
 // fallback, with least-outstanding choice, per-replica circuit breakers and pre-token retries.
-import type { VlpError } from '../../../protocol/errors.ts';
-import { abortError, isAbortError } from '../abort.ts';
-import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
+import type { TextGenBackend } from '../ports.ts';
 import { Picker } from './picker.ts';
 import { Replica } from './replica.ts';
-import { backoffMs, isRetryable, sleep } from './retry-policy.ts';
+import { RoutedStream, type RouterContext } from './routed-stream.ts';
 
 export interface RouterLogEvent {
   kind: 'replica_down' | 'replica_up' | 'retry' | 'fallback';
@@ -58,16 +56,6 @@ export const ROUTER_DEFAULTS = {
   probeTimeoutMs: 1000,
 } as const;
 
-interface RouterContext {
-  readonly picker: Picker;
-  readonly fallback: TextGenBackend | undefined;
-  readonly maxAttempts: number;
-  readonly maxRetryAfterMs: number;
-  readonly baseBackoffMs: number;
-  readonly now: () => number;
-  readonly log: (event: RouterLogEvent) => void;
-}
-
 export function createRoutedBackend(opts: RoutedBackendOptions): RoutedBackend {
   const first = opts.replicas[0];
   if (first === undefined) throw new Error(`router ${opts.id}: needs at least one replica`);
@@ -117,87 +105,11 @@ export function createRoutedBackend(opts: RoutedBackendOptions): RoutedBackend {
   return {
     id: opts.id,
     capabilities: { ...first.capabilities },
-    generate: (req) => route(ctx, req),
+    generate: (req) => new RoutedStream(ctx, req),
     probe: (timeoutMs) => probeAny(replicas, timeoutMs),
     close: () => (closing ??= closeAll(replicas, opts.fallback)),
     stats: () => ({ replicas: replicas.map((r) => ({ id: r.id, up: r.breaker.up, outstanding: r.outstanding })) }),
   };
-}
-
-/**
- * One request. Each attempt delegates with `for await`, so when the consumer breaks out (our
- * return()) the loop calls return() on the replica's iterator, which closes the upstream request;
- * req.signal reaches the replica unchanged. Retries and the fallback happen only while nothing
- * has been yielded: after a token an error is rethrown as is.
- */
-async function* route(ctx: RouterContext, req: TextGenRequest): AsyncGenerator<GenEvent, void, undefined> {
-  const { signal } = req;
-  if (signal.aborted) throw abortError(signal.reason);
-  const fallback = ctx.fallback !== undefined && fallbackCanServe(ctx.fallback, req) ? ctx.fallback : undefined;
-  const tried = new Set<Replica>();
-  let lastErr: VlpError | undefined;
-  let lastFailed = '';
-  let attempts = 0;
-  // Every breaker open: the fallback if there is one, else the replica that opened longest ago.
-  let next: Replica | undefined = fallback !== undefined && ctx.picker.allDown() ? undefined : ctx.picker.first(ctx.now());
-
-  // Every path that stays in the loop assigns `next` at the bottom; the others return or throw.
-  while (next !== undefined) {
-    const replica = next;
-    attempts++;
-    tried.add(replica);
-    const startedAt = ctx.now();
-    let yielded = 0;
-    let outcome: 'served' | 'failed' | undefined; // undefined at the end = the consumer left
-    replica.outstanding++;
-    try {
-      for await (const ev of replica.backend.generate(req)) {
-        yielded++;
-        yield ev;
-      }
-      outcome = 'served';
-      replica.breaker.success(startedAt);
-      return;
-    } catch (err) {
-      if (signal.aborted) throw isAbortError(err) ? err : abortError(signal.reason);
-      outcome = 'failed';
-      replica.failed(err, ctx.now());
-      if (!isRetryable(err, yielded)) throw err;
-      lastErr = err;
-      lastFailed = replica.id;
-    } finally {
-      replica.outstanding--; // exactly once per attempt, however it ended
-      // Left by a break or an abort after tokens flowed: the replica was serving fine.
-      if (outcome === undefined && yielded > 0) replica.breaker.success(startedAt);
-    }
-
-    if (attempts >= ctx.maxAttempts) break;
-    const choice = ctx.picker.retry(tried, ctx.now(), ctx.maxRetryAfterMs);
-    if (choice === undefined) break; // no replica up, or only ones whose Retry-After is too long
-    await sleep(Math.max(choice.waitMs, backoffMs(attempts, ctx.baseBackoffMs, ctx.maxRetryAfterMs)), signal);
-    ctx.log({ kind: 'retry', backend: replica.id, code: lastErr.code });
-    req.onRetry?.({ code: lastErr.code, attempt: attempts + 1, backend: replica.id });
-    next = choice.replica;
-  }
-
-  if (fallback !== undefined) {
-    if (lastErr === undefined) {
-      ctx.log({ kind: 'fallback', backend: fallback.id });
-    } else {
-      ctx.log({ kind: 'fallback', backend: fallback.id, code: lastErr.code });
-      req.onRetry?.({ code: lastErr.code, attempt: attempts + 1, backend: lastFailed });
-    }
-    // Its own errors (and an abort) propagate as they are.
-    for await (const ev of fallback.generate(req)) yield ev;
-    return;
-  }
-  if (lastErr === undefined) throw new Error('router: no attempt was made'); // unreachable: first() always returns
-  throw lastErr;
-}
-
-/** A fallback without vision cannot take a request carrying images. */
-function fallbackCanServe(fallback: TextGenBackend, req: TextGenRequest): boolean {
-  return fallback.capabilities.vision || !req.messages.some((m) => m.images !== undefined && m.images.length > 0);
 }
 
 /** True as soon as one replica answers its probe; a healthy answer also closes that replica's
