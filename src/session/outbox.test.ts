@@ -26,6 +26,18 @@ describe('Outbox', () => {
     expect(sink.frames[2]).toMatchObject({ t: 'gen.token', i: 1, n: 1, text: 'lo' });
   });
 
+  it('stamps frames with their keys in the canonical order: t, seq, then the fields', () => {
+    const o = new Outbox({ maxFrames: 10, replayFrames: 10, onOverflow: () => undefined });
+    const sink = new FakeSink();
+    o.attach(sink);
+    o.push({ t: 'turn.started', turn: 'a', kind: 'chat', model: 'm' });
+    o.push({ t: 'gen.token', turn: 'a', i: 0, n: 1, text: 'Hel' });
+    expect(sink.frames.map((f) => Object.keys(f))).toEqual([
+      ['t', 'seq', 'turn', 'kind', 'model'],
+      ['t', 'seq', 'turn', 'i', 'n', 'text'],
+    ]);
+  });
+
   it('holds frames while backpressured, coalesces tokens, and resumes on drain', async () => {
     const o = new Outbox({ maxFrames: 10, replayFrames: 100, onOverflow: () => undefined });
     const sink = new FakeSink();

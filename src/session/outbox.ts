@@ -180,10 +180,9 @@ export class Outbox {
     this.head = 0;
   }
 
+  /** The frame with its seq, keys in SPEC §2's canonical order (t, seq, then the fields). */
   private stamp(p: ServerPayload): ServerMessage {
-    const msg = p as ServerMessage;
-    msg.seq = ++this.seq;
-    return msg;
+    return { t: p.t, seq: ++this.seq, ...p } as ServerMessage;
   }
 
   /** Store a frame that is not being written now (detached, or queued at a detach). */
