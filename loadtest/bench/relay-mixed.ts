@@ -1,5 +1,6 @@
-// Side-by-side comparison of two upstream APIs in one phase: half of the streams use path A and
-// half path B, interleaved on the same start schedule, both directly and through the gateway.
+// Side-by-side comparison of two upstream APIs in one phase: half of the gateway's streams use path
+// A and half path B, interleaved on the same start schedule, while direct readers of both paths run
+// in the same phase.
 // Both halves share every disturbance of the phase (the gateway's GC pauses, the scheduler of two
 // shared vCPUs, the load generator's own stalls), so the difference of their added latencies
 // isolates what one path costs over the other; separate phases run seconds apart and differ by
@@ -48,8 +49,10 @@ function half(path: RelayPath, direct: PhaseResult, through: PhaseResult): Mixed
 
 export interface MixedOptions {
   gatewayUrl: string;
-  /** Streams of each path (the phase carries twice as many). */
+  /** Gateway streams of each path (the gateway carries twice as many). */
   streamsPerPath: number;
+  /** Direct readers of each path in the same phase. */
+  directPerPath: number;
   tokens: number;
   rampMs: number;
   repeat: number;
@@ -61,16 +64,16 @@ export interface MixedOptions {
 
 async function once(o: MixedOptions, a: DirectTarget, b: DirectTarget): Promise<MixedRepetition> {
   const n = Math.max(1, Math.floor(o.streamsPerPath));
+  const d = Math.max(1, Math.floor(o.directPerPath));
   const sockets: WebSocket[] = await openIdleSessions(o.gatewayUrl, 2 * n);
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const [da, db] = await Promise.all([
-      runDirect(a, n, o.tokens, o.nextSeedBase(), o.rampMs),
-      runDirect(b, n, o.tokens, o.nextSeedBase(), o.rampMs),
-    ]);
-    const [ga, gb] = await Promise.all([
+    // One phase: both paths through the gateway and both read directly, all on the same schedule.
+    const [ga, gb, da, db] = await Promise.all([
       runGateway(sockets.slice(0, n), o.tokens, o.nextSeedBase(), o.rampMs, a.path),
       runGateway(sockets.slice(n), o.tokens, o.nextSeedBase(), o.rampMs, b.path),
+      runDirect(a, d, o.tokens, o.nextSeedBase(), o.rampMs),
+      runDirect(b, d, o.tokens, o.nextSeedBase(), o.rampMs),
     ]);
     const emits = await o.takeEmits();
     for (const r of [da, db, ga, gb]) settleLatencies(r, emits);

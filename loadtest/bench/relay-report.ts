@@ -86,7 +86,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
       '',
       '## SageMaker vs TGI-native, side by side',
       '',
-      'Each repetition runs one direct phase and one gateway phase in which half of the streams read the TGI-native API and half the SageMaker runtime API (the real AWS SDK), interleaved on the same start schedule. Both halves live through the same disturbances (the gateway\'s GC pauses, the scheduler, the load generator\'s own stalls), so "SageMaker over TGI" = (SageMaker gateway − SageMaker direct) − (TGI gateway − TGI direct) isolates what the SageMaker path costs inside the gateway (AWS SDK event-stream decoding, payload-part reassembly) rather than what the machine did between two phases.',
+      `Each repetition is one phase: half of the gateway's streams read the TGI-native API and half the SageMaker runtime API (the real AWS SDK), while ${Math.max(1, Math.floor(p.sideStreams / 2))} direct readers of each API run beside them, all on the same start schedule. Every group lives through the same disturbances (the gateway's GC pauses, the scheduler, the load generator's own stalls), so "SageMaker over TGI" = (SageMaker gateway − SageMaker direct) − (TGI gateway − TGI direct) isolates what the SageMaker path costs inside the gateway (AWS SDK event-stream decoding, payload-part reassembly) rather than what the machine did between two phases.`,
       '',
       '| transport | rep | streams per path | per-token p99 direct TGI / SageMaker (ms) | per-token p99 gateway TGI / SageMaker (ms) | added p50 TGI / SageMaker (ms) | added p99 TGI / SageMaker (ms) | SageMaker over TGI p50 / p99 (ms) |',
       '|---|---|---|---|---|---|---|---|',

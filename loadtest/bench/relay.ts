@@ -238,7 +238,7 @@ async function main(): Promise<void> {
       const mixed =
         MIXED_REPEAT > 0 && paths.includes('tgi') && paths.includes('sagemaker')
           ? await measureMixed(
-              { gatewayUrl: gw.url, streamsPerPath: MIXED_PER_PATH, tokens: TOKENS, rampMs: RAMP, repeat: MIXED_REPEAT, takeEmits: () => fleet.takeEmits(), nextSeedBase: () => (seedBase += 10_000) },
+              { gatewayUrl: gw.url, streamsPerPath: MIXED_PER_PATH, directPerPath: Math.max(1, Math.floor(SIDE / 2)), tokens: TOKENS, rampMs: RAMP, repeat: MIXED_REPEAT, takeEmits: () => fleet.takeEmits(), nextSeedBase: () => (seedBase += 10_000) },
               targets.tgi,
               targets.sagemaker,
             )

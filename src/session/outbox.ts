@@ -182,7 +182,8 @@ export class Outbox {
 
   /** The frame with its seq, keys in SPEC §2's canonical order (t, seq, then the fields). */
   private stamp(p: ServerPayload): ServerMessage {
-    return { t: p.t, seq: ++this.seq, ...p } as ServerMessage;
+    // p's own `t` lands on the first key (same value), its fields after seq.
+    return Object.assign({ t: p.t, seq: ++this.seq }, p) as ServerMessage;
   }
 
   /** Store a frame that is not being written now (detached, or queued at a detach). */
