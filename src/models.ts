@@ -31,7 +31,7 @@ function buildReplicas(m: ModelConfig, config: Config, env: Record<string, strin
       if (m.template === 'server') throw new Error(`model ${m.id}: template "server" needs backend "openai"`);
       const template = m.template;
       return m.urls.map((url) =>
-        createTgiBackend({ url, template, vision, connectTimeoutMs: up.connectTimeoutMs, ...timeouts, maxConnections: up.maxConnectionsPerBackend, ...(fewShot ? { fewShot } : {}) }),
+        createTgiBackend({ url, template, vision, connectTimeoutMs: up.connectTimeoutMs, ...timeouts, maxConnections: up.maxConnectionsPerBackend, idleSocketMs: up.idleSocketMs, ...(fewShot ? { fewShot } : {}) }),
       );
     }
     case 'openai': {
@@ -43,6 +43,7 @@ function buildReplicas(m: ModelConfig, config: Config, env: Record<string, strin
           connectTimeoutMs: up.connectTimeoutMs,
           ...timeouts,
           maxConnections: up.maxConnectionsPerBackend,
+          idleSocketMs: up.idleSocketMs,
           ...(m.remoteModel !== undefined ? { model: m.remoteModel } : {}),
           ...(apiKey !== undefined ? { apiKey } : {}),
         }),

@@ -271,6 +271,10 @@ export const ConfigSchema = z
         firstTokenTimeoutMs: int(1, 600_000).default(30_000),
         interTokenTimeoutMs: int(1, 600_000).default(10_000),
         maxConnectionsPerBackend: int(1, 100_000).default(512),
+        /** How long an idle keep-alive socket to a TGI / Messages API backend is kept for the next
+         *  request, ms (a shorter Keep-Alive timeout announced by the server wins). Bursts of turns
+         *  then reuse warm connections instead of opening new ones. */
+        idleSocketMs: int(1_000, 600_000).default(30_000),
         /** Attempts per request across replicas before the fallback (first try included). */
         maxAttempts: int(1, 10).default(3),
         /** A Retry-After longer than this is not waited for. */

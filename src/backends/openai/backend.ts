@@ -35,6 +35,8 @@ export interface OpenAiBackendOptions {
   interTokenTimeoutMs: number;
   /** Cap on sockets to this server; unset = unlimited (admission control is the orchestrator's). */
   maxConnections?: number;
+  /** Idle keep-alive socket lifetime, ms, when the server announces none (undici's default is 4 s). */
+  idleSocketMs?: number;
 }
 
 /** The server's failures mapped to stable codes (errors.ts). */
@@ -55,6 +57,7 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): TextGenBackend 
     // Our own first-token/inter-token watch replaces undici's timers (it also ignores keep-alives).
     headersTimeout: 0,
     bodyTimeout: 0,
+    ...(opts.idleSocketMs !== undefined ? { keepAliveTimeout: opts.idleSocketMs, keepAliveMaxTimeout: opts.idleSocketMs } : {}),
   });
   const auth: Record<string, string> = opts.apiKey === undefined ? {} : { authorization: `Bearer ${opts.apiKey}` };
   const ctx: StreamContext = {

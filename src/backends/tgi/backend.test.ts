@@ -201,6 +201,21 @@ describe('TGI adapter: streams', () => {
     expect(tgi.requests).toHaveLength(2);
     expect(tgi.requests[1]?.remotePort).toBe(tgi.requests[0]?.remotePort);
   });
+
+  it('closes a socket idle for longer than idleSocketMs (the option reaches the pool)', async () => {
+    const { tgi, backend } = await setup((_req, res) => {
+      sseHead(res);
+      res.end(sse(PARIS));
+    }, { idleSocketMs: 1000 });
+    await collect(backend.generate(request()));
+    await sleep(300);
+    await collect(backend.generate(request())); // within the idle time: same socket
+    await sleep(1300);
+    await collect(backend.generate(request())); // after it: a new one
+    const ports = tgi.requests.map((r) => r.remotePort);
+    expect(ports[1]).toBe(ports[0]);
+    expect(ports[2]).not.toBe(ports[1]);
+  });
 });
 
 describe('TGI adapter: error mapping', () => {

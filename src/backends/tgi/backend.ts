@@ -37,6 +37,8 @@ export interface TgiBackendOptions {
   /** Cap on sockets to this server; unset = unlimited (TGI answers "overloaded" past its own
    *  max_concurrent_requests, and admission control belongs to the orchestrator). */
   maxConnections?: number;
+  /** Idle keep-alive socket lifetime, ms, when the server announces none (undici's default is 4 s). */
+  idleSocketMs?: number;
   /** IDEFICS few-shot exchanges placed after the system prompt. */
   fewShot?: ChatMessage[];
 }
@@ -56,6 +58,7 @@ export function createTgiBackend(opts: TgiBackendOptions): TextGenBackend {
     // Our own first-token/inter-token watch replaces undici's timers (it also ignores keep-alives).
     headersTimeout: 0,
     bodyTimeout: 0,
+    ...(opts.idleSocketMs !== undefined ? { keepAliveTimeout: opts.idleSocketMs, keepAliveMaxTimeout: opts.idleSocketMs } : {}),
   });
   const templateStops = stopSequencesFor(opts.template);
   const renderOpts = opts.fewShot === undefined ? { bos: false } : { bos: false, fewShot: opts.fewShot };
