@@ -131,7 +131,9 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
         `- ${r.transport}: side by side in one phase (${m.repetitions.length} repetitions: ${m.repetitions.map((k) => k.bOverA.p99).join(', ')} ms), the SageMaker path adds **${over} ms** p99 per token over the TGI-native path (median repetition; target ≤ ${meta.targets.sagemakerOverTgiP99Ms} ms; ${m.median.a.streams} SageMaker + ${m.median.a.streams} TGI-native concurrent streams: ${verdict(over <= meta.targets.sagemakerOverTgiP99Ms)}).`,
       );
     }
-    lines.push(`- ${r.transport}: RSS per idle session ${r.idle.rssPerSessionKiB} KiB (target ≤ ${meta.targets.idleRssPerSessionKiB} KiB: ${verdict(r.idle.rssPerSessionKiB <= meta.targets.idleRssPerSessionKiB)}).`);
+    if (r.idle.sessions > 0) {
+      lines.push(`- ${r.transport}: RSS per idle session ${r.idle.rssPerSessionKiB} KiB (target ≤ ${meta.targets.idleRssPerSessionKiB} KiB: ${verdict(r.idle.rssPerSessionKiB <= meta.targets.idleRssPerSessionKiB)}).`);
+    }
   }
   lines.push('');
   return { md: lines.join('\n'), json: JSON.stringify({ meta: { ...meta, machine }, reports }, null, 2) + '\n' };

@@ -249,7 +249,7 @@ async function main(): Promise<void> {
         transport,
         idle: {
           sessions: IDLE,
-          rssPerSessionKiB: r2((s1.rssBytes - s0.rssBytes) / IDLE / 1024),
+          rssPerSessionKiB: IDLE > 0 ? r2((s1.rssBytes - s0.rssBytes) / IDLE / 1024) : Number.NaN,
           rssBeforeMiB: r2(s0.rssBytes / 2 ** 20),
           rssAfterMiB: r2(s1.rssBytes / 2 ** 20),
         },
