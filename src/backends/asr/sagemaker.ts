@@ -6,7 +6,6 @@ import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { createRuntimeClient } from '../sagemaker/client.ts';
 import type { InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
 import { VlpError } from '../../../protocol/errors.ts';
-import { errorCodeOf } from '../http/upstream-errors.ts';
 import { sageMakerError, sageMakerProtocolError } from '../sagemaker/errors.ts';
 import type { AsrBackend, AsrStream } from './port.ts';
 import { BatchAsrStream } from './batch-stream.ts';
@@ -57,14 +56,8 @@ export function parseWhisperAnswer(bytes: Uint8Array | undefined): Transcript {
   throw sageMakerProtocolError('the Whisper answer `text` is not a list of strings');
 }
 
-/** sagemaker/errors.ts, except that a connection reset is UPSTREAM_RESET: the SDK renames
- *  ECONNRESET/EPIPE errors to "TimeoutError" (smithy's transient-error marking), which the shared
- *  mapper would report as UPSTREAM_TIMEOUT. */
+/** A failed InvokeEndpoint, mapped by the shared SageMaker mapper (resets included). */
 export function invokeError(err: unknown): VlpError {
-  const code = errorCodeOf(err);
-  if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return new VlpError('UPSTREAM_RESET', `SageMaker connection closed before the answer (${code})`, { cause: err });
-  }
   return sageMakerError(err, 'request');
 }
 

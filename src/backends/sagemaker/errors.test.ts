@@ -51,6 +51,9 @@ describe('sageMakerError', () => {
     ['truncated event message', new Error('Truncated event message received.'), 'request', 'UPSTREAM_RESET'],
     ['bad CRC', new Error('The message checksum (1) did not match the expected value of 2'), 'stream', 'UPSTREAM_PROTOCOL'],
     ['TimeoutError', named('TimeoutError'), 'request', 'UPSTREAM_TIMEOUT'],
+    // smithy renames a reset socket's error to TimeoutError (transient marking); the code tells.
+    ['TimeoutError carrying ECONNRESET', Object.assign(named('TimeoutError'), { code: 'ECONNRESET' }), 'stream', 'UPSTREAM_RESET'],
+    ['TimeoutError carrying EPIPE', Object.assign(named('TimeoutError'), { code: 'EPIPE' }), 'request', 'UPSTREAM_RESET'],
   ];
   for (const [what, err, phase, code] of table) {
     it(`${what} → ${code}`, () => {

@@ -106,8 +106,14 @@ export function sageMakerError(err: unknown, phase: 'request' | 'stream'): VlpEr
     case 'TokenProviderError':
       // The provider's text may name files or profiles; never the secrets, but keep it generic.
       return new VlpError('UPSTREAM_UNAVAILABLE', 'SageMaker: AWS credentials could not be resolved (standard provider chain)', opts);
-    case 'TimeoutError':
+    case 'TimeoutError': {
+      // smithy marks a reset socket as a transient "TimeoutError"; the node code says what it was.
+      const code = errorCodeOf(err);
+      if (code === 'ECONNRESET' || code === 'EPIPE') {
+        return new VlpError('UPSTREAM_RESET', `SageMaker connection closed before the ${phase === 'request' ? 'answer' : 'stream ended'} (${code})`, opts);
+      }
       return new VlpError('UPSTREAM_TIMEOUT', 'SageMaker request timed out', opts);
+    }
     default:
       break;
   }
