@@ -33,9 +33,9 @@ const { values } = parseArgs({
     'ramp-ms': { type: 'string', default: '1000' },
     /** Repetitions per path (direct, floor and gateway phases alternate in each); the report shows
      *  the median repetition by added p99 and lists all of them. */
-    repeat: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '5' },
     /** Repetitions of the side-by-side SageMaker vs TGI-native phases (0 = skip). */
-    'mixed-repeat': { type: 'string', default: '3' },
+    'mixed-repeat': { type: 'string', default: '5' },
     /** Streams per path in the side-by-side phases (default: half of --sessions, so the phase
      *  carries the same total load as the others). */
     'mixed-per-path': { type: 'string' },
