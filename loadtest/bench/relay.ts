@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'itl-ms': { type: 'string', default: '28' },
     'ttft-ms': { type: 'string', default: '180' },
     'ramp-ms': { type: 'string', default: '1000' },
-    /** Repetitions per path (direct, floor and gateway phases alternate in each); the report shows
+    /** Repetitions per path (each one phase: gateway, direct and pipe groups side by side); the report shows
      *  the median repetition by added p99 and lists all of them. */
     repeat: { type: 'string', default: '5' },
     /** Repetitions of the side-by-side SageMaker vs TGI-native phases (0 = skip). */
