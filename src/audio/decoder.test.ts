@@ -121,6 +121,27 @@ describe('fixed-size encodings', () => {
     expect(Array.from(f32.decode(new Uint8Array(new Float32Array([2, -3, 0.5, -1]).buffer)))).toEqual([32767, -32768, 16384, -32768]);
   });
 
+  it('decodeTransient gives what decode gives; PCM16 at 16 kHz reuses one buffer, odd bytes still refused', async () => {
+    const pcm16 = await createDecoder({ encoding: 'pcm16', sample_rate: 16000, channels: 1 });
+    const bytes = int16ToBytes(ref.subarray(0, 3200));
+    // At an odd offset, as the bytes of an audio.chunk sit in a msgpack frame.
+    const framed = new Uint8Array(bytes.length + 1);
+    framed.set(bytes, 1);
+    const chunk = (k: number): Uint8Array => framed.subarray(1 + k * 640, 1 + (k + 1) * 640);
+    const first = pcm16.decodeTransient(chunk(0));
+    expect(Array.from(first)).toEqual(Array.from(ref.subarray(0, 320)));
+    const second = pcm16.decodeTransient(chunk(1));
+    expect(second).toBe(first); // the same view, refilled: no allocation per chunk
+    expect(Array.from(second)).toEqual(Array.from(ref.subarray(320, 640)));
+    expect(Array.from(pcm16.decodeTransient(framed.subarray(1, 1 + 1280)))).toEqual(Array.from(ref.subarray(0, 640))); // grows
+    expect(Array.from(pcm16.decodeTransient(chunk(4)))).toEqual(Array.from(ref.subarray(1280, 1600)));
+    expect(expectInvalid(() => pcm16.decodeTransient(new Uint8Array(641))).message).toMatch(/odd byte count/);
+    // Other encodings and rates: decode() itself.
+    const pcm48 = await createDecoder({ encoding: 'pcm16', sample_rate: 48000, channels: 1 });
+    const ref48 = await createDecoder({ encoding: 'pcm16', sample_rate: 48000, channels: 1 });
+    expect(Array.from(pcm48.decodeTransient(bytes))).toEqual(Array.from(ref48.decode(bytes)));
+  });
+
   it('inputMs is known from the byte count', async () => {
     expect((await createDecoder({ encoding: 'pcm16', sample_rate: 16000, channels: 1 })).inputMs(new Uint8Array(640))).toBe(20);
     expect((await createDecoder({ encoding: 'f32', sample_rate: 24000, channels: 1 })).inputMs(new Uint8Array(960 * 4))).toBe(40);

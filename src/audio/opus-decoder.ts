@@ -34,6 +34,10 @@ export class RawOpusDecoder implements AudioDecoder {
     }
   }
 
+  decodeTransient(chunk: Uint8Array): Int16Array {
+    return this.decode(chunk);
+  }
+
   /** From the packet's TOC byte, before decoding; undefined when the TOC is malformed. */
   inputMs(chunk: Uint8Array): number | undefined {
     return opusPacketMs(chunk);
@@ -98,6 +102,10 @@ export class ContainerOpusDecoder implements AudioDecoder {
       throw new VlpError('AUDIO_CHUNK_INVALID', error);
     }
     return out;
+  }
+
+  decodeTransient(chunk: Uint8Array): Int16Array {
+    return this.decode(chunk);
   }
 
   inputMs(): undefined {

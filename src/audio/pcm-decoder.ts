@@ -11,11 +11,20 @@ import { Resampler } from './resample.ts';
 export type PcmEncoding = Extract<AudioEncoding, 'pcm16' | 'f32' | 'mulaw'>;
 
 const EMPTY = new Int16Array(0);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** decodeTransient() reuses a buffer for chunks up to this size, bytes (0.25 s at 16 kHz; the usual
+ *  20 ms chunk is 640 B); larger chunks are decoded into a buffer of their own. */
+const TRANSIENT_MAX_BYTES = 8 * 1024;
 
 export class PcmDecoder implements AudioDecoder {
   private resampler: Resampler | undefined;
   private closed = false;
   private readonly bytesPerSample: number;
+  /** decodeTransient()'s buffer (16-bit samples and the same bytes), allocated on first use. */
+  private scratch: Int16Array | undefined;
+  private scratchBytes: Uint8Array | undefined;
+  /** The view last returned (kept while chunks keep their size: no view per chunk). */
+  private view: Int16Array = EMPTY;
 
   constructor(
     readonly format: AudioFormat,
@@ -46,6 +55,20 @@ export class PcmDecoder implements AudioDecoder {
         throw new Error(`unhandled PCM encoding ${String(never)}`);
       }
     }
+  }
+
+  /** PCM16 at 16 kHz: one copy of the bytes into a reused buffer. Everything else, and every
+   *  chunk decode() would refuse, goes through decode(). */
+  decodeTransient(chunk: Uint8Array): Int16Array {
+    const n = chunk.length;
+    if (this.encoding !== 'pcm16' || this.resampler !== undefined || !LITTLE_ENDIAN || n > TRANSIENT_MAX_BYTES || n % 2 !== 0 || this.closed) return this.decode(chunk);
+    if (this.scratch === undefined || this.scratchBytes === undefined || this.scratchBytes.length < n) {
+      this.scratch = new Int16Array(n / 2); // sized by the chunks the client sends (grows if they do)
+      this.scratchBytes = new Uint8Array(this.scratch.buffer);
+    }
+    this.scratchBytes.set(chunk);
+    if (this.view.length !== n / 2 || this.view.buffer !== this.scratch.buffer) this.view = this.scratch.subarray(0, n / 2);
+    return this.view;
   }
 
   inputMs(chunk: Uint8Array): number {

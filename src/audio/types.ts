@@ -15,6 +15,11 @@ export interface AudioDecoder {
    *  cannot be decoded in the declared format (odd PCM16 byte count, corrupt Opus, bad container);
    *  the decoder stays usable for the next chunk after such an error. */
   decode(chunk: Uint8Array): Int16Array;
+  /** decode(), except that the result may be a view of a buffer the decoder reuses, valid only
+   *  until its next decode(), decodeTransient() or flush(). For the live path, whose consumers (VAD,
+   *  ring, ASR stream) copy what they keep: where the decoder can (PCM16 at 16 kHz, one copy of the
+   *  bytes), it saves an allocation per chunk. */
+  decodeTransient(chunk: Uint8Array): Int16Array;
   /** Milliseconds of input audio the chunk carries, known before decoding when the format says
    *  (PCM, f32, μ-law: from the byte count; raw Opus: from the packet's TOC byte, undefined when
    *  that is malformed); undefined for ogg_opus/webm_opus (bytes split anywhere): use the decoded

@@ -46,6 +46,16 @@ describe('Vad', () => {
     for (const size of [1, 7, 333, 16_000]) expect(pushAll(await createVad(DEFAULT_VAD_SETTINGS), signal, size)).toEqual(reference);
   });
 
+  it('a push that completes no event returns one shared, frozen empty array (nothing allocated per chunk)', async () => {
+    const vad = await createVad(DEFAULT_VAD_SETTINGS);
+    const none = vad.push(signal.subarray(0, 320));
+    expect(vad.push(signal.subarray(320, 480))).toBe(none); // a remainder only
+    expect(vad.push(signal.subarray(480, 800))).toBe(none); // remainder completed, then whole frames
+    expect(Object.isFrozen(none)).toBe(true);
+    expect(none).toEqual([]);
+    vad.close();
+  });
+
   it('reports speech_start only after startMs of speech, and speech_end after endSilenceMs', async () => {
     const vad = await createVad(DEFAULT_VAD_SETTINGS);
     const startSample = Math.floor((truthStartMs * SR) / 320) * 320;

@@ -16,6 +16,7 @@ import type { Session } from './session.ts';
 import { IntentTracker } from '../understanding/hysteresis.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
 import type { IntentLabel } from '../understanding/labels.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 import { samePhrases, type Speculation } from './speculation.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
@@ -86,6 +87,9 @@ export class VoiceInput {
   private lastIntentKey = '';
   private droppedReportedMs = 0;
   private totalDroppedMs = 0;
+  /** The per-chunk metrics, looked up once (not through session → context per chunk). */
+  private readonly chunksTotal: GatewayMetrics['audioChunksTotal'];
+  private readonly forwardSeconds: GatewayMetrics['audioForwardSeconds'];
 
   constructor(
     private readonly s: Session,
@@ -96,6 +100,8 @@ export class VoiceInput {
     const a = s.ctx.config.audio;
     this.ring = new PcmRing(a.ringMs * SAMPLES_PER_MS);
     this.guard = new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
+    this.chunksTotal = s.ctx.metrics.audioChunksTotal;
+    this.forwardSeconds = s.ctx.metrics.audioForwardSeconds;
   }
 
   /** Loads the decoder and VAD, opens the ASR stream, then replays chunks that arrived meanwhile. */
@@ -125,11 +131,12 @@ export class VoiceInput {
   /** One audio.chunk; `at` = performance.now() when its frame arrived. */
   chunk(data: Uint8Array, at: number): void {
     if (this.closed) return;
-    const metrics = this.s.ctx.metrics;
-    metrics.audioChunksTotal.inc();
+    this.chunksTotal.inc();
     if (this.pending) {
       if (this.pending.length >= MAX_PENDING_CHUNKS) return this.notice('AUDIO_TOO_FAST', 'audio arrives faster than the pipeline starts; chunk dropped');
-      this.pending.push({ data, at });
+      // A copy: the transport's contract keeps a frame's bytes valid only during its handler
+      // (uWS reuses them), and these are read later.
+      this.pending.push({ data: data.slice(), at });
       return;
     }
     const decoder = this.decoder as AudioDecoder;
@@ -137,7 +144,8 @@ export class VoiceInput {
     if (knownMs !== undefined && !this.guard.admit(knownMs, at)) return this.tooFast(knownMs);
     let pcm: Int16Array;
     try {
-      pcm = decoder.decode(data);
+      // Valid until the next decode: VAD, ring and ASR stream each copy what they keep.
+      pcm = decoder.decodeTransient(data);
     } catch (err) {
       if (err instanceof VlpError) return this.notice(err.code, err.message);
       throw err;
@@ -190,7 +198,10 @@ export class VoiceInput {
     this.samplesIn += pcm.length;
     const events = (this.vad as Vad).push(pcm);
     this.forward(pcm, at);
-    for (const ev of events) this.onVad(ev, at - (this.samplesIn - ev.atSample) / SAMPLES_PER_MS);
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i] as VadEvent;
+      this.onVad(ev, at - (this.samplesIn - ev.atSample) / SAMPLES_PER_MS);
+    }
   }
 
   /** Hand the samples to the ASR stream at once when it keeps up, else keep them in the ring. */
@@ -205,7 +216,7 @@ export class VoiceInput {
     }
     if (this.asrWritable && this.ring.length === 0) {
       this.asrWritable = asr.write(pcm);
-      this.s.ctx.metrics.audioForwardSeconds.observe((performance.now() - at) / 1000);
+      this.forwardSeconds.observe((performance.now() - at) / 1000);
       return;
     }
     this.ring.write(pcm);

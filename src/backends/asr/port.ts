@@ -43,7 +43,8 @@ export interface AsrCapabilities {
 export interface AsrStream {
   /** Append samples (16 kHz mono PCM16, stream order). Returns false when the upstream is not
    *  keeping up: the caller keeps further audio in its own bounded ring and waits for onDrain.
-   *  The adapter never buffers more than its documented bound. */
+   *  The adapter never buffers more than its documented bound. `samples` is valid only during the
+   *  call (the session reuses the buffer for the next chunk): the adapter copies what it keeps. */
   write(samples: Int16Array): boolean;
   /** Called once each time the stream can take audio again after write() returned false. */
   onDrain(cb: () => void): void;

@@ -8,6 +8,8 @@
 // Sample clock: the server times segments in seconds of audio received; we send all audio, so
 // server second t is our sample t × 16000 (+ whatever was dropped from the pre-ready buffer).
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { VlpError } from '../../../protocol/errors.ts';
@@ -18,7 +20,8 @@ import {
   asrProtocolError, asrTimeoutError, whisperLiveClosedError, whisperLiveDisconnectError, whisperLiveStatusError,
   whisperLiveTransportError, whisperLiveWaitError,
 } from './errors.ts';
-import { AudioUplink } from './whisperlive-audio.ts';
+import { AudioUplink, rawSocketSink, wsSendSink } from './whisperlive-audio.ts';
+import { directWriter, socketFd, streamWriter } from './direct-write.ts';
 import { UtteranceMapper, parseSegments } from './whisperlive-segments.ts';
 import type { Utterance } from './whisperlive-segments.ts';
 
@@ -86,9 +89,10 @@ export class WhisperLiveStream implements AsrStream {
   ) {
     this.maxUtterance = Math.round(s.maxUtteranceMs * SAMPLES_PER_MS);
     this.ws = new WebSocket(s.url, { perMessageDeflate: false, handshakeTimeout: s.requestTimeoutMs, maxPayload: 16 << 20 });
-    this.audio = new AudioUplink(this.ws, Math.round(s.preReadyBufferMs * SAMPLES_PER_MS), s.highWaterMarkBytes);
+    this.audio = new AudioUplink(wsSendSink(this.ws), Math.round(s.preReadyBufferMs * SAMPLES_PER_MS), s.highWaterMarkBytes);
     // Server seconds of stream sample n.
     this.map = new UtteranceMapper((n) => Math.max(0, n - this.audio.dropped) / ASR_SAMPLE_RATE);
+    this.ws.on('upgrade', this.onUpgrade);
     this.ws.on('open', this.onOpen);
     this.ws.on('message', this.onMessage);
     this.ws.on('error', this.onError);
@@ -180,6 +184,15 @@ export class WhisperLiveStream implements AsrStream {
 
   // ---------------------------------------------------------------------------------------------
   // Socket events
+
+  /** The handshake's response carries the TCP (or TLS) socket ws goes on with: audio frames are
+   *  written to it directly (float32-frame.ts, direct-write.ts), everything else through ws. */
+  private readonly onUpgrade = (res: IncomingMessage): void => {
+    const socket = res.socket;
+    if (!(socket instanceof Socket)) return;
+    const fd = socketFd(socket);
+    this.audio.attach(rawSocketSink(this.ws, fd === undefined ? streamWriter(socket) : directWriter(socket, fd)));
+  };
 
   private readonly onOpen = (): void => {
     if (this.state !== State.Connecting) return;
