@@ -2,15 +2,47 @@
 // (so the client's own work is not counted) and reports process.cpuUsage() over IPC; the parent
 // streams 20 ms float32 frames of a registered clip (speech, pauses, partial ticks and finals all
 // happen) and divides the server's CPU time by the frames it received.
-// `--bare` measures a plain `ws` server that only counts frames, for the floor of Node + ws itself.
-//   npx tsx sim/asr/bench-whisperlive.ts [--connections 20] [--seconds 5] [--burst 1000] [--bare]
+// `--bare` measures a server that only counts frames, for the floor of Node + the WebSocket library
+// itself: uWebSockets.js (what the simulator runs on), or `ws` with `--bare-ws`.
+//   npx tsx sim/asr/bench-whisperlive.ts [--connections 20] [--seconds 5] [--burst 1000] [--bare | --bare-ws]
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
+import uWS from 'uWebSockets.js';
+
+interface BareServer {
+  url: string;
+  stats(): { frames: number; segmentsMessages: number };
+  close(): Promise<void>;
+}
+
+const SERVER_READY = '{"uid": "x", "message": "SERVER_READY", "backend": "faster_whisper"}';
+
+/** A uWS server that answers SERVER_READY and counts frames: the cost floor of Node + uWS. */
+async function bareUwsServer(): Promise<BareServer> {
+  let frames = 0;
+  const app = uWS.App().ws<{ first: boolean }>('/*', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: 1 << 20,
+    idleTimeout: 0,
+    upgrade: (res, req, context) => {
+      res.upgrade({ first: true }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    message: (ws, message) => {
+      const d = ws.getUserData();
+      if (d.first) {
+        d.first = false;
+        ws.send(SERVER_READY, false);
+      } else if (new Float32Array(message).length > 0) frames++;
+    },
+  });
+  const ls = await new Promise<uWS.us_listen_socket>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => (s === false ? reject(new Error('listen failed')) : resolve(s))));
+  return { url: `ws://127.0.0.1:${uWS.us_socket_local_port(ls)}`, stats: () => ({ frames, segmentsMessages: 0 }), close: async () => uWS.us_listen_socket_close(ls) };
+}
 
 /** A ws server that answers SERVER_READY and counts frames: the cost floor of Node + ws. */
-async function bareServer(): Promise<{ url: string; stats(): { frames: number; segmentsMessages: number }; close(): Promise<void> }> {
+async function bareServer(): Promise<BareServer> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, maxPayload: 1 << 20 });
   await new Promise((r) => wss.once('listening', r));
   let frames = 0;
@@ -19,7 +51,7 @@ async function bareServer(): Promise<{ url: string; stats(): { frames: number; s
     ws.on('message', () => {
       if (first) {
         first = false;
-        ws.send('{"uid": "x", "message": "SERVER_READY", "backend": "faster_whisper"}');
+        ws.send(SERVER_READY);
       } else frames++;
     });
   });
@@ -29,14 +61,14 @@ async function bareServer(): Promise<{ url: string; stats(): { frames: number; s
 
 if (process.argv.includes('--child')) {
   const { startWhisperLiveSim } = await import('./whisperlive.ts');
-  const sim = process.argv.includes('--bare') ? await bareServer() : await startWhisperLiveSim({ modelLoadMs: 0, maxClients: 100_000 });
+  const sim = process.argv.includes('--bare') ? await bareUwsServer() : process.argv.includes('--bare-ws') ? await bareServer() : await startWhisperLiveSim({ modelLoadMs: 0, maxClients: 100_000 });
   process.on('message', (m: string) => {
     if (m === 'cpu') process.send?.({ cpu: process.cpuUsage(), frames: sim.stats().frames, segments: sim.stats().segmentsMessages });
     if (m === 'exit') void sim.close().then(() => process.exit(0));
   });
   process.send?.({ url: sim.url });
 } else {
-  const { values } = parseArgs({ options: { connections: { type: 'string' }, seconds: { type: 'string' }, burst: { type: 'string' }, bare: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { connections: { type: 'string' }, seconds: { type: 'string' }, burst: { type: 'string' }, bare: { type: 'boolean' }, 'bare-ws': { type: 'boolean' } } });
   const conns = Number(values.connections ?? 20);
   const seconds = Number(values.seconds ?? 5);
   const burst = Number(values.burst ?? 1000);
@@ -48,7 +80,7 @@ if (process.argv.includes('--child')) {
     const start = (i * 320) % (speech.length - 320);
     return Buffer.from(speech.slice(start, start + 320).buffer);
   };
-  const child: ChildProcess = fork(new URL(import.meta.url).pathname, ['--child', ...(values.bare ? ['--bare'] : [])], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=.tmp/prof'] : [])] });
+  const child: ChildProcess = fork(new URL(import.meta.url).pathname, ['--child', ...(values.bare ? ['--bare'] : []), ...(values['bare-ws'] ? ['--bare-ws'] : [])], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=.tmp/prof'] : [])] });
   const ask = (): Promise<{ cpu: NodeJS.CpuUsage; frames: number; segments: number }> =>
     new Promise((resolve) => {
       child.once('message', (m) => resolve(m as { cpu: NodeJS.CpuUsage; frames: number; segments: number }));

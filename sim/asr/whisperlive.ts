@@ -5,640 +5,124 @@
 // model fails to load, DISCONNECT after max_connection_time. SIMULATED: no model runs; the words come
 // from the clip book (registered clips) or are placeholders sized to the speech.
 //
-// Built to be cheap per audio frame (a benchmark drives 1000 connections × 50 frames/s): each frame
-// only adds sample energies into 5 ms sub-frames and advances a speech/silence state machine; clip
-// matching runs at partial ticks while an utterance is undecided; nothing re-scans the audio, and no
-// audio is kept (45 s of sub-frame energies at most, trimmed like the real 45 s buffer).
+// This file: the server (uWebSockets.js: WebSocket framing, unmasking and socket reads in C++, about
+// half the CPU per audio frame of the `ws` server, which matters when a benchmark's load generator
+// and this simulator share one core for 1000 real-time streams), the fault admin route, and the
+// plain-HTTP answer python-websockets gives. Per-connection behaviour: whisperlive-conn.ts.
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { fnv1a, mulberry32, type Rand } from '../random.ts';
-import { readBody } from '../tgi/http.ts';
-import { CLICK_GAP_SUBS, CLICK_MAX_SUBS, clipOutput, joinTokens, loadClipBook, placeholderTokens, pseudoProb, type ClipBook, type ClipToken } from './clip-book.ts';
-import { distanceAt, EnergyTrack, FRAME_SUBS, MAX_SHIFT_SUBS, ONSET_ENERGY, SUBS_PER_SECOND } from './fingerprint.ts';
-import { pyJson } from './pyjson.ts';
+import uWS from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, WebSocket as UwsWebSocket, us_listen_socket } from 'uWebSockets.js';
+import { loadClipBook } from './clip-book.ts';
+import { SUBS_PER_SECOND } from './fingerprint.ts';
+import { Conn, type Shared } from './whisperlive-conn.ts';
+import { WHISPERLIVE_ADMIN_PATH, WHISPERLIVE_FAULT_KINDS, type WhisperLiveFaultKind, type WhisperLiveSim, type WhisperLiveSimEvents, type WhisperLiveSimOptions, type WlSocket } from './whisperlive-types.ts';
 
-export const END_OF_AUDIO = Buffer.from('END_OF_AUDIO');
-export const WHISPERLIVE_ADMIN_PATH = '/__sim/faults';
+export { END_OF_AUDIO } from './whisperlive-conn.ts';
+export * from './whisperlive-types.ts';
 
-export const WHISPERLIVE_FAULT_KINDS = [
-  'model_load_error', // {"status":"ERROR","message":"Failed to load model: <model>"} instead of SERVER_READY, then close
-  'drop', // after k segments messages the TCP connection is destroyed (no close frame: the client sees 1006)
-  'stall', // after k segments messages nothing more is sent; audio is still read; the socket stays open
-  'disconnect', // after k segments messages {"message":"DISCONNECT"} then close (as after max_connection_time)
-  'server_full', // {"status":"WAIT","message":<minutes>} then close, whatever the client count
-] as const;
-export type WhisperLiveFaultKind = (typeof WHISPERLIVE_FAULT_KINDS)[number];
+/** python-websockets' default max_size: a larger message fails the connection with 1009. */
+const MAX_MESSAGE_BYTES = 1 << 20;
+/** What the admin route reads of a request body, bytes. */
+const MAX_ADMIN_BODY = 65_536;
+/** Sends are never dropped (python-websockets buffers whatever the client does not read). */
+const MAX_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 
-export interface WhisperLiveFault {
-  kind: WhisperLiveFaultKind;
-  /** Segments messages sent before drop/stall/disconnect fires (default 1). */
-  afterSegments?: number;
+/** The native addon has App#close(); the fork's .d.ts predates it (as in src/transport/uws.ts). */
+interface ClosableApp extends TemplatedApp {
+  close?(): void;
 }
 
-export interface WhisperLiveSimOptions {
-  host?: string;
-  /** Default 0 (ephemeral); the real server's default is 9090. */
-  port?: number;
-  /** Clients served at once before WAIT (real default 4 in run_server.py; the sim's default 1024
-   *  lets a benchmark open many sessions — pass 4 to reproduce the real limit). */
-  maxClients?: number;
-  /** Seconds a client may stay connected before DISCONNECT (run_server.py default 300). */
-  maxConnectionTimeS?: number;
-  /** Delay from the options frame to SERVER_READY (model load), ms (default 500). */
-  modelLoadMs?: number;
-  /** Interval between transcriptions once ≥ 1 s of audio is in, ms (default 400; one faster_whisper
-   *  pass on a GPU plus the loop's sleeps). */
-  partialEveryMs?: number;
-  /** Trailing silence after speech that completes a segment, ms (default 500). */
-  endSilenceMs?: number;
-  /** Extra delay before the completed segment is sent (the final decode), ms (default 250). */
-  finalizeDelayMs?: number;
-  /** Uniform jitter fraction on every delay (default 0.2; 0 = exact). */
-  jitter?: number;
-  /** `backend` of SERVER_READY (default faster_whisper). */
-  backend?: 'faster_whisper' | 'tensorrt' | 'openvino';
-  /** When set, connections need `Authorization: Bearer <key>` or `?token=<key>` (WhisperLive HEAD). */
-  apiKey?: string;
-  /** A fault applied to every connection (the admin queue wins when it has one). */
-  fault?: WhisperLiveFault;
-  clipBook?: ClipBook;
-  /** Seed of the jitter (mixed with each uid). */
-  seed?: number;
+interface UserData {
+  sock: UwsSocket | undefined;
 }
 
-export interface WhisperLiveConnectionEvent {
-  id: number;
-  uid: string;
-  options: Record<string, unknown>;
-  fault: WhisperLiveFaultKind | null;
-  atMs: number;
-}
+/** WlSocket over a uWS WebSocket; never touches the native object once uWS reported it closed. */
+class UwsSocket implements WlSocket {
+  conn: Conn | undefined;
+  /** The native socket is gone (uWS close handler ran). */
+  gone = false;
+  /** A close frame was sent or the socket dropped by us. */
+  private closing = false;
 
-export interface WhisperLiveAudioEvent {
-  id: number;
-  uid: string;
-  /** Frames and bytes of this connection so far (this frame included). */
-  frames: number;
-  bytes: number;
-}
+  constructor(private readonly ws: UwsWebSocket<UserData>) {}
 
-export interface WhisperLiveSegmentsEvent {
-  id: number;
-  uid: string;
-  segments: WhisperLiveSegment[];
-}
-
-export type WhisperLiveCloseReason =
-  | 'client_closed' // the client closed or vanished
-  | 'end_of_audio' // binary END_OF_AUDIO
-  | 'invalid_options' // bad JSON or a missing required key: silent close
-  | 'server_full' // WAIT sent
-  | 'model_load_error' // ERROR sent
-  | 'protocol_error' // a text frame or a frame that is not whole float32 samples
-  | 'connection_time_exceeded' // DISCONNECT sent
-  | 'fault_drop'
-  | 'fault_disconnect'
-  | 'server_closed';
-
-export interface WhisperLiveClosedEvent {
-  id: number;
-  uid: string | null;
-  reason: WhisperLiveCloseReason;
-  /** performance.now() when the socket closed. */
-  atMs: number;
-  frames: number;
-  bytes: number;
-}
-
-export interface WhisperLiveSimEvents {
-  connection: [WhisperLiveConnectionEvent];
-  ready: [{ id: number; uid: string }];
-  /** One per audio frame; only emitted while someone listens (no cost otherwise). */
-  audio: [WhisperLiveAudioEvent];
-  /** One per segments message; only emitted while someone listens. */
-  segments: [WhisperLiveSegmentsEvent];
-  closed: [WhisperLiveClosedEvent];
-}
-
-export interface WhisperLiveSegment {
-  start: string;
-  end: string;
-  text: string;
-  completed: boolean;
-}
-
-export interface WhisperLiveStats {
-  /** WebSocket connections accepted since start. */
-  connections: number;
-  /** Sockets open now. */
-  open: number;
-  /** Clients past SERVER_READY and still connected. */
-  clients: number;
-  frames: number;
-  bytes: number;
-  segmentsMessages: number;
-  endOfAudio: number;
-  rejectedFull: number;
-}
-
-export interface WhisperLiveClientStats {
-  id: number;
-  frames: number;
-  bytes: number;
-  open: boolean;
-  closedReason: WhisperLiveCloseReason | null;
-  segmentsMessages: number;
-}
-
-export interface WhisperLiveSim {
-  /** ws://host:port (any path is accepted, as by the real server). */
-  url: string;
-  port: number;
-  events: EventEmitter<WhisperLiveSimEvents>;
-  stats(): WhisperLiveStats;
-  /** Counters of the latest connection with this uid. */
-  client(uid: string): WhisperLiveClientStats | undefined;
-  /** Queue a fault for the next `count` connections (what POST /__sim/faults does). */
-  queueFault(fault: WhisperLiveFault, count?: number): void;
-  clearFaults(): number;
-  close(): Promise<void>;
-}
-
-interface Timing {
-  modelLoadMs: number;
-  partialEveryMs: number;
-  endSilenceSubs: number;
-  finalizeDelayMs: number;
-  jitter: number;
-  maxConnectionTimeS: number;
-}
-
-interface Shared {
-  timing: Timing;
-  book: ClipBook;
-  events: EventEmitter<WhisperLiveSimEvents>;
-  stats: WhisperLiveStats;
-  byUid: Map<string, WhisperLiveClientStats>;
-  clients: Set<Conn>;
-  conns: Set<Conn>;
-  maxClients: number;
-  backend: string;
-  seed: number;
-  defaultFault: WhisperLiveFault | undefined;
-  queue: { fault: WhisperLiveFault; remaining: number }[];
-}
-
-/** Speech state of the utterance in progress (sub-frame indices are absolute). */
-interface Utterance {
-  onset: number;
-  lastVoiced: number;
-  /** Decision: a clip run (clip text), 'placeholder', or undecided. */
-  kind: 'undecided' | 'clip' | 'placeholder';
-  /** The clip run this utterance speaks (kind 'clip'). */
-  run?: ClipRun;
-}
-
-/** A matched clip being spoken; utterances that start inside it continue its words. */
-interface ClipRun {
-  start: number; // sub-frame of the clip's speech onset
-  endSub: number; // start + clip speech length
-  tokens: readonly ClipToken[];
-  unspaced: boolean;
-  next: number; // first token not yet in a completed segment
-}
-
-const SILENCE_GAP_FOR_MATCH_SUBS = 20; // a later onset within 100 ms after a clip's end still belongs to it
-const MAX_BUFFER_SUBS = 45 * SUBS_PER_SECOND;
-const TRIM_SUBS = 30 * SUBS_PER_SECOND;
-/** Speech heard before an unmatched utterance is declared placeholder speech. */
-const MAX_UNDECIDED_SUBS = 0.9 * SUBS_PER_SECOND;
-const MAX_UID_ENTRIES = 20_000;
-
-function fmt3(sec: number): string {
-  return sec.toFixed(3);
-}
-
-class Conn {
-  uid: string | null = null;
-  options: Record<string, unknown> = {};
-  state: 'options' | 'loading' | 'ready' | 'closed' = 'options';
-  frames = 0;
-  bytes = 0;
-  format: 'float32' | 'int16' | 'uint8' = 'float32';
-  language: string | null = null;
-  task: 'transcribe' | 'translate' = 'transcribe';
-  sendLastN = 10;
-  startedAt = performance.now();
-  fault: WhisperLiveFault | undefined;
-  segmentsSent = 0;
-  stalled = false;
-  rand: Rand = Math.random;
-  track = new EnergyTrack(200);
-  utt: Utterance | undefined;
-  run: ClipRun | undefined;
-  transcript: WhisperLiveSegment[] = [];
-  /** The same, serialised (completed segments never change). */
-  transcriptJson: string[] = [];
-  uidJson: string | undefined;
-  tick: NodeJS.Timeout | undefined;
-  finalizers = new Set<NodeJS.Timeout>();
-  loadTimer: NodeJS.Timeout | undefined;
-  audioSinceTick = false;
-  lastPartial = '';
-  languageSent = false;
-  /** Language of the first matched clip (reported when the client sent language null). */
-  detected: string | undefined;
-  pending: Buffer[] = []; // audio that arrived while the model was loading (the real server reads it later)
-  closedReason: WhisperLiveCloseReason | null = null;
-  record: WhisperLiveClientStats | undefined;
-  scratch = new Float32Array(0);
-
-  constructor(
-    readonly id: number,
-    readonly ws: WebSocket,
-    readonly sh: Shared,
-  ) {}
-
-  delay(ms: number): number {
-    const j = this.sh.timing.jitter;
-    return j === 0 ? ms : ms * (1 + (this.rand() * 2 - 1) * j);
+  get open(): boolean {
+    return !this.gone && !this.closing;
   }
 
-  send(obj: unknown): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(pyJson(obj));
+  sendText(text: string): void {
+    if (this.open) this.ws.send(text, false);
   }
 
-  /** Close with 1000 like the Python server when its handler returns. */
-  end(reason: WhisperLiveCloseReason): void {
-    if (this.closedReason === null) this.closedReason = reason;
-    if (this.record && this.record.closedReason === null) this.record.closedReason = this.closedReason;
-    this.cleanup();
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(1000);
+  end(code: number): void {
+    if (!this.open) return;
+    this.closing = true;
+    this.ws.end(code);
   }
 
-  cleanup(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    if (this.tick) clearTimeout(this.tick);
-    if (this.loadTimer) clearTimeout(this.loadTimer);
-    for (const t of this.finalizers) clearTimeout(t);
-    this.finalizers.clear();
-    this.tick = undefined;
-    this.sh.clients.delete(this);
-    this.pending = [];
+  terminate(): void {
+    if (this.gone) return;
+    this.closing = true;
+    this.ws.close();
   }
-
-  onMessage(data: RawData, isBinary: boolean): void {
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (this.state === 'options') return this.onOptions(buf);
-    if (this.state === 'closed') return;
-    if (!isBinary) return this.end('protocol_error'); // np.frombuffer(str) raises: the server closes
-    if (this.state === 'loading') {
-      this.pending.push(buf);
-      return;
-    }
-    this.onAudio(buf);
-  }
-
-  onOptions(buf: Buffer): void {
-    let opts: unknown;
-    try {
-      opts = JSON.parse(buf.toString('utf8')); // json.loads also takes a binary frame's bytes
-    } catch {
-      return this.end('invalid_options');
-    }
-    if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return this.end('invalid_options');
-    const o = opts as Record<string, unknown>;
-    this.options = o;
-    const fault = this.pickFault();
-    this.fault = fault;
-    const uid = o.uid;
-    // is_server_full reads options["uid"] only when full; a missing key then raises → silent close.
-    const full = fault?.kind === 'server_full' || this.sh.clients.size >= this.sh.maxClients;
-    if (full) {
-      if (!('uid' in o)) return this.end('invalid_options');
-      this.sh.stats.rejectedFull++;
-      this.send({ uid, status: 'WAIT', message: this.waitMinutes() });
-      return this.end('server_full');
-    }
-    const format = o.audio_format ?? 'float32';
-    if (format !== 'float32' && format !== 'int16' && format !== 'uint8') return this.end('invalid_options');
-    // ServeClientFasterWhisper(language=options["language"], task=options["task"], client_uid=options["uid"], model=options["model"])
-    if (!('language' in o) || !('task' in o) || !('uid' in o) || !('model' in o)) return this.end('invalid_options');
-    this.format = format;
-    this.uid = String(uid);
-    const model = o.model;
-    this.language = typeof model === 'string' && model.endsWith('en') ? 'en' : typeof o.language === 'string' ? o.language : null;
-    this.task = o.task === 'translate' ? 'translate' : 'transcribe';
-    const n = o.send_last_n_segments;
-    this.sendLastN = typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 10;
-    this.rand = mulberry32(fnv1a(this.uid, this.sh.seed >>> 0));
-    this.record = { id: this.id, frames: 0, bytes: 0, open: true, closedReason: null, segmentsMessages: 0 };
-    const byUid = this.sh.byUid;
-    byUid.delete(this.uid);
-    byUid.set(this.uid, this.record);
-    if (byUid.size > MAX_UID_ENTRIES) {
-      for (const [k, v] of byUid) {
-        if (byUid.size <= MAX_UID_ENTRIES) break;
-        if (!v.open) byUid.delete(k);
-      }
-    }
-    this.sh.events.emit('connection', { id: this.id, uid: this.uid, options: o, fault: fault?.kind ?? null, atMs: performance.now() });
-    this.state = 'loading';
-    this.loadTimer = setTimeout(() => this.onLoaded(typeof model === 'string' ? model : String(model)), this.delay(this.sh.timing.modelLoadMs));
-  }
-
-  waitMinutes(): number {
-    const max = this.sh.timing.maxConnectionTimeS;
-    let wait: number | undefined;
-    const now = performance.now();
-    for (const c of this.sh.clients) {
-      const remaining = max - (now - c.startedAt) / 1000;
-      if (wait === undefined || remaining < wait) wait = remaining;
-    }
-    return wait === undefined ? 0 : wait / 60;
-  }
-
-  pickFault(): WhisperLiveFault | undefined {
-    const head = this.sh.queue[0];
-    if (head !== undefined) {
-      if (--head.remaining <= 0) this.sh.queue.shift();
-      return head.fault;
-    }
-    return this.sh.defaultFault;
-  }
-
-  onLoaded(model: string): void {
-    this.loadTimer = undefined;
-    if (this.state !== 'loading') return;
-    if (this.fault?.kind === 'model_load_error') {
-      this.send({ uid: this.uid, status: 'ERROR', message: `Failed to load model: ${model}` });
-      return this.end('model_load_error');
-    }
-    this.state = 'ready';
-    this.startedAt = performance.now();
-    this.sh.clients.add(this);
-    this.sh.stats.clients = this.sh.clients.size;
-    this.send({ uid: this.uid, message: 'SERVER_READY', backend: this.sh.backend });
-    this.sh.events.emit('ready', { id: this.id, uid: this.uid as string });
-    const pending = this.pending;
-    this.pending = [];
-    for (const b of pending) if (this.state === 'ready') this.onAudio(b);
-  }
-
-  samplesOf(buf: Buffer): Float32Array | Int16Array | null {
-    if (this.format === 'float32') {
-      if (buf.length % 4 !== 0) return null;
-      if (buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
-      if (this.scratch.length < buf.length / 4) this.scratch = new Float32Array(buf.length / 4);
-      new Uint8Array(this.scratch.buffer, 0, buf.length).set(buf);
-      return this.scratch.subarray(0, buf.length / 4);
-    }
-    if (this.format === 'int16') {
-      if (buf.length % 2 !== 0) return null;
-      if (buf.byteOffset % 2 === 0) return new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2);
-      return new Int16Array(new Uint8Array(buf).buffer);
-    }
-    const f = new Float32Array(buf.length);
-    for (let i = 0; i < buf.length; i++) f[i] = ((buf[i] as number) - 128) / 128;
-    return f;
-  }
-
-  onAudio(buf: Buffer): void {
-    if (buf.length === END_OF_AUDIO.length && buf.equals(END_OF_AUDIO)) {
-      this.sh.stats.endOfAudio++;
-      return this.end('end_of_audio'); // nothing is sent back; buffered audio is not flushed
-    }
-    // is_client_timeout runs before each receive (checked every 16th frame here: cheaper, same effect).
-    if ((this.frames & 15) === 0 && (performance.now() - this.startedAt) / 1000 >= this.sh.timing.maxConnectionTimeS) {
-      this.send({ uid: this.uid, message: 'DISCONNECT' });
-      return this.end('connection_time_exceeded');
-    }
-    const samples = this.samplesOf(buf);
-    if (samples === null) return this.end('protocol_error'); // np.frombuffer: buffer size must be a multiple of element size
-    this.frames++;
-    this.bytes += buf.length;
-    const st = this.sh.stats;
-    st.frames++;
-    st.bytes += buf.length;
-    const rec = this.record as WhisperLiveClientStats;
-    rec.frames = this.frames;
-    rec.bytes = this.bytes;
-    if (this.sh.events.listenerCount('audio') > 0) this.sh.events.emit('audio', { id: this.id, uid: this.uid as string, frames: this.frames, bytes: this.bytes });
-    const track = this.track;
-    const before = track.length;
-    if (samples instanceof Float32Array) track.pushFloat(samples);
-    else track.pushInt16(samples);
-    // Speech state on each 20 ms window that became complete (window start = sub - 3).
-    for (let i = Math.max(before, FRAME_SUBS - 1); i < track.length; i++) this.onWindow(i - (FRAME_SUBS - 1));
-    if (track.length - track.first > MAX_BUFFER_SUBS) track.trim(track.length - (MAX_BUFFER_SUBS - TRIM_SUBS));
-    this.audioSinceTick = true;
-    if (this.tick === undefined && !this.stalled && track.samples >= 16_000) {
-      this.tick = setTimeout(() => this.onTick(), this.delay(this.sh.timing.partialEveryMs));
-    }
-  }
-
-  onWindow(s: number): void {
-    const voiced = this.track.windowEnergy(s) >= ONSET_ENERGY;
-    const u = this.utt;
-    if (u === undefined) {
-      if (voiced) this.utt = { onset: s, lastVoiced: s, kind: 'undecided' };
-      return;
-    }
-    if (voiced) u.lastVoiced = s;
-    else if (u.kind === 'undecided' && s - u.lastVoiced === CLICK_GAP_SUBS && u.lastVoiced - u.onset < CLICK_MAX_SUBS) {
-      this.utt = undefined; // a click, not speech
-    } else if (s - u.lastVoiced >= this.sh.timing.endSilenceSubs) {
-      this.utt = undefined;
-      const t = setTimeout(() => {
-        this.finalizers.delete(t);
-        this.finalize(u);
-      }, this.delay(this.sh.timing.finalizeDelayMs));
-      this.finalizers.add(t);
-    }
-  }
-
-  /** Decide what the utterance is: a clip (continuing a clip run, or a new match), or placeholder. */
-  decide(u: Utterance, ended: boolean): void {
-    if (u.kind !== 'undecided') return;
-    const run = this.run;
-    if (run !== undefined && u.onset < run.endSub + SILENCE_GAP_FOR_MATCH_SUBS && run.next < run.tokens.length) {
-      u.kind = 'clip';
-      u.run = run;
-      return;
-    }
-    const track = this.track;
-    const avail = Math.floor((track.length - u.onset - FRAME_SUBS) / FRAME_SUBS);
-    const from = Math.max(track.first, u.onset - MAX_SHIFT_SUBS);
-    const win = new Float32Array(track.length - from);
-    for (let i = 0; i < win.length; i++) win[i] = track.windowDb(from + i);
-    let best: { i: number; distance: number; shift: number } | undefined;
-    const clips = this.sh.book.clips;
-    const minFrames = (0.6 * SUBS_PER_SECOND) / FRAME_SUBS;
-    for (let i = 0; i < clips.length; i++) {
-      const clip = clips[i]!;
-      const n = clip.frames.length;
-      if (avail < Math.min(minFrames, n * 0.85)) continue;
-      const d = distanceAt(clip.frames, win, u.onset - from, Math.min(avail, n));
-      if (d.distance <= this.sh.book.threshold && (best === undefined || d.distance < best.distance)) best = { i, ...d };
-    }
-    if (best !== undefined) {
-      const clip = clips[best.i]!;
-      const out = clipOutput(clip, { task: this.task, ...(this.language !== null ? { language: this.language } : {}) });
-      const start = u.onset + best.shift;
-      this.run = { start, endSub: start + Math.round((clip.speechMs * SUBS_PER_SECOND) / 1000), tokens: out.tokens, unspaced: out.unspaced, next: 0 };
-      if (this.language === null) this.detected = out.language;
-      u.kind = 'clip';
-      u.run = this.run;
-      return;
-    }
-    if (ended || track.length - u.onset >= MAX_UNDECIDED_SUBS) {
-      u.kind = 'placeholder';
-      this.run = undefined;
-    }
-  }
-
-  /** Text of the utterance: words heard so far (partial) or all of them (final). */
-  textOf(u: Utterance, final: boolean, speechEnd: number): string {
-    if (u.kind === 'clip' && u.run !== undefined) {
-      const run = u.run;
-      const heardSec = ((final ? speechEnd : this.track.length) - run.start) / SUBS_PER_SECOND;
-      const all = final && speechEnd >= run.endSub - 0.3 * SUBS_PER_SECOND;
-      let k = run.next;
-      while (k < run.tokens.length && (all || (run.tokens[k] as ClipToken).end <= heardSec + 0.04)) k++;
-      const text = joinTokens(run.tokens.slice(run.next, k).map((t) => t.text), run.unspaced);
-      if (final) run.next = k;
-      return text;
-    }
-    if (u.kind === 'placeholder' || final) {
-      const sec = (speechEnd - u.onset) / SUBS_PER_SECOND;
-      return joinTokens(placeholderTokens(sec, final).map((t) => t.text), false);
-    }
-    return '';
-  }
-
-  maybeSendLanguage(): void {
-    if (this.languageSent || this.language !== null) return;
-    this.languageSent = true;
-    const lang = this.detected ?? 'en';
-    this.send({ uid: this.uid, language: lang, language_prob: Math.round(pseudoProb(`${this.uid}`, 0.88, 0.995) * 1e6) / 1e6 });
-    this.language = lang; // detection happens once, then the language is fixed
-  }
-
-  sendSegments(partial: WhisperLiveSegment | undefined): void {
-    const n = this.sendLastN;
-    const from = Math.max(0, this.transcript.length - n);
-    const segs = this.transcript.slice(from);
-    const parts = this.transcriptJson.slice(from);
-    if (partial) {
-      segs.push(partial);
-      parts.push(pyJson(partial));
-    }
-    if (segs.length === 0) return;
-    this.maybeSendLanguage();
-    // {"uid": ..., "segments": [...]} as json.dumps writes it; completed segments are serialised once.
-    this.uidJson ??= pyJson(this.uid);
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(`{"uid": ${this.uidJson}, "segments": [${parts.join(', ')}]}`);
-    this.segmentsSent++;
-    this.sh.stats.segmentsMessages++;
-    if (this.record) this.record.segmentsMessages = this.segmentsSent;
-    if (this.sh.events.listenerCount('segments') > 0) this.sh.events.emit('segments', { id: this.id, uid: this.uid as string, segments: segs });
-    const f = this.fault;
-    if (f !== undefined && f.kind !== 'model_load_error' && f.kind !== 'server_full' && this.segmentsSent >= (f.afterSegments ?? 1)) {
-      if (f.kind === 'stall') {
-        this.stalled = true;
-        if (this.tick) clearTimeout(this.tick);
-        this.tick = undefined;
-      } else if (f.kind === 'drop') {
-        this.closedReason = 'fault_drop';
-        if (this.record) this.record.closedReason = 'fault_drop';
-        this.cleanup();
-        this.ws.terminate();
-      } else {
-        this.send({ uid: this.uid, message: 'DISCONNECT' });
-        this.end('fault_disconnect');
-      }
-    }
-  }
-
-  onTick(): void {
-    this.tick = undefined;
-    if (this.state !== 'ready' || this.stalled) return;
-    const hadAudio = this.audioSinceTick;
-    this.audioSinceTick = false;
-    const u = this.utt;
-    if (u !== undefined) {
-      this.decide(u, false);
-      const text = this.textOf(u, false, u.lastVoiced + FRAME_SUBS);
-      if (text !== '' && (hadAudio || text !== this.lastPartial)) {
-        this.lastPartial = text;
-        this.sendSegments({ start: fmt3(u.onset / SUBS_PER_SECOND), end: fmt3((u.lastVoiced + FRAME_SUBS) / SUBS_PER_SECOND), text, completed: false });
-      }
-    }
-    if (hadAudio && this.state === 'ready' && !this.stalled) this.tick = setTimeout(() => this.onTick(), this.delay(this.sh.timing.partialEveryMs));
-  }
-
-  finalize(u: Utterance): void {
-    if (this.state !== 'ready' || this.stalled) return;
-    this.decide(u, true);
-    const end = u.lastVoiced + FRAME_SUBS;
-    const text = this.textOf(u, true, end);
-    this.lastPartial = '';
-    if (text === '') return;
-    const seg: WhisperLiveSegment = { start: fmt3(u.onset / SUBS_PER_SECOND), end: fmt3(end / SUBS_PER_SECOND), text, completed: true };
-    this.transcript.push(seg);
-    this.transcriptJson.push(pyJson(seg));
-    if (this.transcript.length > 500) {
-      // MAX_TRANSCRIPT_LENGTH
-      this.transcript.splice(0, this.transcript.length - 500);
-      this.transcriptJson.splice(0, this.transcriptJson.length - 500);
-    }
-    this.sendSegments(undefined);
-  }
-}
-
-function sendPlain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
 }
 
 function isFaultKind(v: unknown): v is WhisperLiveFaultKind {
   return typeof v === 'string' && (WHISPERLIVE_FAULT_KINDS as readonly string[]).includes(v);
 }
 
-async function admin(sh: Shared, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const json = (status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
+function respond(res: HttpResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.cork(() => {
+    res.writeStatus(`${status} ${STATUS_CODES[status] ?? ''}`);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(body); // uWS writes Content-Length itself
+  });
+}
+
+const respondJson = (res: HttpResponse, status: number, body: unknown): void => respond(res, status, JSON.stringify(body), { 'content-type': 'application/json' });
+
+/** The fault queue: GET lists it, DELETE clears it, POST {"kind", "count", "afterSegments"} adds. */
+function admin(sh: Shared, method: string, res: HttpResponse): void {
   const list = (): unknown => sh.queue.map((q) => ({ kind: q.fault.kind, remaining: q.remaining, afterSegments: q.fault.afterSegments ?? 1 }));
-  if (req.method === 'GET') return json(200, { queued: list() });
-  if (req.method === 'DELETE') {
+  if (method === 'GET') return respondJson(res, 200, { queued: list() });
+  if (method === 'DELETE') {
     const n = sh.queue.reduce((a, q) => a + q.remaining, 0);
     sh.queue.length = 0;
-    return json(200, { cleared: n });
+    return respondJson(res, 200, { cleared: n });
   }
-  if (req.method !== 'POST') return sendPlain(res, 405, 'Method Not Allowed\n', { allow: 'GET,POST,DELETE' });
-  const body = await readBody(req, 65_536);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
-  } catch {
-    return json(400, { error: 'body must be JSON: {"kind": "...", "count": 1, "afterSegments": 1}', kinds: WHISPERLIVE_FAULT_KINDS });
-  }
-  const { kind, count, afterSegments } = (parsed ?? {}) as { kind?: unknown; count?: unknown; afterSegments?: unknown };
-  if (!isFaultKind(kind)) return json(400, { error: `unknown fault kind ${JSON.stringify(kind)}`, kinds: WHISPERLIVE_FAULT_KINDS });
-  const n = count ?? 1;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return json(400, { error: '`count` must be a positive integer' });
-  if (afterSegments !== undefined && (typeof afterSegments !== 'number' || !Number.isInteger(afterSegments) || afterSegments < 0)) {
-    return json(400, { error: '`afterSegments` must be a non-negative integer' });
-  }
-  sh.queue.push({ fault: afterSegments === undefined ? { kind } : { kind, afterSegments }, remaining: n });
-  return json(200, { queued: list() });
+  if (method !== 'POST') return respond(res, 405, 'Method Not Allowed\n', { 'content-type': 'text/plain; charset=utf-8', allow: 'GET,POST,DELETE' });
+  const parts: Buffer[] = [];
+  let size = 0;
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  res.onData((chunk, isLast) => {
+    if (aborted) return;
+    if (size < MAX_ADMIN_BODY) {
+      const take = Math.min(chunk.byteLength, MAX_ADMIN_BODY - size);
+      parts.push(Buffer.from(chunk.slice(0, take))); // the chunk is valid only now: copied
+      size += take;
+    }
+    if (!isLast) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    } catch {
+      return respondJson(res, 400, { error: 'body must be JSON: {"kind": "...", "count": 1, "afterSegments": 1}', kinds: WHISPERLIVE_FAULT_KINDS });
+    }
+    const { kind, count, afterSegments } = (parsed ?? {}) as { kind?: unknown; count?: unknown; afterSegments?: unknown };
+    if (!isFaultKind(kind)) return respondJson(res, 400, { error: `unknown fault kind ${JSON.stringify(kind)}`, kinds: WHISPERLIVE_FAULT_KINDS });
+    const n = count ?? 1;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return respondJson(res, 400, { error: '`count` must be a positive integer' });
+    if (afterSegments !== undefined && (typeof afterSegments !== 'number' || !Number.isInteger(afterSegments) || afterSegments < 0)) {
+      return respondJson(res, 400, { error: '`afterSegments` must be a non-negative integer' });
+    }
+    sh.queue.push({ fault: afterSegments === undefined ? { kind } : { kind, afterSegments }, remaining: n });
+    return respondJson(res, 200, { queued: list() });
+  });
 }
 
 // What python-websockets answers to a plain HTTP request.
@@ -666,6 +150,7 @@ export async function startWhisperLiveSim(opts: WhisperLiveSimOptions = {}): Pro
     byUid: new Map(),
     clients: new Set(),
     conns: new Set(),
+    watchAudio: opts.watchAudio,
     maxClients: Math.max(0, Math.floor(pick(opts.maxClients, 1024))),
     backend: opts.backend ?? 'faster_whisper',
     seed: opts.seed ?? 1,
@@ -673,55 +158,87 @@ export async function startWhisperLiveSim(opts: WhisperLiveSimOptions = {}): Pro
     queue: [],
   };
   let nextId = 0;
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === WHISPERLIVE_ADMIN_PATH) {
-      admin(sh, req, res).catch(() => res.destroy());
-      return;
+  const app: ClosableApp = uWS.App();
+
+  const closed = (sock: UwsSocket): void => {
+    sock.gone = true;
+    const conn = sock.conn;
+    if (conn === undefined) return;
+    if (conn.closedReason === null) conn.closedReason = 'client_closed';
+    conn.cleanup();
+    sh.conns.delete(conn);
+    sh.stats.open--;
+    sh.stats.clients = sh.clients.size;
+    if (conn.record) {
+      conn.record.open = false;
+      conn.record.closedReason ??= conn.closedReason;
     }
-    sendPlain(res, 426, NOT_WEBSOCKET, { upgrade: 'websocket', connection: 'Upgrade' });
-  });
-  // python-websockets defaults: max_size 1 MiB, no compression negotiated by the Python client.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20, perMessageDeflate: false });
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (opts.apiKey !== undefined) {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const auth = req.headers.authorization ?? '';
-      if (auth !== `Bearer ${opts.apiKey}` && url.searchParams.get('token') !== opts.apiKey) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 13\r\nconnection: close\r\n\r\nUnauthorized\n');
-        return;
+    sh.events.emit('closed', { id: conn.id, uid: conn.uid, reason: conn.closedReason, atMs: performance.now(), frames: conn.frames, bytes: conn.bytes });
+  };
+
+  app.ws<UserData>('/*', {
+    // python-websockets: no compression negotiated with the Python client, max_size 1 MiB (a
+    // larger message is refused below with 1009, as python-websockets does).
+    compression: uWS.DISABLED,
+    maxPayloadLength: 2 * MAX_MESSAGE_BYTES,
+    maxBackpressure: MAX_BACKPRESSURE_BYTES,
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+
+    upgrade: (res, req, context) => {
+      // `req` dies when this callback returns: read every header first.
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      if (opts.apiKey !== undefined) {
+        const auth = req.getHeader('authorization');
+        const token = new URLSearchParams(req.getQuery() ?? '').get('token');
+        if (auth !== `Bearer ${opts.apiKey}` && token !== opts.apiKey) {
+          res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain; charset=utf-8').writeHeader('connection', 'close').end('Unauthorized\n', true);
+          return;
+        }
       }
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Conn(++nextId, ws, sh);
+      res.upgrade<UserData>({ sock: undefined }, key, protocol, extensions, context);
+    },
+
+    open: (ws) => {
+      const sock = new UwsSocket(ws);
+      ws.getUserData().sock = sock;
+      const conn = new Conn(++nextId, sock, sh);
+      sock.conn = conn;
       sh.conns.add(conn);
       sh.stats.connections++;
       sh.stats.open++;
-      ws.on('message', (data, isBinary) => conn.onMessage(data, isBinary));
-      ws.on('error', () => undefined);
-      ws.once('close', () => {
-        if (conn.closedReason === null) conn.closedReason = 'client_closed';
-        conn.cleanup();
-        sh.conns.delete(conn);
-        sh.stats.open--;
-        sh.stats.clients = sh.clients.size;
-        if (conn.record) {
-          conn.record.open = false;
-          conn.record.closedReason ??= conn.closedReason;
-        }
-        sh.events.emit('closed', { id: conn.id, uid: conn.uid, reason: conn.closedReason, atMs: performance.now(), frames: conn.frames, bytes: conn.bytes });
-      });
-    });
+    },
+
+    message: (ws, message, isBinary) => {
+      const sock = ws.getUserData().sock;
+      if (sock?.conn === undefined) return;
+      if (message.byteLength > MAX_MESSAGE_BYTES) return sock.end(1009);
+      // uWS's buffer, valid only during this call (Conn copies what it keeps).
+      sock.conn.onMessage(message, isBinary);
+    },
+
+    close: (ws) => {
+      const sock = ws.getUserData().sock;
+      if (sock !== undefined) closed(sock);
+    },
   });
+
+  app.any('/*', (res, req) => {
+    const method = req.getCaseSensitiveMethod();
+    if (req.getUrl() === WHISPERLIVE_ADMIN_PATH) return admin(sh, method, res);
+    respond(res, 426, NOT_WEBSOCKET, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket', connection: 'Upgrade' });
+  });
+
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: opts.port ?? 0, backlog: 2048 }, () => {
-      server.off('error', reject);
-      resolve();
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(host, opts.port ?? 0, (ls) => {
+      if (ls === false) reject(new Error(`WhisperLive simulator: cannot listen on ${host}:${opts.port ?? 0}`));
+      else resolve(ls);
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const port = uWS.us_socket_local_port(listenSocket);
   let closing: Promise<void> | undefined;
   return {
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -741,16 +258,17 @@ export async function startWhisperLiveSim(opts: WhisperLiveSimOptions = {}): Pro
       return n;
     },
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const c of sh.conns) {
+      closing ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket);
+        for (const c of [...sh.conns]) {
           if (c.closedReason === null) c.closedReason = 'server_closed';
           c.cleanup();
           c.ws.terminate();
         }
-        wss.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        app.close?.(); // idle HTTP keep-alive sockets too
+        // uWS may deliver close handlers of terminated sockets in a microtask: let them run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      })();
       return closing;
     },
   };
