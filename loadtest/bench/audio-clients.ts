@@ -2,13 +2,18 @@
 // streaming PCM16 16 kHz in 20 ms audio.chunk frames paced against the audio clock. One shared
 // scheduler tick (every few ms) sends every session's due chunks — chunk k of a session is due at
 // its start + 20·k ms, so timer drift never accumulates — and session starts are spread over one
-// chunk period so the sends are not all in phase. Frames are encoded once and shared by every
-// session (each session starts at its own offset in the loop).
+// chunk period so the sends are not all in phase. Frames are encoded once, as whole WebSocket
+// frames (header + zero masking key + msgpack), and shared by every session (each starts at its
+// own offset in the loop): a chunk costs one write(2) on the session's socket and nothing else, so
+// that one core can offer 1000 real-time sessions (the system call itself is most of that cost).
 import WebSocket from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createClientCodec } from '../../protocol/codec.ts';
 import type { ClientMessage, ServerMessage } from '../../protocol/messages.ts';
 import { LinearHistogram } from './histogram.ts';
+import { directWriter, socketFd, streamWriter, type ByteWriter } from '../../src/backends/asr/direct-write.ts';
 
 export const CHUNK_MS = 20;
 export const SAMPLES_PER_CHUNK = 320;
@@ -26,6 +31,29 @@ export function encodeChunks(pcm: Int16Array): Uint8Array[] {
     if (typeof frame === 'string') throw new Error('msgpack codec returned text');
     out.push(frame.slice()); // encode() returns a view of the encoder's shared buffer
   }
+  return out;
+}
+
+/**
+ * One message as a whole client WebSocket frame (RFC 6455 §5.2): FIN + binary, MASK bit, length,
+ * a masking key of zeros (clients must mask; with zeros the payload is sent as is, and the server
+ * unmasks every frame the same way whatever the key), then the message.
+ */
+export function wsClientFrame(payload: Uint8Array): Buffer {
+  const n = payload.length;
+  const lenBytes = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const head = 2 + lenBytes + 4;
+  const out = Buffer.alloc(head + n); // zero-filled: the masking key stays 0
+  out[0] = 0x82;
+  if (lenBytes === 0) out[1] = 0x80 | n;
+  else if (lenBytes === 2) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeBigUInt64BE(BigInt(n), 2);
+  }
+  out.set(payload, head);
   return out;
 }
 
@@ -99,6 +127,9 @@ export class VoiceSession {
   constructor(
     readonly index: number,
     readonly ws: WebSocket,
+    /** Writes chunk frames straight to the TCP socket under `ws` (one write(2) each while the
+     *  socket's queue is empty: src/backends/asr/direct-write.ts). */
+    readonly write: ByteWriter,
     /** First chunk of the timeline this session sends. */
     readonly offset: number,
   ) {}
@@ -126,12 +157,16 @@ export class AudioLoad {
   sentMeasured = 0;
   private timer: NodeJS.Timeout | undefined;
   private nextOffset = 0;
+  /** The timeline's chunk messages as whole WebSocket frames (wsClientFrame), shared by all. */
+  private readonly frames: readonly Buffer[];
 
   constructor(
     private readonly url: string,
     private readonly timeline: readonly Uint8Array[],
     private readonly opts: { loop: boolean; tickMs: number; spreadMs: number; onMessage?: MessageHook },
-  ) {}
+  ) {
+    this.frames = timeline.map(wsClientFrame);
+  }
 
   /** Opens n sessions (hello → ready → audio.start), `batch` handshakes at a time. */
   async open(n: number, o: OpenOptions = {}, batch = 100): Promise<VoiceSession[]> {
@@ -150,10 +185,16 @@ export class AudioLoad {
     // with zeros ws skips the XOR and copy in this (load generator) process.
     const codec = createClientCodec('vlp.v1.msgpack');
     const ws = new WebSocket(this.url, ['vlp.v1.msgpack'], { perMessageDeflate: false, generateMask: (m: Buffer) => void m.fill(0) });
+    let socket: Socket | undefined;
+    // The handshake response carries the socket ws goes on with ('open' follows in the same tick).
+    ws.once('upgrade', (res: IncomingMessage) => {
+      if (res.socket instanceof Socket) socket = res.socket;
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
+    if (!socket) throw new Error('no TCP socket under the WebSocket');
     await new Promise<void>((resolve, reject) => {
       ws.once('message', (data: Buffer) => {
         const r = codec.decode(data);
@@ -163,7 +204,8 @@ export class AudioLoad {
       ws.send(enc({ t: 'hello', client: 'bench-audio' }));
     });
     const offset = this.opts.loop ? (this.nextOffset += 37) % this.timeline.length : 0;
-    const s = new VoiceSession(this.sessions.length, ws, offset);
+    const fd = socketFd(socket);
+    const s = new VoiceSession(this.sessions.length, ws, fd === undefined ? streamWriter(socket) : directWriter(socket, fd), offset);
     if (o.trackSends) s.sentWall = [];
     if (o.trackPerf) s.sentPerf = [];
     this.sessions.push(s);
@@ -228,10 +270,12 @@ export class AudioLoad {
     this.timer = setInterval(() => this.tick(), this.opts.tickMs);
   }
 
-  /** Sends every chunk that is due (several per session when the tick came late). */
+  /** Sends every chunk that is due (several per session when the tick came late): one write of a
+   *  pre-built frame each. ws writes its own frames synchronously and whole (no compression), so
+   *  frames written here and by ws never interleave. */
   tick(): void {
     const now = performance.now();
-    const tl = this.timeline;
+    const tl = this.frames;
     const len = tl.length;
     const measuring = this.measuring;
     for (const s of this.sessions) {
@@ -242,7 +286,7 @@ export class AudioLoad {
         if (s.ws.readyState !== WebSocket.OPEN) break;
         if (s.sentWall) s.sentWall[s.next] = wallNow();
         if (s.sentPerf) s.sentPerf[s.next] = performance.now();
-        s.ws.send(tl[(s.offset + s.next) % len] as Uint8Array);
+        s.write(tl[(s.offset + s.next) % len] as Buffer);
         s.next++;
         this.sent++;
         if (measuring) {

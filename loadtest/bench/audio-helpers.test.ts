@@ -3,10 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
 import { histogramBuckets, metricValue } from './gateway-proc.ts';
-import { chunkIndexAt, diffCounters, encodeChunks, probeLatencies, speechLoop, startTimes, SAMPLES_PER_CHUNK, type LoadCounters } from './audio-clients.ts';
+import { chunkIndexAt, diffCounters, encodeChunks, probeLatencies, speechLoop, startTimes, wsClientFrame, SAMPLES_PER_CHUNK, type LoadCounters } from './audio-clients.ts';
 import { shortUrl, topSelfTime, type CpuProfile } from './cpuprofile.ts';
 import { largestMeeting, type PointReport } from './audio-report.ts';
 import { createServerCodec } from '../../protocol/codec.ts';
+import * as wsModule from 'ws';
 
 const cum = (entries: [number, number][]): Map<number, number> => new Map(entries);
 
@@ -114,6 +115,15 @@ describe('pacing and content', () => {
       return new Int16Array(r.msg.data.slice().buffer)[0];
     });
     expect(firsts).toEqual([1, 2, 2]);
+  });
+
+  it('pre-builds whole client frames: what ws sends with a zero masking key', () => {
+    const { Sender } = wsModule as unknown as { Sender: { frame: (data: Buffer, o: Record<string, unknown>) => Buffer[] } };
+    for (const n of [0, 5, 125, 126, 663, 65_535, 65_536]) {
+      const payload = Buffer.alloc(n, 0xa5);
+      const ws = Buffer.concat(Sender.frame(payload, { fin: true, opcode: 2, mask: true, readOnly: false, rsv1: false, maskBuffer: Buffer.alloc(4), generateMask: (m: Buffer) => void m.fill(0) }));
+      expect(Buffer.compare(wsClientFrame(payload), ws), `n=${n}`).toBe(0);
+    }
   });
 });
 

@@ -41,6 +41,8 @@ export interface PointReport {
     asrLagMs: number;
     audioTooFast: number;
     otherErrors: Record<string, number>;
+    /** Error frames the gateway sent over the whole run (its vlp_errors_total), by code. */
+    gatewayErrorsWholeRun: Record<string, number>;
     samplesSent: number;
     samplesAtAsr: number;
     missingAtAsrMs: number;
@@ -49,6 +51,9 @@ export interface PointReport {
   gateway: {
     cores: number;
     usPerChunk: number;
+    /** /proc per-thread CPU over the window per chunk sent in it, µs: the main (event-loop)
+     *  thread's user and system time, and all other threads (GC helpers, libuv pool). */
+    split: { mainUserUs: number; mainSysUs: number; otherThreadsUs: number; mainThreadCores: number };
     rssBaseMiB: number;
     rssIdleMiB: number;
     rssPeakMiB: number;
@@ -57,8 +62,8 @@ export interface PointReport {
     loopLagP99Ms: number;
     loopLagMaxMs: number;
   };
-  generator: { latenessP50Ms: number; latenessP99Ms: number; latenessMaxMs: number; cores: number; offeredHeld: boolean };
-  simulator: { cores: number; usPerFrame: number; framesPerSec: number };
+  generator: { latenessP50Ms: number; latenessP99Ms: number; latenessMaxMs: number; cores: number; userUsPerChunk: number; sysUsPerChunk: number; offeredHeld: boolean };
+  simulator: { cores: number; usPerFrame: number; userUsPerFrame: number; sysUsPerFrame: number; framesPerSec: number };
   speech: { vadStarts: number; vadEnds: number; partials: number; finals: number; turns: number; tokens: number; turnsCancelled: number; tgiRequests: number };
   /** Whole machine over the window (/proc/stat): busy cores, and busy cores not ours (other
    *  tenants, kernel work not charged to our processes), 1-min load average at the end. */
@@ -178,6 +183,21 @@ export function renderAudioReport(meta: AudioMeta, points: PointReport[], eos: E
       `| ${x.sessions} | ${x.transport} | ${x.sentChunksPerSec} (${x.offeredChunksPerSec}) / ${x.gatewayReadChunksPerSec} | ${x.forward.receivedChunks} / ${x.forward.observedChunks} | ${x.forward.highestBucketMs} | ${pct(x.forward.fractionWithin5msOfObserved)} | ${x.e2eProbe.matched} / ${x.e2eProbe.unmatched} | ${x.drops.samplesSent} / ${x.drops.samplesAtAsr} | ${x.drops.clientBufferedBytesAtEnd} | ${x.metricsScrapeMs} | ${x.gateway.rssBaseMiB} / ${x.gateway.rssIdleMiB} / ${x.gateway.rssPeakMiB} | ${x.gateway.loopLagP99Ms} / ${x.gateway.loopLagMaxMs} | ${x.simulator.usPerFrame} | ${x.machine.busyCores} / ${x.machine.loadAvg1} | ${x.speech.vadStarts} / ${x.speech.vadEnds}, ${x.speech.partials}, ${x.speech.finals}, ${x.speech.turns} | ${Object.entries(x.drops.otherErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '–'} |`,
     );
   }
+  lines.push(
+    '',
+    '## Where each process spends its CPU (user / system time per chunk)',
+    '',
+    'Per chunk sent in the window, from `/proc/<pid>/task/*/stat` (10 ms ticks) for the gateway and `process.cpuUsage()` for the load generator and the simulator. System time is mostly the loopback TCP path: a `write(2)` runs the receiving side of TCP too, and wakes the reader.',
+    '',
+    '| N | transport | gateway main thread user / sys (µs) | gateway other threads (µs) | gateway main thread (cores) | load generator user / sys (µs) | simulator user / sys (µs per frame) | cores: gateway / generator + simulator |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const x of points) {
+    const g = x.gateway.split;
+    lines.push(
+      `| ${x.sessions} | ${x.transport} | ${g.mainUserUs} / ${g.mainSysUs} | ${g.otherThreadsUs} | ${g.mainThreadCores} | ${x.generator.userUsPerChunk} / ${x.generator.sysUsPerChunk} | ${x.simulator.userUsPerFrame} / ${x.simulator.sysUsPerFrame} | ${x.gateway.cores} / ${Math.round((x.generator.cores + x.simulator.cores) * 1000) / 1000} |`,
+    );
+  }
   const disturbed = points.filter((x) => x.disturbedAttempt);
   if (disturbed.length > 0) {
     lines.push('', 'Measured twice (first attempt missed the target while other processes loaded the machine):', '');
@@ -218,7 +238,7 @@ export function renderAudioReport(meta: AudioMeta, points: PointReport[], eos: E
     '- RSS per session = (RSS with N sessions open and `audio.start` sent, before any audio − RSS of the fresh gateway) / N ("idle"), and the same with the peak RSS while streaming ("streaming"). At small N the streaming figure is mostly the gateway\'s fixed growth once audio flows (JIT code, heap, buffers): read it at large N.',
     '- Generator lateness = send time − due time of every chunk in the window; with a tick of ' + `${p.tickMs} ms it is 0–${p.tickMs} ms by design. When its p99 exceeds ${p.lateP99LimitMs} ms the client machine, not the gateway, failed to offer real-time load, and the point does not count.`,
     '- "meets target" is the target as specified (gateway histogram, no drops, gateway keeping up, load held); "e2e p99 ≤ 5 ms too" also asks the end-to-end probes\' p99 to be within 5 ms. That is stricter than the target: the probes\' figure also holds both loopback hops and the queueing of the load generator and the simulator, which share one core. "missing at ASR" is samples sent minus samples the simulator received 1.5 s after the last send: on an overloaded gateway it also counts audio still queued.',
-    '- The load generator masks its frames with a zero key (ws skips the XOR in the client; the gateway unmasks every frame the same way whatever the key).',
+    '- The load generator builds every chunk\'s WebSocket frame once (header, a zero masking key, the msgpack message) and writes it straight to each session\'s socket: one `write(2)` per chunk and nothing else (the gateway unmasks every frame the same way whatever the key). The simulated WhisperLive runs on uWebSockets.js (framing and reads in C++) and speaks the same wire protocol as before.',
     '',
   );
   return { md: lines.join('\n'), json: JSON.stringify({ meta: { ...meta, machine }, points, eos, failures }, null, 2) + '\n' };

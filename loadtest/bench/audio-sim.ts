@@ -26,6 +26,9 @@ export type SimRequest =
 
 export interface SimStatsReply {
   cpuUs: number;
+  /** The same split into user and system time, µs. */
+  cpuUserUs: number;
+  cpuSysUs: number;
   rssBytes: number;
   /** WhisperLive: frames and bytes (float32) received, clients ready, connections since start. */
   frames: number;
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
     finalizeDelayMs: cfg.whisperLive.finalizeDelayMs,
     partialEveryMs: cfg.whisperLive.partialEveryMs,
     jitter: 0,
+    // Only the probe connections emit an event per frame (the others are most of the load).
+    watchAudio: (e) => e.options.language === null,
   });
   const tgi = await startTgiSim({
     ttftMs: cfg.tgi.ttftMs,
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
         const s = wl.stats();
         const body: SimStatsReply = {
           cpuUs: c.user + c.system,
+          cpuUserUs: c.user,
+          cpuSysUs: c.system,
           rssBytes: process.memoryUsage.rss(),
           frames: s.frames,
           bytes: s.bytes,

@@ -9,7 +9,8 @@
 // audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.{json,md}.
 //   npm run bench:audio -- [--sessions 500 | --sessions 250,500 | --sweep] [--duration-s 20] [--transports ws,uws] [--pin on|off]
 //   BENCH_CPU_PROF=/tmp/prof npm run bench:audio -- --sessions 1000 --transports ws --eos-sessions 0
-//     also prints the gateway's top-10 self-time functions for each point (cpuprofile.ts).
+//     also prints the gateway's top-10 self-time functions for each point (cpuprofile.ts);
+//     BENCH_SIM_PROF=dir profiles the simulator process (read it with cpuprofile.ts).
 import { parseArgs } from 'node:util';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,7 @@ import type { AudioSimConfig, ProbeSeries, SimRequest, SimStatsReply } from './a
 import { renderAudioReport, type EosReport, type PointReport, type AudioMeta } from './audio-report.ts';
 import { r2, r3, summarize } from './stats.ts';
 import { renderTopSelfTime, topSelfTime, type CpuProfile } from './cpuprofile.ts';
+import { diffTimes, procTimes } from './audio-proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +36,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '500' },
     /** The sweep list instead of --sessions. */
     sweep: { type: 'boolean', default: false },
-    'sweep-sessions': { type: 'string', default: '125,250,375,500,625,750,1000' },
+    'sweep-sessions': { type: 'string', default: '125,250,375,500,625,750,875,1000' },
     'duration-s': { type: 'string', default: '20' },
     'warmup-s': { type: 'string', default: '5' },
     transports: { type: 'string', default: 'ws,uws' },
@@ -114,7 +116,9 @@ interface SimProc {
 }
 
 async function startSimProc(): Promise<SimProc> {
-  const child = fork(fileURLToPath(new URL('./audio-sim.ts', import.meta.url)), [JSON.stringify(SIM)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_SIM_PROF=dir writes a V8 CPU profile of the simulator process there (for tuning).
+  const prof = process.env.BENCH_SIM_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SIM_PROF}`] : [];
+  const child = fork(fileURLToPath(new URL('./audio-sim.ts', import.meta.url)), [JSON.stringify(SIM)], { execArgv: [...prof, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, (body: unknown) => void>();
   let nextId = 1;
   const first = new Promise<{ whisperLiveUrl: string; tgiUrl: string }>((resolve, reject) => {
@@ -230,6 +234,12 @@ const EMPTY: Map<number, number> = new Map([[Infinity, 0]]);
 const fwdBuckets = (s: Scrape | undefined): Map<number, number> => (s ? histogramBuckets(s.text, 'vlp_audio_forward_seconds') : EMPTY);
 const chunksIn = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_chunks_total') : Number.NaN);
 const droppedMs = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_dropped_ms_total') : Number.NaN);
+/** Error frames the gateway sent over its whole life, by code (vlp_errors_total{code}). */
+function errorCounts(s: Scrape | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (s) for (const m of s.text.matchAll(/^vlp_errors_total\{code="([^"]+)"\} (\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
 const SCRAPE_TIMEOUT_MS = 8_000;
 
 /**
@@ -295,6 +305,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const g0 = await scrape(gw, SCRAPE_TIMEOUT_MS);
     const s0 = await sim.stats();
     const gwCpu0 = gw.cpuFromProc();
+    const gwTimes0 = procTimes(gw.child.pid);
     const c0 = load.snapshot();
     const cpu0 = process.cpuUsage();
     const gen0 = performance.now();
@@ -309,6 +320,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const gen1 = performance.now();
     const m1 = machineJiffies();
     const gwCpu1 = gw.cpuFromProc();
+    const gwTimes = diffTimes(gwTimes0, procTimes(gw.child.pid));
     const cpu1 = process.cpuUsage();
     const s1 = await sim.stats();
     const c1 = load.snapshot();
@@ -407,6 +419,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
         asrLagMs: tail.asrLagMs,
         audioTooFast: tooFast,
         otherErrors: Object.fromEntries(Object.entries(tail.errors).filter(([k]) => k !== 'AUDIO_TOO_FAST')),
+        gatewayErrorsWholeRun: errorCounts(gEnd ?? (await scrape(gw, SCRAPE_TIMEOUT_MS))),
         samplesSent,
         samplesAtAsr,
         missingAtAsrMs: r2(missingMs),
@@ -415,6 +428,13 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
       gateway: {
         cores: r3(gwCores),
         usPerChunk: r2((cpuS * 1e6) / Math.max(1, received)),
+        // /proc per-thread times over the generator's window, per chunk sent in it (10 ms ticks).
+        split: {
+          mainUserUs: r2((gwTimes.mainUser * 1e6) / Math.max(1, load.sentMeasured)),
+          mainSysUs: r2((gwTimes.mainSys * 1e6) / Math.max(1, load.sentMeasured)),
+          otherThreadsUs: r2(((gwTimes.otherUser + gwTimes.otherSys) * 1e6) / Math.max(1, load.sentMeasured)),
+          mainThreadCores: r3((gwTimes.mainUser + gwTimes.mainSys) / genWindowS),
+        },
         rssBaseMiB: r2(rssBase / 2 ** 20),
         rssIdleMiB: r2(rssIdle / 2 ** 20),
         rssPeakMiB: r2(rssPeak / 2 ** 20),
@@ -428,11 +448,15 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
         latenessP99Ms: r2(lateP99),
         latenessMaxMs: r2(load.lateness.max),
         cores: r3(genCores),
+        userUsPerChunk: r2((cpu1.user - cpu0.user) / Math.max(1, load.sentMeasured)),
+        sysUsPerChunk: r2((cpu1.system - cpu0.system) / Math.max(1, load.sentMeasured)),
         offeredHeld,
       },
       simulator: {
         cores: r3(simCores),
         usPerFrame: r2((s1.cpuUs - s0.cpuUs) / Math.max(1, s1.frames - s0.frames)),
+        userUsPerFrame: r2((s1.cpuUserUs - s0.cpuUserUs) / Math.max(1, s1.frames - s0.frames)),
+        sysUsPerFrame: r2((s1.cpuSysUs - s0.cpuSysUs) / Math.max(1, s1.frames - s0.frames)),
         framesPerSec: Math.round((s1.frames - s0.frames) / simWindowS),
       },
       speech: { vadStarts: win.vadStart, vadEnds: win.vadEnd, partials: win.partials, finals: win.finals, turns: win.turnsStarted, tokens: win.genTokens, turnsCancelled: win.turnsCancelled, tgiRequests: s1.tgiRequests - s0.tgiRequests },
@@ -442,7 +466,7 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
       meetsE2eTarget: meetsGateway && offeredHeld && e2e.quantile(0.99) <= TARGET.forwardP99Ms && match.unmatched <= 0.01 * (match.matched + match.unmatched),
     };
     console.log(
-      `[${transport} N=${n}] forward p50/p99/p99.9 ${r.forward.p50Ms}/${r.forward.p99Ms}/${r.forward.p999Ms} ms, ≤5 ms ${r2(fractionWithin5 * 100)} % of ${received} chunks; e2e probe p50/p99 ${r.e2eProbe.p50Ms}/${r.e2eProbe.p99Ms} ms; dropped ${gwDroppedTotal} ms, asr.lag ${tail.asrLagFrames}, TOO_FAST ${tooFast}, missing at ASR ${r.drops.missingAtAsrMs} ms; gateway ${r.gateway.cores} cores, ${r.gateway.usPerChunk} µs/chunk, RSS/session idle ${r.gateway.rssPerIdleSessionKiB} / streaming ${r.gateway.rssPerStreamingSessionKiB} KiB; generator lateness p50/p99/max ${r.generator.latenessP50Ms}/${r.generator.latenessP99Ms}/${r.generator.latenessMaxMs} ms (${r.generator.cores} cores); sim ${r.simulator.cores} cores; ${r.meetsTarget ? 'MEETS' : 'does not meet'} target`,
+      `[${transport} N=${n}] forward p50/p99/p99.9 ${r.forward.p50Ms}/${r.forward.p99Ms}/${r.forward.p999Ms} ms, ≤5 ms ${r2(fractionWithin5 * 100)} % of ${received} chunks; e2e probe p50/p99 ${r.e2eProbe.p50Ms}/${r.e2eProbe.p99Ms} ms; dropped ${gwDroppedTotal} ms, asr.lag ${tail.asrLagFrames}, TOO_FAST ${tooFast}, missing at ASR ${r.drops.missingAtAsrMs} ms${Object.keys(r.drops.otherErrors).length > 0 ? `, errors ${JSON.stringify(r.drops.otherErrors)}` : ''}${Object.keys(r.drops.gatewayErrorsWholeRun).length > 0 ? `, gateway error frames (whole run) ${JSON.stringify(r.drops.gatewayErrorsWholeRun)}` : ''}; gateway ${r.gateway.cores} cores, ${r.gateway.usPerChunk} µs/chunk, main thread user/sys ${r.gateway.split.mainUserUs}/${r.gateway.split.mainSysUs} µs + other threads ${r.gateway.split.otherThreadsUs} µs (main ${r.gateway.split.mainThreadCores} cores), RSS/session idle ${r.gateway.rssPerIdleSessionKiB} / streaming ${r.gateway.rssPerStreamingSessionKiB} KiB; generator lateness p50/p99/max ${r.generator.latenessP50Ms}/${r.generator.latenessP99Ms}/${r.generator.latenessMaxMs} ms (${r.generator.cores} cores, user/sys ${r.generator.userUsPerChunk}/${r.generator.sysUsPerChunk} µs/chunk); sim ${r.simulator.cores} cores, user/sys ${r.simulator.userUsPerFrame}/${r.simulator.sysUsPerFrame} µs/frame; ${r.meetsTarget ? 'MEETS' : 'does not meet'} target`,
     );
     return r;
   } finally {
