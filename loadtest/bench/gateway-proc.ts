@@ -93,7 +93,7 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_NODE_FLAGS adds V8/Node flags to the gateway process (e.g. --trace-gc) for tuning.
-  const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   // With opts.cpu the gateway is pinned to that core (taskset), so it and the load generator do
   // not preempt each other on a 2-core machine.
   const argv = [...prof, ...extra, '--import', 'tsx', 'src/main.ts'];

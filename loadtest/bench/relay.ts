@@ -207,6 +207,8 @@ async function main(): Promise<void> {
   let seedBase = 1_000_000;
   const configFile = gatewayConfigFile(sim.url, sm.url);
   const pipe = await startPipe(Number(new URL(sim.url).port));
+  // However this process ends, the pipe goes with it (it holds our stdout open otherwise).
+  process.once('exit', () => pipe.child.kill('SIGTERM'));
   for (const transport of transports) {
     const gw = await startGatewayProc({
       transport,
