@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { phaseSummary } from './relay.ts';
 import type { RelayPath } from './relay-clients.ts';
 import type { MixedReport } from './relay-mixed.ts';
+import type { NoiseFigures } from './noise-probe.ts';
 
 type Phase = ReturnType<typeof phaseSummary>;
 
@@ -19,6 +20,8 @@ export interface PathReport {
   loadgenLoopDelayP99Ms: number;
   /** CPU of the other processes over the phase, cores (/proc and process.cpuUsage). */
   otherCores: { loadGenerator: number; simulator: number; pipe: number };
+  /** Calibration: how late an idle process on the same machine was woken during the phase. */
+  idleProcessNoise: NoiseFigures;
   /** vlp_token_relay_seconds over the phase (bucket upper bounds), ms. */
   gatewayRelayMs: { p50: number; p99: number; p999: number };
   /** prom-client event-loop lag of the gateway over the phase (10 ms resolution), ms. */
@@ -27,7 +30,7 @@ export interface PathReport {
    *  (HTTP APIs only). */
   tcpPipeFloor?: { perTokenLatencyMs: { p50: number; p90: number; p99: number; max: number }; addedP99Ms: number };
   /** Key figures of every repetition (this report row is the median one by added p99). */
-  repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number }[];
+  repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number; idleStalledPct: number }[];
 }
 
 export interface TransportReport {
@@ -58,13 +61,13 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
     '',
     'Method: the simulated fleet (TGI native + Messages API, and a SageMaker runtime in front of it speaking the AWS event-stream encoding), the gateway (`tsx src/main.ts`), the TCP pipe and this load generator are four processes. The simulator stamps each token write and the load generator each arrival with CLOCK_MONOTONIC (`process.hrtime`, one clock for every process on the machine); per-token latency = arrival − write. "Direct" reads the simulator with a plain client of that API (undici + eventsource-parser; the real AWS SDK for SageMaker): one process hop, as a client talking to TGI itself would have. "Gateway" reads the same kind of stream through vlp-live (two hops), "pipe" through a bare TCP relay process (two hops, no work). The gateway\'s CPU time (process.cpuUsage via prom-client) and RSS are its own. The two cores are shared by all four processes.',
     '',
-    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms, incl. 10 ms timer resolution) | load-gen loop delay p99 (ms) | cores: load generator / simulator / pipe |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | upstream API | per-token p50 direct / gateway (ms) | per-token p99 direct / gateway (ms) | added end-to-end p50 / p99 (ms) | gateway-internal relay p50 / p99 / p99.9 (ms, ≤ bucket) | TTFT p50 direct / gateway (ms) | tokens/s through gateway | gateway CPU µs/token | gateway cores | RSS/active session (KiB) | gateway loop lag p99 / max (ms, incl. 10 ms timer resolution) | load-gen loop delay p99 (ms) | cores: load generator / simulator / pipe | idle process: timer late p99 (ms) / stalled > 2 ms (% of time) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of reports) {
     for (const x of r.paths) {
       lines.push(
-        `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms} | ${x.otherCores.loadGenerator} / ${x.otherCores.simulator} / ${x.otherCores.pipe} |`,
+        `| ${r.transport} | ${x.path} | ${x.direct.perTokenLatencyMs.p50} / ${x.gateway.perTokenLatencyMs.p50} | ${x.direct.perTokenLatencyMs.p99} / ${x.gateway.perTokenLatencyMs.p99} | ${x.addedPerTokenMs.p50} / ${x.addedPerTokenMs.p99} | ${x.gatewayRelayMs.p50} / ${x.gatewayRelayMs.p99} / ${x.gatewayRelayMs.p999} | ${x.direct.ttftMs.p50} / ${x.gateway.ttftMs.p50} | ${x.gateway.tokensPerSec} | ${x.gatewayCpu.usPerToken} | ${x.gatewayCpu.cores} | ${x.activeRssPerSessionKiB} | ${x.gatewayLoopLagMs.p99} / ${x.gatewayLoopLagMs.max} | ${x.loadgenLoopDelayP99Ms} | ${x.otherCores.loadGenerator} / ${x.otherCores.simulator} / ${x.otherCores.pipe} | ${x.idleProcessNoise.p99Ms} / ${x.idleProcessNoise.stalledPct} |`,
       );
     }
   }
@@ -78,7 +81,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
   }
   lines.push(
     '',
-    'Reading the figures: "gateway-internal relay" (the `vlp_token_relay_seconds` histogram, bucket upper bounds) is the time the gateway itself adds to a token, from reading its bytes off the backend socket to writing its frame to the client socket. The end-to-end "added" figure also contains two extra cross-process hops on loopback and the scheduling delays of three busy processes on two shared vCPUs (the load generator, which also hosts the simulators, reads SageMaker streams through the AWS SDK, whose event-stream decoding loads it heavily); it varies widely from run to run on these machines.',
+    'Reading the figures: "gateway-internal relay" (the `vlp_token_relay_seconds` histogram, bucket upper bounds) is the time the gateway itself adds to a token, from reading its bytes off the backend socket to writing its frame to the client socket. The end-to-end "added" figure also contains one more cross-process hop on loopback and the scheduling delays of four busy processes on two shared vCPUs; the TCP pipe shows what that hop alone costs in the same phase, and the idle process (a fifth process that only runs a 1 ms timer) shows how late this machine wakes a process that does nothing at all: the floor under every hop. These figures vary widely from run to run on these machines.',
   );
   const mixed = reports.filter((r) => r.mixed !== undefined);
   if (mixed.length > 0) {
@@ -109,7 +112,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
       const reps = x.repetitions
         .map((k) => `${k.addedP99Ms}${k.tcpPipeAddedP99Ms !== undefined ? ` (pipe ${k.tcpPipeAddedP99Ms})` : ''}`)
         .join(', ');
-      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}.`);
+      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}; an idle process stalled > 2 ms ${x.repetitions.map((k) => k.idleStalledPct).join(' / ')} % of the time.`);
     }
   }
   for (const r of reports) {

@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { startSimFleet, type SimFleetProc } from './relay-sim.ts';
+import { startNoiseProbe, type NoiseProbe } from './noise-probe-proc.ts';
 import { bucketQuantile, freePort, procCpuSeconds, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
@@ -113,7 +114,7 @@ async function startPipe(targetPort: number): Promise<{ url: string; child: Chil
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath, target: DirectTarget, seedBase: number, pipe?: { url: string; pid: number }): Promise<PathReport> {
+async function measurePath(gw: GatewayProc, fleet: SimFleetProc, noise: NoiseProbe, path: RelayPath, target: DirectTarget, seedBase: number, pipe?: { url: string; pid: number }): Promise<PathReport> {
   const pipeUrl = pipe?.url;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   const active = await openIdleSessions(gw.url, N);
@@ -122,6 +123,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath
   let peak = s0.rssBytes;
   // Peak RSS from /proc: a /metrics scrape mid-phase would stall the gateway's loop.
   const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
+  await noise.take();
   const cpu0 = { self: process.cpuUsage(), sim: procCpuSeconds(fleet.pid), pipe: pipe ? procCpuSeconds(pipe.pid) : 0, t: performance.now() };
   eld.enable();
   // Side by side: the gateway's streams, the direct readers and the TCP-pipe readers run in the same
@@ -139,6 +141,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath
     simulator: r2((procCpuSeconds(fleet.pid) - cpu0.sim) / wallS),
     pipe: pipe ? r2((procCpuSeconds(pipe.pid) - cpu0.pipe) / wallS) : 0,
   };
+  const machineNoise = await noise.take();
   const emits = await fleet.takeEmits();
   for (const r of [through, direct, floor]) if (r !== undefined) settleLatencies(r, emits);
   eld.disable();
@@ -150,7 +153,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath
   const f = floor ? phaseSummary(floor) : undefined;
   const cpuS = s1.cpuS - s0.cpuS;
   console.log(
-    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token (${r2(cpuS / through.seconds)} cores); cores load gen / sim / pipe ${machineCores.loadGenerator} / ${machineCores.simulator} / ${machineCores.pipe}`,
+    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token (${r2(cpuS / through.seconds)} cores); cores load gen / sim / pipe ${machineCores.loadGenerator} / ${machineCores.simulator} / ${machineCores.pipe}; an idle process's timer late p99 ${machineNoise.p99Ms} ms, stalled > 2 ms ${machineNoise.stalledPct} % of the time`,
   );
   return {
     path,
@@ -164,6 +167,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, path: RelayPath
     peakRssMiB: r2(peak / 2 ** 20),
     loadgenLoopDelayP99Ms: r2(eld.percentile(99) / 1e6),
     otherCores: machineCores,
+    idleProcessNoise: machineNoise,
     gatewayRelayMs: {
       p50: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000,
       p99: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000,
@@ -187,6 +191,7 @@ function medianRepetition(reps: PathReport[]): PathReport {
       ...(r.tcpPipeFloor ? { tcpPipeAddedP99Ms: r.tcpPipeFloor.addedP99Ms } : {}),
       gatewayRelayP99Ms: r.gatewayRelayMs.p99,
       cpuUsPerToken: r.gatewayCpu.usPerToken,
+      idleStalledPct: r.idleProcessNoise.stalledPct,
     })),
   };
 }
@@ -209,6 +214,7 @@ async function main(): Promise<void> {
   const pipe = await startPipe(Number(new URL(sim.url).port));
   // However this process ends, the pipe goes with it (it holds our stdout open otherwise).
   process.once('exit', () => pipe.child.kill('SIGTERM'));
+  const noise = await startNoiseProbe();
   for (const transport of transports) {
     const gw = await startGatewayProc({
       transport,
@@ -234,7 +240,7 @@ async function main(): Promise<void> {
       const perPath: PathReport[] = [];
       for (const path of paths) {
         const reps: PathReport[] = [];
-        for (let k = 0; k < REPEAT; k++) reps.push(await measurePath(gw, fleet, path, targets[path], (seedBase += 10_000), path !== 'sagemaker' ? { url: pipe.url, pid: pipe.child.pid ?? -1 } : undefined));
+        for (let k = 0; k < REPEAT; k++) reps.push(await measurePath(gw, fleet, noise, path, targets[path], (seedBase += 10_000), path !== 'sagemaker' ? { url: pipe.url, pid: pipe.child.pid ?? -1 } : undefined));
         perPath.push(medianRepetition(reps));
       }
       const mixed =
@@ -264,6 +270,7 @@ async function main(): Promise<void> {
   }
   pipe.child.kill('SIGTERM');
   await fleet.stop();
+  noise.stop();
   const meta = {
     date: new Date().toISOString(),
     params: { pinned: PIN, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
