@@ -27,3 +27,9 @@ export async function startNoiseProbe(): Promise<NoiseProbe> {
     },
   };
 }
+
+/** No calibration process: every figure is NaN. */
+export function offNoiseProbe(): NoiseProbe {
+  const none = { p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, stalledPct: Number.NaN };
+  return { take: () => Promise.resolve(none), stop: () => undefined };
+}

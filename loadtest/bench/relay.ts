@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { startSimFleet, type SimFleetProc } from './relay-sim.ts';
-import { startNoiseProbe, type NoiseProbe } from './noise-probe-proc.ts';
+import { offNoiseProbe, startNoiseProbe, type NoiseProbe } from './noise-probe-proc.ts';
 import { bucketQuantile, freePort, procCpuSeconds, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
   options: {
     sessions: { type: 'string', default: '200' },
     idle: { type: 'string', default: '1000' },
+    /** The idle calibration process (noise-probe.ts): on | off. */
+    'noise-probe': { type: 'string', default: 'on' },
     /** Streams of each reference group (direct, TCP pipe) run beside the gateway's in one phase. */
     'side-streams': { type: 'string', default: '50' },
     tokens: { type: 'string', default: '200' },
@@ -214,7 +216,7 @@ async function main(): Promise<void> {
   const pipe = await startPipe(Number(new URL(sim.url).port));
   // However this process ends, the pipe goes with it (it holds our stdout open otherwise).
   process.once('exit', () => pipe.child.kill('SIGTERM'));
-  const noise = await startNoiseProbe();
+  const noise = values['noise-probe'] === 'off' ? offNoiseProbe() : await startNoiseProbe();
   for (const transport of transports) {
     const gw = await startGatewayProc({
       transport,
