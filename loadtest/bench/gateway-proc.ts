@@ -3,7 +3,8 @@
 // from process.cpuUsage() and the resident set size of the gateway process itself).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -88,7 +89,19 @@ export interface GatewayProc {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number }): Promise<GatewayProc> {
+/** Sets the nice value of every thread of a process (Linux: setpriority on each task id, since
+ *  a nice value belongs to a thread). Lowering it needs CAP_SYS_NICE; throws a clear error then. */
+export function reniceProcess(pid: number, nice: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      setPriority(Number(tid), nice);
+    } catch (err) {
+      throw new Error(`cannot set nice ${nice} on the gateway (thread ${tid}): ${(err as Error).message}; lowering it needs root or CAP_SYS_NICE`, { cause: err });
+    }
+  }
+}
+
+export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number; nice?: number }): Promise<GatewayProc> {
   const port = await freePort();
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -128,6 +141,8 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('gateway did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
+  // Threads the gateway starts later inherit the nice value of the thread that starts them.
+  if (opts.nice !== undefined && opts.nice !== 0 && child.pid !== undefined) reniceProcess(child.pid, opts.nice);
   return {
     port,
     url: `ws://127.0.0.1:${port}/v1/ws`,

@@ -43,7 +43,7 @@ export interface TransportReport {
 
 interface Meta {
   date: string;
-  params: { pinned: boolean; repeat: number; concurrentStreams: number; sideStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
+  params: { pinned: boolean; gatewayNice: number; repeat: number; concurrentStreams: number; sideStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
   targets: { addedPerTokenP99Ms: number; idleRssPerSessionKiB: number; sagemakerOverTgiP99Ms: number };
 }
 
@@ -55,7 +55,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
   const lines: string[] = [
     `# Relay benchmark — ${meta.date}`,
     '',
-    `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}. ${p.pinned ? 'The gateway process is pinned to the last core and the load generator + simulators to the others (taskset), so they do not preempt each other.' : 'Gateway and load generator share all cores.'} Offered load per phase: ${p.concurrentStreams} concurrent streams × ${p.tokensPerStream} tokens, simulated TGI ITL ${p.itlMs} ms ±${p.jitter * 100} %, TTFT ${p.ttftMs} ms, stream starts spread over ${p.startRampMs} ms (same schedule on both paths); ${p.idleSessions} idle sessions held open throughout.`,
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}. ${p.pinned ? 'The gateway process is pinned to the last core and the load generator + simulators to the others (taskset), so they do not preempt each other.' : 'Gateway and load generator share all cores.'}${p.gatewayNice !== 0 ? ` The gateway's threads run at nice ${p.gatewayNice} (scheduling priority over the load generator, simulator and pipe, as a latency-critical service on a shared host would get): a supplementary measurement, not the default setup.` : ''} Offered load per phase: ${p.concurrentStreams} concurrent streams × ${p.tokensPerStream} tokens, simulated TGI ITL ${p.itlMs} ms ±${p.jitter * 100} %, TTFT ${p.ttftMs} ms, stream starts spread over ${p.startRampMs} ms (same schedule on both paths); ${p.idleSessions} idle sessions held open throughout.`,
     '',
     `Each upstream API is measured ${p.repeat} time(s). A repetition is one phase in which three groups of streams run side by side on interleaved start schedules: ${p.concurrentStreams} streams through the gateway, ${p.sideStreams} read directly from the simulator, and (TGI native and Messages API) ${p.sideStreams} read through a bare TCP pipe process. Every group lives through the same machine noise, so "added" (gateway − direct) and the pipe's own added latency are compared within one phase. A table row is the repetition with the median added p99; every repetition's figures are listed under the targets.`,
     '',

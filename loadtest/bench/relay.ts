@@ -46,6 +46,12 @@ const { values } = parseArgs({
     paths: { type: 'string', default: 'tgi,openai,sagemaker' },
     /** Pin the gateway to the last core and this process to the others (needs taskset; 'off' to share). */
     pin: { type: 'string', default: 'off' },
+    /** Nice value for the gateway's threads (0 = as started). A negative value gives the gateway
+     *  scheduling priority over the load generator and simulator, the way a latency-critical
+     *  service is deployed on a shared host; it needs root. A supplementary measurement only. */
+    'gateway-nice': { type: 'string', default: '0' },
+    /** Report file name stem (default relay-<date>). */
+    name: { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
   },
 });
@@ -63,6 +69,8 @@ const transports = String(values.transports).split(',') as ('ws' | 'uws')[];
 const paths = String(values.paths).split(',') as RelayPath[];
 const SM_ENDPOINT = 'bench-llm';
 const CORES = os.cpus().length;
+const GATEWAY_NICE = Number(values['gateway-nice']);
+if (!Number.isInteger(GATEWAY_NICE) || GATEWAY_NICE < -20 || GATEWAY_NICE > 19) throw new Error('--gateway-nice must be an integer from -20 to 19');
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
 
@@ -223,6 +231,7 @@ async function main(): Promise<void> {
       tgiUrl: sim.url,
       env: { VLP_CONFIG: configFile, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' },
       ...(PIN ? { cpu: CORES - 1 } : {}),
+      nice: GATEWAY_NICE,
     });
     try {
       await sleep(500);
@@ -275,17 +284,18 @@ async function main(): Promise<void> {
   noise.stop();
   const meta = {
     date: new Date().toISOString(),
-    params: { pinned: PIN, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { pinned: PIN, gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
   const { md, json } = renderRelayReport(meta, reports);
   const out = String(values.out);
   mkdirSync(out, { recursive: true });
-  const date = meta.date.slice(0, 10);
-  writeFileSync(`${out}/relay-${date}.json`, json);
-  writeFileSync(`${out}/relay-${date}.md`, md);
+  const stem = values.name ?? `relay-${meta.date.slice(0, 10)}`;
+  if (!/^[\w.-]+$/.test(stem)) throw new Error('--name may hold only letters, digits, _ . -');
+  writeFileSync(`${out}/${stem}.json`, json);
+  writeFileSync(`${out}/${stem}.md`, md);
   console.log(md);
-  console.log(`report written to ${out}/relay-${date}.{json,md}`);
+  console.log(`report written to ${out}/${stem}.{json,md}`);
 }
 
 main().catch((err: unknown) => {
