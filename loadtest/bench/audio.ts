@@ -7,28 +7,31 @@
 // end of speech → asr.final and → first token, with the simulators' configured latencies
 // subtracted. Three processes: the gateway (child, `tsx src/main.ts`), the simulators (child,
 // audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.{json,md}.
+// Helpers: audio-sim-proc.ts (the simulator process), audio-scrape.ts (the gateway's /metrics and
+// /healthz), audio-eos.ts (the end-of-speech phase), audio-clients.ts (the load), audio-report.ts.
 //   npm run bench:audio -- [--sessions 500 | --sessions 250,500 | --sweep] [--duration-s 20] [--transports ws,uws] [--pin on|off]
 //   BENCH_CPU_PROF=/tmp/prof npm run bench:audio -- --sessions 1000 --transports ws --eos-sessions 0
 //     also prints the gateway's top-10 self-time functions for each point (cpuprofile.ts);
 //     BENCH_SIM_PROF=dir profiles the simulator process (read it with cpuprofile.ts).
 import { parseArgs } from 'node:util';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { ensureAudioClips, MANIFEST_PATH, parseWav, wavTo16kMono, floatToInt16, type ClipManifest, type ClipName } from '../../sim/asr/index.ts';
-import type { ServerMessage } from '../../protocol/messages.ts';
-import { histogramBuckets, metricValue, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
-import { AudioLoad, chunkIndexAt, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters, type VoiceSession } from './audio-clients.ts';
+import { metricValue, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
+import { AudioLoad, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters } from './audio-clients.ts';
 import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
-import type { AudioSimConfig, ProbeSeries, SimRequest, SimStatsReply } from './audio-sim.ts';
+import type { AudioSimConfig, ProbeSeries } from './audio-sim.ts';
 import { renderAudioReport, type EosReport, type PointReport, type AudioMeta } from './audio-report.ts';
-import { r2, r3, summarize } from './stats.ts';
-import { renderTopSelfTime, topSelfTime, type CpuProfile } from './cpuprofile.ts';
+import { r2, r3 } from './stats.ts';
 import { diffTimes, procTimes } from './audio-proc.ts';
+import { clockOffset, startSimProc, waitFor, type SimProc } from './audio-sim-proc.ts';
+import { chunksIn, droppedMs, EMPTY_BUCKETS, errorCounts, fwdBuckets, printProfile, scrape, SCRAPE_TIMEOUT_MS, startHealthProbe } from './audio-scrape.ts';
+import { runEos, type Clip } from './audio-eos.ts';
 
 const { values } = parseArgs({
   options: {
@@ -105,61 +108,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 // ------------------------------------------------------------------------------------------------
-// Simulator child process
-
-interface SimProc {
-  child: ChildProcess;
-  whisperLiveUrl: string;
-  tgiUrl: string;
-  req<T>(cmd: SimRequest['cmd']): Promise<T>;
-  stats(): Promise<SimStatsReply>;
-}
-
-async function startSimProc(): Promise<SimProc> {
-  // BENCH_SIM_PROF=dir writes a V8 CPU profile of the simulator process there (for tuning).
-  const prof = process.env.BENCH_SIM_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SIM_PROF}`] : [];
-  const child = fork(fileURLToPath(new URL('./audio-sim.ts', import.meta.url)), [JSON.stringify(SIM)], { execArgv: [...prof, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiting = new Map<number, (body: unknown) => void>();
-  let nextId = 1;
-  const first = new Promise<{ whisperLiveUrl: string; tgiUrl: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator process exited (${code})`)));
-    child.on('message', (m: { id: number; body: unknown }) => {
-      if (m.id === 0) return resolve(m.body as { whisperLiveUrl: string; tgiUrl: string });
-      waiting.get(m.id)?.(m.body);
-      waiting.delete(m.id);
-    });
-  });
-  const urls = await first;
-  const req = <T>(cmd: SimRequest['cmd']): Promise<T> =>
-    new Promise<T>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, (b) => resolve(b as T));
-      child.send({ id, cmd });
-    });
-  return { child, ...urls, req, stats: () => req<SimStatsReply>('stats') };
-}
-
-/** Offset of the simulator's wall clock over ours (best of several IPC round trips). */
-async function clockOffset(sim: SimProc): Promise<{ offsetMs: number; rttMs: number }> {
-  let best = { offsetMs: 0, rttMs: Infinity };
-  for (let i = 0; i < 9; i++) {
-    const t0 = wallNow();
-    const s = await sim.req<number>('ping');
-    const t1 = wallNow();
-    if (t1 - t0 < best.rttMs) best = { offsetMs: s - (t0 + t1) / 2, rttMs: t1 - t0 };
-  }
-  return best;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Gateway
 
 function gatewayConfigFile(tgiUrl: string): string {
@@ -193,12 +141,6 @@ async function startGateway(transport: 'ws' | 'uws', sim: SimProc, configFile: s
 // ------------------------------------------------------------------------------------------------
 // Audio
 
-interface Clip {
-  pcm: Int16Array;
-  leadMs: number;
-  speechMs: number;
-}
-
 async function loadClip(name: ClipName): Promise<Clip> {
   const files = await ensureAudioClips();
   const pcm = floatToInt16(wavTo16kMono(parseWav(readFileSync(files.wav[name]))));
@@ -208,68 +150,6 @@ async function loadClip(name: ClipName): Promise<Clip> {
   return { pcm, leadMs: m.leadMs, speechMs: m.speechMs };
 }
 
-interface Scrape {
-  text: string;
-  cpuS: number;
-  /** ms the gateway took to answer. */
-  tookMs: number;
-}
-
-/** One /metrics scrape, undefined when the gateway does not answer within `timeoutMs` (an
- *  overloaded gateway answers only after the frames queued before the request). */
-async function scrape(gw: GatewayProc, timeoutMs: number): Promise<Scrape | undefined> {
-  const t = performance.now();
-  try {
-    const res = await fetch(`${gw.http}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    const cpuS = metricValue(text, 'vlp_process_cpu_seconds_total');
-    if (!res.ok || Number.isNaN(cpuS)) return undefined;
-    return { text, cpuS, tookMs: performance.now() - t };
-  } catch {
-    return undefined;
-  }
-}
-
-const EMPTY: Map<number, number> = new Map([[Infinity, 0]]);
-const fwdBuckets = (s: Scrape | undefined): Map<number, number> => (s ? histogramBuckets(s.text, 'vlp_audio_forward_seconds') : EMPTY);
-const chunksIn = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_chunks_total') : Number.NaN);
-const droppedMs = (s: Scrape | undefined): number => (s ? metricValue(s.text, 'vlp_audio_dropped_ms_total') : Number.NaN);
-/** Error frames the gateway sent over its whole life, by code (vlp_errors_total{code}). */
-function errorCounts(s: Scrape | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (s) for (const m of s.text.matchAll(/^vlp_errors_total\{code="([^"]+)"\} (\d+)/gm)) out[m[1] as string] = Number(m[2]);
-  return out;
-}
-const SCRAPE_TIMEOUT_MS = 8_000;
-
-/**
- * Round trips of GET /healthz every `everyMs` while running: how long a request that reaches the
- * gateway waits for its event loop (plus loopback and this process's own loop). One at a time; a
- * probe still unanswered when the next is due counts as late as it is by then.
- */
-function startHealthProbe(gw: GatewayProc, everyMs: number): { stop(): Promise<LinearHistogram> } {
-  const h = new LinearHistogram(0.05, 10_000);
-  let inFlight: Promise<void> | undefined;
-  let startedAt = 0;
-  const timer = setInterval(() => {
-    if (inFlight) return;
-    startedAt = performance.now();
-    inFlight = fetch(`${gw.http}/healthz`, { signal: AbortSignal.timeout(10_000) })
-      .then((r) => r.arrayBuffer())
-      .then(
-        () => h.add(performance.now() - startedAt),
-        () => h.add(10_000),
-      )
-      .finally(() => (inFlight = undefined));
-  }, everyMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      if (inFlight) h.add(performance.now() - startedAt); // still waiting at the window's end
-      return h;
-    },
-  };
-}
 
 // ------------------------------------------------------------------------------------------------
 // One point of the sweep: N sessions on one transport, a fresh gateway process
@@ -344,8 +224,8 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
     const scrapeOk = g0 !== undefined && g1 !== undefined && gEnd !== undefined;
     // Without both window scrapes there is no window histogram (the cumulative one since the
     // gateway started would be wrong): every forward figure is then NaN.
-    const b0 = g0 && g1 ? fwdBuckets(g0) : EMPTY;
-    const b1 = g0 && g1 ? fwdBuckets(g1) : EMPTY;
+    const b0 = g0 && g1 ? fwdBuckets(g0) : EMPTY_BUCKETS;
+    const b1 = g0 && g1 ? fwdBuckets(g1) : EMPTY_BUCKETS;
     const observed = bucketTotal(b0, b1);
     const received = chunksIn(g1) - chunksIn(g0);
     const within5 = g0 && g1 ? countAtOrBelow(b0, b1, TARGET.forwardP99Ms / 1000) : Number.NaN;
@@ -476,111 +356,13 @@ async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, config
   }
 }
 
-/** With BENCH_CPU_PROF=dir, the gateway writes a V8 CPU profile on exit: print its top self time. */
-function printProfile(gw: GatewayProc, label: string): void {
-  const dir = process.env.BENCH_CPU_PROF;
-  if (!dir) return;
-  // node --cpu-prof names it CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
-  const file = readdirSync(dir).find((f) => f.includes(`.${gw.child.pid}.0.`) && f.endsWith('.cpuprofile'));
-  if (!file) return console.log(`  (no CPU profile of the gateway ${label} in ${dir}: it did not exit in time)`);
-  const top = topSelfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, 10);
-  console.log(`  gateway CPU profile ${label} (${join(dir, file)}):\n${renderTopSelfTime(top)}`);
-}
-
-// ------------------------------------------------------------------------------------------------
-// End-of-speech phase
-
-interface EosSession {
-  vadEndAt?: number;
-  vadEndAtMs?: number;
-  finalAt?: number;
-  turn?: string;
-  firstTokenAt?: number;
-  marks?: Record<string, number>;
-}
-
-async function runEosRound(gw: GatewayProc, n: number, frames: Uint8Array[], clip: Clip, spreadMs: number): Promise<{ sessions: VoiceSession[]; state: Map<VoiceSession, EosSession>; eosChunk: number }> {
-  const state = new Map<VoiceSession, EosSession>();
-  const onMessage = (s: VoiceSession, m: ServerMessage, at: number): void => {
-    let e = state.get(s);
-    if (!e) state.set(s, (e = {}));
-    if (m.t === 'vad' && m.event === 'speech_end' && e.vadEndAt === undefined) {
-      e.vadEndAt = at;
-      e.vadEndAtMs = m.at_ms;
-    } else if (m.t === 'asr.final' && e.finalAt === undefined) {
-      e.finalAt = at;
-      e.turn = m.turn;
-    } else if (m.t === 'gen.token' && m.turn === e.turn && e.firstTokenAt === undefined) e.firstTokenAt = at;
-    else if (m.t === 'turn.metrics' && m.turn === e.turn) e.marks = m.marks;
-  };
-  const load = new AudioLoad(gw.url, frames, { loop: false, tickMs: TICK_MS, spreadMs, onMessage });
-  const sessions = await load.open(n, { language: 'en', trackPerf: true });
-  await sleep(1_000);
-  load.start();
-  await waitFor('end-of-speech sessions to finish', () => load.finished && sessions.every((s) => state.get(s)?.marks !== undefined), 30_000).catch((err: unknown) => console.error(String(err)));
-  await load.closeAll();
-  return { sessions, state, eosChunk: chunkIndexAt(clip.leadMs + clip.speechMs) };
-}
-
-async function runEos(sim: SimProc, configFile: string, clip: Clip): Promise<EosReport> {
-  const gw = await startGateway('ws', sim, configFile);
-  try {
-    // The clip once, then 4 s of silence (the microphone stays open while the answer comes).
-    const pcm = new Int16Array(clip.pcm.length + 4 * 16_000);
-    pcm.set(clip.pcm);
-    const frames = encodeChunks(pcm);
-    await runEosRound(gw, 5, frames, clip, 200); // warm-up: WASM, JIT, TGI connections
-    const { sessions, state, eosChunk } = await runEosRound(gw, EOS_SESSIONS, frames, clip, 1_000);
-    const vadEnd: number[] = [];
-    const vadPos: number[] = [];
-    const final: number[] = [];
-    const first: number[] = [];
-    const gwFinal: number[] = [];
-    const gwFirst: number[] = [];
-    for (const s of sessions) {
-      const e = state.get(s);
-      const eos = s.sentPerf?.[eosChunk];
-      if (!e || eos === undefined) continue;
-      if (e.vadEndAt !== undefined) vadEnd.push(e.vadEndAt - eos);
-      if (e.vadEndAtMs !== undefined) vadPos.push(e.vadEndAtMs - (clip.leadMs + clip.speechMs));
-      if (e.finalAt !== undefined) final.push(e.finalAt - eos);
-      if (e.firstTokenAt !== undefined) first.push(e.firstTokenAt - eos);
-      if (e.marks?.asr_final !== undefined) gwFinal.push(e.marks.asr_final);
-      if (e.marks?.first_token !== undefined) gwFirst.push(e.marks.first_token);
-    }
-    const wl = SIM.whisperLive.endSilenceMs + SIM.whisperLive.finalizeDelayMs;
-    const sum = (xs: number[], minus: number) => {
-      const s = summarize(xs);
-      return { n: s.n, p50: r2(s.p50), p90: r2(s.p90), max: r2(s.max), p50Sub: r2(s.p50 - minus), p90Sub: r2(s.p90 - minus), maxSub: r2(s.max - minus), subtracted: minus };
-    };
-    const r: EosReport = {
-      transport: 'ws',
-      sessions: EOS_SESSIONS,
-      clip: { name: CLIP, leadMs: clip.leadMs, speechMs: clip.speechMs, eosChunk },
-      config: { vadEndSilenceMs: VAD_END_SILENCE_MS, wlEndSilenceMs: SIM.whisperLive.endSilenceMs, wlFinalizeDelayMs: SIM.whisperLive.finalizeDelayMs, tgiTtftMs: SIM.tgi.ttftMs },
-      eosToVadEnd: sum(vadEnd, VAD_END_SILENCE_MS),
-      vadEndPositionErrorMs: sum(vadPos, 0),
-      eosToFinal: sum(final, Math.max(wl, VAD_END_SILENCE_MS)),
-      eosToFirstToken: sum(first, Math.max(wl, VAD_END_SILENCE_MS) + SIM.tgi.ttftMs),
-      gatewayMarks: { asrFinal: sum(gwFinal, Math.max(wl, VAD_END_SILENCE_MS)), firstToken: sum(gwFirst, Math.max(wl, VAD_END_SILENCE_MS) + SIM.tgi.ttftMs) },
-    };
-    console.log(
-      `[eos ws ×${EOS_SESSIONS}] end of speech → vad speech_end p50 ${r.eosToVadEnd.p50} ms (−${VAD_END_SILENCE_MS}: ${r.eosToVadEnd.p50Sub}); → asr.final p50/p90 ${r.eosToFinal.p50}/${r.eosToFinal.p90} ms (−${r.eosToFinal.subtracted}: ${r.eosToFinal.p50Sub}/${r.eosToFinal.p90Sub}); → first token p50/p90 ${r.eosToFirstToken.p50}/${r.eosToFirstToken.p90} ms (−${r.eosToFirstToken.subtracted}: ${r.eosToFirstToken.p50Sub}/${r.eosToFirstToken.p90Sub})`,
-    );
-    return r;
-  } finally {
-    await gw.stop();
-    printProfile(gw, 'end-of-speech phase');
-  }
-}
-
 // ------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const started = performance.now();
   const clip = await loadClip(CLIP);
   const loopFrames = encodeChunks(speechLoop(clip.pcm, PERIOD_MS));
-  const sim = await startSimProc();
+  const sim = await startSimProc(SIM);
   const configFile = gatewayConfigFile(sim.tgiUrl);
   console.log(
     `audio bench: N ∈ {${SWEEP.join(', ')}} × {${transports.join(', ')}}, ${DURATION_S} s window after ${WARMUP_S} s warm-up, clip ${CLIP} (${Math.round(clip.pcm.length / 16)} ms) every ${PERIOD_MS} ms, tick ${TICK_MS} ms, ${PIN ? `gateway pinned to core ${CORES - 1}, load generator + simulators to 0-${CORES - 2}` : 'no pinning'}`,
@@ -611,7 +393,10 @@ async function main(): Promise<void> {
     }
     if (EOS_SESSIONS > 0) {
       try {
-        eos = await runEos(sim, configFile, clip);
+        eos = await runEos(
+          { sessions: EOS_SESSIONS, tickMs: TICK_MS, simConfig: SIM, vadEndSilenceMs: VAD_END_SILENCE_MS, clipName: CLIP, startGateway: (t) => startGateway(t, sim, configFile) },
+          clip,
+        );
       } catch (err) {
         console.error(`[eos] failed: ${String(err)}`);
         failures.push({ transport: 'ws', sessions: EOS_SESSIONS, error: `end-of-speech phase: ${String(err)}` });
