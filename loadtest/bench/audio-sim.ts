@@ -1,7 +1,7 @@
 // Child process of the audio benchmark: the simulated WhisperLive server (and a simulated TGI for
 // the voice turns that final transcripts start), out of the gateway's and the load generator's
 // processes, so its CPU time is its own and it does not block the load generator's scheduler.
-// Started with fork() by audio.ts; configuration as JSON in argv[2]; commands over IPC.
+// Started with fork() by audio-sim-proc.ts (for audio.ts); configuration as JSON in argv[2]; commands over IPC.
 //
 // Probe connections: WhisperLive connections whose options carry `language: null` (the bench's
 // probe sessions send audio.start without a language; all others say "en") get the wall-clock
