@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'loadtest/reports/**', 'clients/web/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', '.tmp/**', 'node_modules/**', 'loadtest/reports/**', 'clients/web/dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
