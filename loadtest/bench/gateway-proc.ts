@@ -1,4 +1,4 @@
-// Runs the gateway as a child process (the way it runs in production: `tsx src/main.ts`) and
+// Runs the gateway as a child process (as `npm start` does: `tsx src/main.ts`; the compiled build runs the same code) and
 // reads its own CPU time and RSS from its Prometheus /metrics (prom-client's process metrics come
 // from process.cpuUsage() and the resident set size of the gateway process itself).
 import { spawn, type ChildProcess } from 'node:child_process';
