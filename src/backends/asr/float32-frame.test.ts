@@ -110,3 +110,20 @@ describe('float32 frames', () => {
     });
   }
 });
+
+describe('what a user can put into a float32 frame (why a zero masking key is safe)', () => {
+  it('every possible PCM16 sample becomes a float32 whose first (low) byte is 0x00', () => {
+    const all = new Int16Array(65536);
+    for (let i = 0; i < all.length; i++) all[i] = i - 32768;
+    const frame = Float32FrameBuilder.oneOff(all);
+    const payload = frame.subarray(maskedHeaderBytes(all.length * 4));
+    expect(payload.length).toBe(all.length * 4);
+    let nonZeroLowBytes = 0;
+    for (let k = 0; k < payload.length; k += 4) if (payload[k] !== 0) nonZeroLowBytes++;
+    expect(nonZeroLowBytes).toBe(0);
+    // And the samples survive: the payload decodes to i / 32768.
+    const f = new Float32Array(payload.buffer, payload.byteOffset, all.length);
+    expect(f[0]).toBe(-1);
+    expect(f[65535]).toBeCloseTo(32767 / 32768, 7);
+  });
+});

@@ -8,8 +8,11 @@
 // Why a zero masking key is acceptable here: RFC 6455 §10.3 masks client frames so that script in
 // a browser cannot make a frame's bytes read as another protocol to a transparent proxy on the path
 // (cache poisoning). This client is the gateway itself, talking to its own ASR servers, and the
-// payload is float32 samples the gateway computed, not bytes chosen by untrusted script. The MASK
-// bit and key are still sent (servers require them); with a zero key unmasking is the identity.
+// payload is float32 samples the gateway computed, not bytes chosen by untrusted script: a user's
+// audio shapes them only as far as i / 32768 can, and such a float32 has at most 15 significant
+// bits, so the low byte of every 4 (the first, little-endian) is always 0x00. No run of bytes in the
+// payload can read as another protocol's text. The MASK bit and key are still sent (servers require
+// them); with a zero key unmasking is the identity.
 // `ws` makes the same trade when its `generateMask` option yields zeros.
 import { endianness } from 'node:os';
 import type { ByteWriter } from './direct-write.ts';
