@@ -1,7 +1,7 @@
 // End to end: the Node CLI against the real gateway and the simulated fleet — a text question and
 // an IDEFICS image question stream their answers to stdout; bad input exits 1 with the code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
+import { TextSink } from './text-sink.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,17 +10,9 @@ import { runCli } from '../clients/node/cli.ts';
 import { ASR_KINDS, startStack, type AsrKind, type Stack } from './harness.ts';
 import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
-}
-
 async function cli(stack: Stack, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
+  const stdout = new TextSink();
+  const stderr = new TextSink();
   const code = await runCli(['--url', stack.url, ...args], { stdout, stderr, env: {} });
   return { code, out: stdout.text, err: stderr.text };
 }

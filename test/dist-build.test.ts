@@ -3,36 +3,17 @@
 // spoken question through the real CLI code, and exits cleanly on SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import { TextSink } from './text-sink.ts';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { runCli } from '../clients/node/cli.ts';
 import { ensureAudioClips } from '../sim/asr/index.ts';
+import { freePort } from '../loadtest/bench/gateway-proc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Inside the repository (gitignored .tmp/) so the compiled code resolves node_modules as dist/ does.
 const OUT = join(ROOT, '.tmp', `dist-test-${process.pid}`);
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString('utf8');
-    cb();
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('production build (dist)', () => {
   let child: ChildProcess | undefined;
@@ -66,8 +47,8 @@ describe('production build (dist)', () => {
   });
 
   async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new Sink();
-    const stderr = new Sink();
+    const stdout = new TextSink();
+    const stderr = new TextSink();
     const code = await runCli(['--url', `ws://127.0.0.1:${port}/v1/ws`, ...args], { stdout, stderr, env: {} });
     return { code, out: stdout.text, err: stderr.text };
   }
