@@ -3,7 +3,7 @@
 // frames of one turn coalesce while the socket is backpressured; intent.update and asr.partial
 // are latest-wins. A frame is written at once when nothing is queued and the socket takes more
 // (lowest latency); otherwise it waits in the queue for the socket's drain.
-import type { ServerMessage, ServerPayload } from '../../protocol/messages.ts';
+import type { GenTokenMsg, ServerMessage, ServerPayload } from '../../protocol/messages.ts';
 import type { SendResult } from '../transport/types.ts';
 import { ReplayRing } from './replay.ts';
 
@@ -182,6 +182,9 @@ export class Outbox {
 
   /** The frame with its seq, keys in SPEC §2's canonical order (t, seq, then the fields). */
   private stamp(p: ServerPayload): ServerMessage {
+    // The per-token frame as one literal (a fixed shape, no generic copy); Required<> makes a
+    // field added to GenTokenMsg a compile error here rather than a field silently dropped.
+    if (p.t === 'gen.token') return { t: p.t, seq: ++this.seq, turn: p.turn, i: p.i, n: p.n, text: p.text } satisfies Required<GenTokenMsg>;
     // p's own `t` lands on the first key (same value), its fields after seq.
     return Object.assign({ t: p.t, seq: ++this.seq }, p) as ServerMessage;
   }

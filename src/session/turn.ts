@@ -2,6 +2,7 @@
 // with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics.
 import type { CancelReason, FinishReason, GenParams, TurnKind } from '../../protocol/messages.ts';
 import { reportTurnFailure } from './turn-failure.ts';
+import { consumeEvents } from '../backends/push-drain.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { ModelEntry } from '../models.ts';
 import type { Session } from './session.ts';
@@ -69,10 +70,12 @@ export async function runTextTurn(
     let finish: FinishReason = 'error';
     let text = '';
     if (prepare) await prepare();
-    for await (const ev of entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry })) {
+    // Push mode where the backend offers it (push-drain.ts): each token is relayed inside the
+    // backend socket's data callback.
+    await consumeEvents(entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry }), (ev) => {
       if (ev.kind === 'token') {
         upstreamTokens++;
-        if (ev.special || ev.text.length === 0) continue;
+        if (ev.special || ev.text.length === 0) return;
         if (firstAt < 0) firstAt = performance.now();
         s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
         visible++;
@@ -82,7 +85,7 @@ export async function runTextTurn(
         text = ev.generatedText;
         upstreamTokens = ev.tokens;
       }
-    }
+    });
     const now = performance.now();
     const answer = stripStop(text, params.stop).trim();
     s.history.add(userText, answer);

@@ -1,6 +1,8 @@
 // The bridge from a callback-driven upstream reader (socket data callbacks) to the port's
 // AsyncIterable: a bounded single-consumer queue whose next() resolves at once when events wait, or
-// when the producer pushes the next one. One promise per event, no stream machinery on the token path.
+// when the producer pushes the next one. One promise per event, no stream machinery on the token path;
+// in push mode (drainTo, see push-drain.ts) not even that: each event goes straight to the sink.
+import type { Drainable } from '../push-drain.ts';
 
 /** What the producer learns from the channel. */
 export interface ChannelHooks {
@@ -13,13 +15,16 @@ export interface ChannelHooks {
 }
 
 type Waiter<T> = { resolve: (r: IteratorResult<T, undefined>) => void; reject: (err: unknown) => void };
+type Drain<T> = { sink: (value: T) => void; resolve: () => void; reject: (err: unknown) => void };
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
+export class EventChannel<T> implements AsyncIterableIterator<T, undefined>, Drainable<T> {
   private queue: T[] = [];
   private head = 0;
   private waiter: Waiter<T> | undefined;
+  /** Push mode: every event goes to this sink as it is pushed. */
+  private drain: Drain<T> | undefined;
   /** Set once by end()/fail(); delivered after the queued events. */
   private outcome: { error: unknown } | 'end' | undefined;
   private closedByConsumer = false;
@@ -43,6 +48,11 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
 
   push(value: T): void {
     if (this.closed) return;
+    const d = this.drain;
+    if (d !== undefined) {
+      this.deliver(d, value);
+      return;
+    }
     const w = this.waiter;
     if (w !== undefined) {
       this.waiter = undefined;
@@ -61,6 +71,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
     if (this.closed) return;
     this.outcome = 'end';
     this.settleWaiter();
+    this.settleDrain();
   }
 
   /** Failure: the consumer gets the queued events, then `error` is thrown. */
@@ -68,21 +79,12 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
     if (this.closed) return;
     this.outcome = { error };
     this.settleWaiter();
+    this.settleDrain();
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.head < this.queue.length) {
-      const value = this.queue[this.head] as T;
-      this.queue[this.head] = undefined as T;
-      this.head++;
-      if (this.head === this.queue.length) {
-        this.queue.length = 0;
-        this.head = 0;
-        this.full = false;
-        this.hooks.onDrain();
-      }
-      return Promise.resolve({ done: false, value });
-    }
+    if (this.drain !== undefined) return Promise.reject(new Error('EventChannel: next() while drainTo() is active'));
+    if (this.head < this.queue.length) return Promise.resolve({ done: false, value: this.take() });
     if (this.closedByConsumer || this.outcome === 'end') return Promise.resolve(DONE);
     if (this.outcome !== undefined) {
       const { error } = this.outcome;
@@ -95,6 +97,20 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
     });
   }
 
+  /** Push mode for the rest of the stream (Drainable): the queued events, then each pushed one,
+   *  go to `sink` at once. Resolves after the last event, rejects with the stream's error; an
+   *  exception from `sink` closes the stream as return() does and rejects with it. */
+  drainTo(sink: (value: T) => void): Promise<void> {
+    if (this.waiter !== undefined || this.drain !== undefined) return Promise.reject(new Error('EventChannel: drainTo() while a read is pending'));
+    return new Promise<void>((resolve, reject) => {
+      const d: Drain<T> = { sink, resolve, reject };
+      this.drain = d;
+      // Events that waited for the consumer go first, in order (a sink may end the drain).
+      while (this.drain === d && this.head < this.queue.length) this.deliver(d, this.take());
+      if (this.drain === d && (this.outcome !== undefined || this.closedByConsumer)) this.settleDrain();
+    });
+  }
+
   return(): Promise<IteratorResult<T, undefined>> {
     if (!this.closedByConsumer) {
       this.closedByConsumer = true;
@@ -103,6 +119,9 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
       const w = this.waiter;
       this.waiter = undefined;
       w?.resolve(DONE);
+      const d = this.drain;
+      this.drain = undefined;
+      d?.resolve();
       this.hooks.onReturn();
     }
     return Promise.resolve(DONE);
@@ -110,6 +129,43 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** The oldest queued event; tells the producer when the queue is empty again. */
+  private take(): T {
+    const value = this.queue[this.head] as T;
+    this.queue[this.head] = undefined as T;
+    this.head++;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+      this.full = false;
+      this.hooks.onDrain();
+    }
+    return value;
+  }
+
+  private deliver(d: Drain<T>, value: T): void {
+    try {
+      d.sink(value);
+    } catch (err) {
+      if (this.drain !== d) return; // the drain already ended inside the sink
+      this.drain = undefined;
+      void this.return();
+      d.reject(err);
+    }
+  }
+
+  /** Push mode ends with the stream: once the queue is empty, settle the drain's promise. */
+  private settleDrain(): void {
+    const d = this.drain;
+    if (d === undefined || this.head < this.queue.length) return;
+    this.drain = undefined;
+    if (this.outcome !== undefined && this.outcome !== 'end') {
+      const { error } = this.outcome;
+      this.outcome = 'end';
+      d.reject(error);
+    } else d.resolve();
   }
 
   /** A pending next() waits only when the queue is empty: hand it the outcome now. */

@@ -12,6 +12,7 @@ import type { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { GenEvent } from '../ports.ts';
 import { EventChannel, type ChannelHooks } from './event-channel.ts';
+import type { Drainable } from '../push-drain.ts';
 import { StallWatch } from './stall.ts';
 
 /** Largest SSE event buffered, characters. A final event with details is a few KB; 1 MiB means a
@@ -74,7 +75,7 @@ export function openSseStream(req: SseRequest): AsyncIterableIterator<GenEvent, 
 
 type State = 'idle' | 'open' | 'complete' | 'closed';
 
-class SseStream implements Dispatcher.DispatchHandler, AsyncIterableIterator<GenEvent, undefined>, ChannelHooks {
+class SseStream implements Dispatcher.DispatchHandler, AsyncIterableIterator<GenEvent, undefined>, ChannelHooks, Drainable<GenEvent> {
   private readonly channel: EventChannel<GenEvent>;
   private state: State = 'idle';
   private phase: 'request' | 'stream' = 'request';
@@ -104,6 +105,11 @@ class SseStream implements Dispatcher.DispatchHandler, AsyncIterableIterator<Gen
 
   return(): Promise<IteratorResult<GenEvent, undefined>> {
     return this.channel.return();
+  }
+
+  /** Push mode (push-drain.ts) once the request is under way. */
+  drainTo(sink: (event: GenEvent) => void): Promise<void> | undefined {
+    return this.state === 'idle' ? undefined : this.channel.drainTo(sink);
   }
 
   [Symbol.asyncIterator](): this {

@@ -1,12 +1,14 @@
 // One routed request as an event stream. Until the first event it runs the attempts (replicas by
 // least outstanding, pre-token retries, the fallback); from the first event on, the chosen stream's
 // events pass straight through — the per-token path adds one promise reaction, not an async
-// generator. Errors after the first event are rethrown as they are (no retry once tokens flowed).
+// generator, and none at all in push mode (drainTo, when the chosen stream offers it). Errors after
+// the first event are rethrown as they are (no retry once tokens flowed).
 import type { VlpError } from '../../../protocol/errors.ts';
 import { abortError, isAbortError } from '../abort.ts';
 import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import type { Picker } from './picker.ts';
 import type { Replica } from './replica.ts';
+import { drainableOf, type Drainable } from '../push-drain.ts';
 import { backoffMs, isRetryable, sleep } from './retry-policy.ts';
 import type { RouterLogEvent } from './router.ts';
 
@@ -30,7 +32,7 @@ interface Flow {
   startedAt: number;
 }
 
-export class RoutedStream implements AsyncIterableIterator<GenEvent, undefined> {
+export class RoutedStream implements AsyncIterableIterator<GenEvent, undefined>, Drainable<GenEvent> {
   private flow: Flow | undefined;
   private state: 'init' | 'starting' | 'flowing' | 'done' = 'init';
 
@@ -61,6 +63,35 @@ export class RoutedStream implements AsyncIterableIterator<GenEvent, undefined> 
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** Push mode once flowing, when the chosen stream offers it. An exception from `sink` ends the
+   *  flow as the consumer's return() would (the replica served fine), not as an upstream failure. */
+  drainTo(sink: (event: GenEvent) => void): Promise<void> | undefined {
+    const flow = this.flow;
+    if (this.state !== 'flowing' || flow === undefined) return undefined;
+    let sinkError: { error: unknown } | undefined;
+    const drained = drainableOf(flow.inner)?.drainTo((ev) => {
+      try {
+        sink(ev);
+      } catch (error) {
+        sinkError = { error };
+        throw error;
+      }
+    });
+    if (drained === undefined) return undefined;
+    return drained.then(
+      () => {
+        this.state = 'done';
+        this.finish(true);
+      },
+      (err: unknown) => {
+        if (sinkError === undefined || sinkError.error !== err) return this.onError(err);
+        this.state = 'done';
+        this.finish(true);
+        throw err;
+      },
+    );
   }
 
   private readonly onResult = (r: IteratorResult<GenEvent, unknown>): Result => {
