@@ -2,7 +2,7 @@
 // `node` (no tsx). The compiled gateway starts its embedded simulated fleet, answers a text and a
 // spoken question through the real CLI code, and exits cleanly on SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { TextSink } from './text-sink.ts';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runCli } from '../clients/node/cli.ts';
 import { ensureAudioClips } from '../sim/asr/index.ts';
 import { freePort } from '../loadtest/bench/gateway-proc.ts';
+import { buildProduction } from '../loadtest/bench/gateway-build.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Inside the repository (gitignored .tmp/) so the compiled code resolves node_modules as dist/ does.
@@ -21,9 +22,7 @@ describe('production build (dist)', () => {
   let log = '';
 
   beforeAll(async () => {
-    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', OUT], { cwd: ROOT, stdio: 'pipe' });
-    execFileSync(process.execPath, ['scripts/build-assets.mjs', OUT], { cwd: ROOT, stdio: 'pipe' });
+    buildProduction(OUT);
     port = await freePort();
     child = spawn(process.execPath, [join(OUT, 'src', 'main.js')], {
       cwd: ROOT,

@@ -106,6 +106,8 @@ export interface AudioMeta {
   date: string;
   runtimeS: number;
   params: {
+    /** How the gateway was started (gateway-build.ts label). */
+    gateway: string;
     pinned: boolean;
     sweep: number[];
     transports: string[];
@@ -232,7 +234,7 @@ export function renderAudioReport(meta: AudioMeta, points: PointReport[], eos: E
     '',
     '## Method',
     '',
-    '- Three processes: the gateway (`tsx src/main.ts`, a fresh one per point, WhisperLive backend at the simulator\'s URL via `VLP_ASR_BACKEND`/`VLP_ASR_URL`), the simulators (`loadtest/bench/audio-sim.ts`: WhisperLive and TGI), and the load generator (this process). The gateway\'s CPU time and RSS are its own: "gateway cores" from `/proc/<pid>/stat` over the load generator\'s window, RSS from `/proc`.',
+    '- Three processes: the gateway (' + p.gateway + ', a fresh one per point, WhisperLive backend at the simulator\'s URL via `VLP_ASR_BACKEND`/`VLP_ASR_URL`), the simulators (`loadtest/bench/audio-sim.ts`: WhisperLive and TGI), and the load generator (this process). The gateway\'s CPU time and RSS are its own: "gateway cores" from `/proc/<pid>/stat` over the load generator\'s window, RSS from `/proc`.',
     '- Forwarding latency is the gateway\'s own `vlp_audio_forward_seconds` histogram (delta of two `/metrics` scrapes around the window): from the chunk\'s frame reaching the gateway\'s message handler to its samples being written to the WhisperLive socket. p50/p99/p99.9 are linearly interpolated within buckets (bounds 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10 ms …); the "≤ 5 ms" share is exact. It does not see time a frame waits in the socket or for the gateway\'s event loop before the handler runs: the **e2e probes** do — a few sessions (audio.start without a language, so the simulator can tell their connections apart) whose chunk send times are compared with the simulator\'s read time of the frame completing the same sample count, across processes on the wall clock (offset measured by IPC ping, round trip in the JSON). That figure also contains the simulator\'s own queueing and both loopback hops, so it is a ceiling on what the gateway adds.',
     '- Gateway CPU per chunk = its CPU seconds (prom-client `process_cpu_seconds_total`) / `vlp_audio_chunks_total`, both between the same two `/metrics` scrapes: everything the gateway does per chunk of real-time audio (decode, VAD, float32 conversion and WebSocket write to the ASR, reading transcripts, the voice turns, timers).',
     '- RSS per session = (RSS with N sessions open and `audio.start` sent, before any audio − RSS of the fresh gateway) / N ("idle"), and the same with the peak RSS while streaming ("streaming"). At small N the streaming figure is mostly the gateway\'s fixed growth once audio flows (JIT code, heap, buffers): read it at large N.',

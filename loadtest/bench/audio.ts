@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { ensureAudioClips, MANIFEST_PATH, parseWav, wavTo16kMono, floatToInt16, type ClipManifest, type ClipName } from '../../sim/asr/index.ts';
+import { parseGatewayBuild, prepareGateway, type GatewayEntry } from './gateway-build.ts';
 import { metricValue, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { AudioLoad, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters } from './audio-clients.ts';
 import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
@@ -62,6 +63,8 @@ const { values } = parseArgs({
     'tgi-itl-ms': { type: 'string', default: '28' },
     /** Tokens of each voice turn's answer (the simulated TGI ends with EOS after them). */
     'answer-tokens': { type: 'string', default: '8' },
+    /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
+    gateway: { type: 'string', default: 'dist' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
   },
 });
@@ -89,6 +92,7 @@ const KEEP_UP_P50_MS = 20;
  *  machine is measured once more (the report keeps both attempts). */
 const DISTURBED_CORES = 0.2;
 const CORES = os.cpus().length;
+const GATEWAY_BUILD = parseGatewayBuild(values.gateway);
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
 
@@ -129,8 +133,11 @@ function gatewayConfigFile(tgiUrl: string): string {
   return file;
 }
 
-async function startGateway(transport: 'ws' | 'uws', sim: SimProc, configFile: string): Promise<GatewayProc> {
+type StartGateway = (transport: 'ws' | 'uws') => Promise<GatewayProc>;
+
+async function startGateway(entry: GatewayEntry, transport: 'ws' | 'uws', sim: SimProc, configFile: string): Promise<GatewayProc> {
   return startGatewayProc({
+    entry,
     transport,
     tgiUrl: sim.tgiUrl,
     env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl },
@@ -154,8 +161,8 @@ async function loadClip(name: ClipName): Promise<Clip> {
 // ------------------------------------------------------------------------------------------------
 // One point of the sweep: N sessions on one transport, a fresh gateway process
 
-async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, configFile: string, loopFrames: Uint8Array[]): Promise<PointReport> {
-  const gw = await startGateway(transport, sim, configFile);
+async function runPoint(transport: 'ws' | 'uws', n: number, sim: SimProc, start: StartGateway, loopFrames: Uint8Array[]): Promise<PointReport> {
+  const gw = await start(transport);
   const load = new AudioLoad(gw.url, loopFrames, { loop: true, tickMs: TICK_MS, spreadMs: 20 });
   try {
     await sleep(500);
@@ -364,6 +371,8 @@ async function main(): Promise<void> {
   const loopFrames = encodeChunks(speechLoop(clip.pcm, PERIOD_MS));
   const sim = await startSimProc(SIM);
   const configFile = gatewayConfigFile(sim.tgiUrl);
+  const entry = prepareGateway(GATEWAY_BUILD);
+  const start: StartGateway = (t) => startGateway(entry, t, sim, configFile);
   console.log(
     `audio bench: N ∈ {${SWEEP.join(', ')}} × {${transports.join(', ')}}, ${DURATION_S} s window after ${WARMUP_S} s warm-up, clip ${CLIP} (${Math.round(clip.pcm.length / 16)} ms) every ${PERIOD_MS} ms, tick ${TICK_MS} ms, ${PIN ? `gateway pinned to core ${CORES - 1}, load generator + simulators to 0-${CORES - 2}` : 'no pinning'}`,
   );
@@ -377,10 +386,10 @@ async function main(): Promise<void> {
       for (const t of order) {
         const t0 = performance.now();
         try {
-          let p = await runPoint(t, n, sim, configFile, loopFrames);
+          let p = await runPoint(t, n, sim, start, loopFrames);
           if (!p.meetsTarget && p.machine.otherCores > DISTURBED_CORES) {
             console.log(`  other processes used ${p.machine.otherCores} cores during the window: measuring again`);
-            const again = await runPoint(t, n, sim, configFile, loopFrames);
+            const again = await runPoint(t, n, sim, start, loopFrames);
             p = { ...again, disturbedAttempt: { otherCores: p.machine.otherCores, forwardP99Ms: p.forward.p99Ms, e2eP99Ms: p.e2eProbe.p99Ms, latenessP99Ms: p.generator.latenessP99Ms, gatewayUsPerChunk: p.gateway.usPerChunk, meetsTarget: p.meetsTarget } };
           }
           points.push(p);
@@ -394,7 +403,7 @@ async function main(): Promise<void> {
     if (EOS_SESSIONS > 0) {
       try {
         eos = await runEos(
-          { sessions: EOS_SESSIONS, tickMs: TICK_MS, simConfig: SIM, vadEndSilenceMs: VAD_END_SILENCE_MS, clipName: CLIP, startGateway: (t) => startGateway(t, sim, configFile) },
+          { sessions: EOS_SESSIONS, tickMs: TICK_MS, simConfig: SIM, vadEndSilenceMs: VAD_END_SILENCE_MS, clipName: CLIP, startGateway: start },
           clip,
         );
       } catch (err) {
@@ -409,6 +418,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     runtimeS: Math.round((performance.now() - started) / 1000),
     params: {
+      gateway: entry.label,
       pinned: PIN,
       sweep: SWEEP,
       transports,

@@ -1,11 +1,11 @@
-// Runs the gateway as a child process (as `npm start` does: `tsx src/main.ts`; the compiled build runs the same code) and
-// reads its own CPU time and RSS from its Prometheus /metrics (prom-client's process metrics come
+// Runs the gateway as a child process (the production build or tsx: gateway-build.ts) and reads its own CPU time and RSS from its Prometheus /metrics (prom-client's process metrics come
 // from process.cpuUsage() and the resident set size of the gateway process itself).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { GatewayEntry } from './gateway-build.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -101,7 +101,7 @@ export function reniceProcess(pid: number, nice: number): void {
   }
 }
 
-export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number; nice?: number }): Promise<GatewayProc> {
+export async function startGatewayProc(opts: { entry: GatewayEntry; transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number; nice?: number }): Promise<GatewayProc> {
   const port = await freePort();
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -109,7 +109,7 @@ export async function startGatewayProc(opts: { transport: 'ws' | 'uws'; tgiUrl: 
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   // With opts.cpu the gateway is pinned to that core (taskset), so it and the load generator do
   // not preempt each other on a 2-core machine.
-  const argv = [...prof, ...extra, '--import', 'tsx', 'src/main.ts'];
+  const argv = [...prof, ...extra, ...opts.entry.argv];
   const [cmd, args] = opts.cpu !== undefined ? ['taskset', ['-c', String(opts.cpu), process.execPath, ...argv]] : [process.execPath, argv];
   const child = spawn(cmd, args, {
     cwd: ROOT,

@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { startSimFleet, type SimFleetProc } from './relay-sim.ts';
 import { offNoiseProbe, startNoiseProbe, type NoiseProbe } from './noise-probe-proc.ts';
+import { parseGatewayBuild, prepareGateway } from './gateway-build.ts';
 import { bucketQuantile, freePort, procCpuSeconds, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
@@ -50,6 +51,8 @@ const { values } = parseArgs({
      *  scheduling priority over the load generator and simulator, the way a latency-critical
      *  service is deployed on a shared host; it needs root. A supplementary measurement only. */
     'gateway-nice': { type: 'string', default: '0' },
+    /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
+    gateway: { type: 'string', default: 'dist' },
     /** Report file name stem (default relay-<date>). */
     name: { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
@@ -71,6 +74,7 @@ const SM_ENDPOINT = 'bench-llm';
 const CORES = os.cpus().length;
 const GATEWAY_NICE = Number(values['gateway-nice']);
 if (!Number.isInteger(GATEWAY_NICE) || GATEWAY_NICE < -20 || GATEWAY_NICE > 19) throw new Error('--gateway-nice must be an integer from -20 to 19');
+const GATEWAY_BUILD = parseGatewayBuild(values.gateway);
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
 
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
     openai: { path: 'openai', url: sim.url },
     sagemaker: { path: 'sagemaker', url: sm.url, endpointName: SM_ENDPOINT },
   };
+  const entry = prepareGateway(GATEWAY_BUILD);
   const reports: TransportReport[] = [];
   let seedBase = 1_000_000;
   const configFile = gatewayConfigFile(sim.url, sm.url);
@@ -227,6 +232,7 @@ async function main(): Promise<void> {
   const noise = values['noise-probe'] === 'off' ? offNoiseProbe() : await startNoiseProbe();
   for (const transport of transports) {
     const gw = await startGatewayProc({
+      entry,
       transport,
       tgiUrl: sim.url,
       env: { VLP_CONFIG: configFile, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' },
@@ -240,11 +246,12 @@ async function main(): Promise<void> {
       await sleep(1500);
       const s1 = await gw.sample();
       console.log(`[${transport}] idle: ${IDLE} sessions, RSS ${r2(s0.rssBytes / 2 ** 20)} → ${r2(s1.rssBytes / 2 ** 20)} MiB`);
-      // Warm-up (JIT, connection pools) on every path, not measured.
+      // Warm-up (JIT, and the upstream connection pools filled to the phases' concurrency) on
+      // every path, not measured.
       for (const path of paths) {
-        const warm = await openIdleSessions(gw.url, Math.min(N, 50));
+        const warm = await openIdleSessions(gw.url, N);
         await runGateway(warm, 20, (seedBase += 10_000), 0, path);
-        await runDirect(targets[path], Math.min(N, 50), 20, (seedBase += 10_000));
+        await runDirect(targets[path], SIDE, 20, (seedBase += 10_000));
         await fleet.takeEmits();
         for (const c of warm) c.close();
       }
@@ -284,7 +291,7 @@ async function main(): Promise<void> {
   noise.stop();
   const meta = {
     date: new Date().toISOString(),
-    params: { pinned: PIN, gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { gateway: entry.label, pinned: PIN, gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
   const { md, json } = renderRelayReport(meta, reports);

@@ -4,7 +4,7 @@
 // mask and → first token per mode, the speculative calls committed and discarded, and the intent
 // classifier's cost per partial transcript and accuracy on the corpus.
 //
-//   npx tsx loadtest/bench/turns.ts [--reps 6] [--parallel 3] [--out loadtest/reports]
+//   npx tsx loadtest/bench/turns.ts [--reps 6] [--parallel 3] [--gateway dist|tsx] [--out loadtest/reports]
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { startTgiSim } from '../../sim/tgi/index.ts';
 import { parseWav } from '../../src/audio/wav.ts';
 import { RulesIntentClassifier } from '../../src/understanding/rules.ts';
 import { startGatewayProc } from './gateway-proc.ts';
+import { parseGatewayBuild, prepareGateway } from './gateway-build.ts';
 import { r2, summarize } from './stats.ts';
 import { TURNS_CORPUS, type CorpusTurn } from './turns-corpus.ts';
 
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
   options: {
     reps: { type: 'string', default: '6' },
     parallel: { type: 'string', default: '3' },
+    /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
+    gateway: { type: 'string', default: 'dist' },
     out: { type: 'string', default: 'loadtest/reports' },
     'detect-ms': { type: 'string', default: '300' },
     'mask-ms': { type: 'string', default: '120' },
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
       asr: { backend: 'whisperlive', url: wl.url },
     }),
   );
-  const gw = await startGatewayProc({ transport: 'ws', tgiUrl: llm.url, env: { VLP_CONFIG: configPath } });
+  const gw = await startGatewayProc({ entry: prepareGateway(parseGatewayBuild(args.gateway)), transport: 'ws', tgiUrl: llm.url, env: { VLP_CONFIG: configPath } });
   console.log(`bench:turns  corpus ${TURNS_CORPUS.length} turns × ${REPS} reps × 2 modes, ${PARALLEL} sessions at a time`);
   console.log(`latencies: Grounded-SAM detect ${LAT.detectMs} ms + ${LAT.perMaskMs} ms/mask; TGI ttft llm ${LAT.llmTtft} / vlm ${LAT.vlmTtft} ms, itl ${LAT.itl} ms; WhisperLive sim defaults`);
   const jobs: (() => Promise<TurnResult>)[] = [];
