@@ -237,6 +237,8 @@ class SseStream implements Dispatcher.DispatchHandler, AsyncIterableIterator<Gen
     // An error event mid-batch still delivers the tokens before it, then fails the stream.
     for (let i = 0; i < batch.length; i++) this.channel.push(batch[i] as GenEvent);
     batch.length = 0;
+    // In push mode the consumer ran inside push(): it may have closed the stream (a cancel).
+    if (this.state !== 'open') return;
     if (fault !== undefined) {
       this.fail(fault);
       return;

@@ -6,6 +6,7 @@ import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import { createTgiBackend } from './backend.ts';
+import { consumeEvents } from '../push-drain.ts';
 import type { TgiBackendOptions } from './backend.ts';
 import {
   closedPort, finalEvent, sleep, sse, sseHead, startFakeTgi, tokenEvent, writeSplit,
@@ -449,6 +450,43 @@ describe('TGI adapter: cancellation', () => {
     const { error } = await collect(backend.generate(request({ signal: ac.signal })));
     expect((error as Error).name).toBe('AbortError');
     expect(tgi.requests).toHaveLength(0);
+  });
+
+  it('push mode: a consumer that cancels inside a batch gets nothing after it, the socket closes within 50 ms, the pool serves on', async () => {
+    let calls = 0;
+    const { tgi, backend } = await setup((req, res, raw) => {
+      if (calls++ > 0) {
+        sseHead(res);
+        res.end(sse(PARIS));
+        return;
+      }
+      sseHead(res);
+      res.write(sse(PARIS.slice(0, 1)));
+      // The rest in one write: one read, one batch pushed to the consumer.
+      setTimeout(() => res.write(sse(PARIS.slice(1))), 30);
+    });
+    const ac = new AbortController();
+    const texts: string[] = [];
+    let abortedAt = 0;
+    let error: unknown;
+    try {
+      await consumeEvents(backend.generate(request({ signal: ac.signal })), (ev) => {
+        texts.push(ev.kind === 'token' ? ev.text : '|');
+        if (texts.length === 2) {
+          abortedAt = performance.now();
+          ac.abort(); // synchronously, inside the socket's data callback
+        }
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).name).toBe('AbortError');
+    expect(texts).toEqual([' The', ' capital']);
+    const closedAt = await tgi.requests[0]!.socketClosed;
+    expect(closedAt - abortedAt).toBeLessThan(50);
+    const all: GenEvent[] = [];
+    await consumeEvents(backend.generate(request()), (ev) => all.push(ev));
+    expect(all.map((e) => (e.kind === 'token' ? e.text : e.kind))).toEqual([' The', ' capital', ' is', ' Paris', '</s>', 'done']);
   });
 
   it('the pool keeps serving after a cancelled stream', async () => {
