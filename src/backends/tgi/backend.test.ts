@@ -454,7 +454,7 @@ describe('TGI adapter: cancellation', () => {
 
   it('push mode: a consumer that cancels inside a batch gets nothing after it, the socket closes within 50 ms, the pool serves on', async () => {
     let calls = 0;
-    const { tgi, backend } = await setup((req, res, raw) => {
+    const { tgi, backend } = await setup((_req, res) => {
       if (calls++ > 0) {
         sseHead(res);
         res.end(sse(PARIS));
