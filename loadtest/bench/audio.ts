@@ -135,15 +135,9 @@ function gatewayConfigFile(tgiUrl: string): string {
 
 type StartGateway = (transport: 'ws' | 'uws') => Promise<GatewayProc>;
 
-async function startGateway(entry: GatewayEntry, transport: 'ws' | 'uws', sim: SimProc, configFile: string): Promise<GatewayProc> {
-  return startGatewayProc({
-    entry,
-    transport,
-    tgiUrl: sim.tgiUrl,
-    env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl },
-    ...(PIN ? { cpu: CORES - 1 } : {}),
-  });
-}
+/** Starts a fresh gateway (the given build) with the simulated WhisperLive as its ASR. */
+const gatewayStarter = (entry: GatewayEntry, sim: SimProc, configFile: string): StartGateway => (transport) =>
+  startGatewayProc({ entry, transport, tgiUrl: sim.tgiUrl, env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl }, ...(PIN ? { cpu: CORES - 1 } : {}) });
 
 // ------------------------------------------------------------------------------------------------
 // Audio
@@ -372,7 +366,7 @@ async function main(): Promise<void> {
   const sim = await startSimProc(SIM);
   const configFile = gatewayConfigFile(sim.tgiUrl);
   const entry = prepareGateway(GATEWAY_BUILD);
-  const start: StartGateway = (t) => startGateway(entry, t, sim, configFile);
+  const start = gatewayStarter(entry, sim, configFile);
   console.log(
     `audio bench: N ∈ {${SWEEP.join(', ')}} × {${transports.join(', ')}}, ${DURATION_S} s window after ${WARMUP_S} s warm-up, clip ${CLIP} (${Math.round(clip.pcm.length / 16)} ms) every ${PERIOD_MS} ms, tick ${TICK_MS} ms, ${PIN ? `gateway pinned to core ${CORES - 1}, load generator + simulators to 0-${CORES - 2}` : 'no pinning'}`,
   );
