@@ -1,5 +1,6 @@
-// Runs the gateway as a child process (the production build or tsx: gateway-build.ts) and reads its own CPU time and RSS from its Prometheus /metrics (prom-client's process metrics come
-// from process.cpuUsage() and the resident set size of the gateway process itself).
+// Runs the gateway as a child process (the production build or tsx: gateway-build.ts) and reads
+// its own CPU time and RSS from its Prometheus /metrics (prom-client's process metrics come from
+// process.cpuUsage() and the resident set size of the gateway process itself).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
