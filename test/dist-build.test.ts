@@ -1,30 +1,29 @@
-// The production build: `tsc -p tsconfig.build.json` plus its run-time assets, started with plain
-// `node` (no tsx). The compiled gateway starts its embedded simulated fleet, answers a text and a
+// The production build: `tsc -p tsconfig.build.json` plus its run-time assets, compiled as the
+// benchmarks do (gateway-build.ts) and started with plain `node` (no tsx). The compiled gateway starts its embedded simulated fleet, answers a text and a
 // spoken question through the real CLI code, and exits cleanly on SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { TextSink } from './text-sink.ts';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { runCli } from '../clients/node/cli.ts';
 import { ensureAudioClips } from '../sim/asr/index.ts';
 import { freePort } from '../loadtest/bench/gateway-proc.ts';
-import { buildProduction } from '../loadtest/bench/gateway-build.ts';
+import { prepareGateway, type GatewayEntry } from '../loadtest/bench/gateway-build.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// Inside the repository (gitignored .tmp/) so the compiled code resolves node_modules as dist/ does.
-const OUT = join(ROOT, '.tmp', `dist-test-${process.pid}`);
 
 describe('production build (dist)', () => {
   let child: ChildProcess | undefined;
   let port = 0;
   let log = '';
+  let entry: GatewayEntry | undefined;
 
   beforeAll(async () => {
-    buildProduction(OUT);
+    // Inside the repository (gitignored .tmp/) so the compiled code resolves node_modules as dist/ does.
+    entry = prepareGateway('dist');
     port = await freePort();
-    child = spawn(process.execPath, [join(OUT, 'src', 'main.js')], {
+    child = spawn(process.execPath, entry.argv, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), VLP_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +41,7 @@ describe('production build (dist)', () => {
 
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    rmSync(OUT, { recursive: true, force: true });
+    entry?.dispose();
   });
 
   async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -78,4 +77,15 @@ describe('production build (dist)', () => {
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 20_000);
+
+  it('is a private build under .tmp/ with its assets, and dispose removes it', () => {
+    const e = entry as GatewayEntry;
+    const main = e.argv[0] ?? '';
+    expect(e.argv).toHaveLength(1);
+    expect(main).toMatch(/\.tmp\/bench-dist-\d+\/src\/main\.js$/);
+    expect(existsSync(main)).toBe(true);
+    expect(existsSync(main.replace(/src\/main\.js$/, 'sim/asr/clips.json'))).toBe(true);
+    e.dispose();
+    expect(existsSync(main)).toBe(false);
+  });
 });

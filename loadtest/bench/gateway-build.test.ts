@@ -1,5 +1,6 @@
+// parseGatewayBuild and the tsx entry; the dist entry is built, started and disposed in
+// test/dist-build.test.ts.
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { parseGatewayBuild, prepareGateway } from './gateway-build.ts';
 
 describe('gateway-build', () => {
@@ -15,18 +16,4 @@ describe('gateway-build', () => {
     expect(e.argv).toEqual(['--import', 'tsx', 'src/main.ts']);
     expect(e.label).toMatch(/npm start/);
   });
-
-  it('dist compiles a private production build with its assets, and dispose removes it', () => {
-    const e = prepareGateway('dist');
-    try {
-      const main = e.argv[0] ?? '';
-      expect(e.argv).toHaveLength(1);
-      expect(main).toMatch(/\.tmp\/bench-dist-\d+\/src\/main\.js$/);
-      expect(existsSync(main)).toBe(true);
-      expect(existsSync(main.replace(/src\/main\.js$/, 'sim/asr/clips.json'))).toBe(true);
-    } finally {
-      e.dispose();
-    }
-    expect(existsSync(e.argv[0] ?? '')).toBe(false);
-  }, 120_000);
 });

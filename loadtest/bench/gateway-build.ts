@@ -28,8 +28,9 @@ export function parseGatewayBuild(value: string | undefined): GatewayBuild {
 }
 
 /** Compiles the production build into `outDir` (inside the repository, so the compiled code
- *  resolves node_modules as dist/ does). Throws with tsc's output when it fails. */
-export function buildProduction(outDir: string): void {
+ *  resolves node_modules as dist/ does). Throws with tsc's output when it fails. test/dist-build
+ *  starts and checks what this builds. */
+function buildProduction(outDir: string): void {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: ROOT, stdio: 'pipe' });
   execFileSync(process.execPath, ['scripts/build-assets.mjs', outDir], { cwd: ROOT, stdio: 'pipe' });
