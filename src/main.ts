@@ -5,6 +5,7 @@ import { loadConfig, ConfigError } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createLogger } from './observability/log.ts';
 import { Gateway } from './gateway.ts';
+import { cpuBudget, gcPlacementAdvice } from './observability/cpu-budget.ts';
 
 interface EmbeddedFleet {
   close(): Promise<void>;
@@ -110,13 +111,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  const cpu = cpuBudget();
+  const advice = gcPlacementAdvice(cpu);
+  if (advice !== undefined) log.warn({ cpu }, advice);
   const embedded = await startEmbeddedFleet(config, log);
   const gateway = new Gateway(embedded.config, log, {
     env: process.env,
     ...(embedded.simulatedAwsCredentials ? { awsCredentials: embedded.simulatedAwsCredentials } : {}),
   });
   const port = await gateway.start();
-  log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id) }, 'vlp-live gateway listening');
+  log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id), cpu }, 'vlp-live gateway listening');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

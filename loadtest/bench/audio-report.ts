@@ -109,6 +109,8 @@ export interface AudioMeta {
     /** How the gateway was started (gateway-build.ts label). */
     gateway: string;
     pinned: boolean;
+    /** The gateway's V8 GC mode (gateway-build.ts gcLabel); absent in older reports. */
+    gatewayGc?: string;
     sweep: number[];
     transports: string[];
     windowS: number;
@@ -143,7 +145,7 @@ export function renderAudioReport(meta: AudioMeta, points: PointReport[], eos: E
   const lines: string[] = [
     `# Live audio benchmark — ${meta.date}`,
     '',
-    `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; run took ${meta.runtimeS} s. ${p.pinned ? `The gateway process is pinned to core ${machine.cpus - 1}; the load generator and the simulator process share the other core(s) (taskset).` : 'Gateway, simulators and load generator share all cores.'}`,
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; run took ${meta.runtimeS} s. ${p.pinned ? `The gateway process is pinned to core ${machine.cpus - 1}; the load generator and the simulator process share the other core(s) (taskset).` : 'Gateway, simulators and load generator share all cores.'}${p.gatewayGc !== undefined ? ` Gateway GC: ${p.gatewayGc}.` : ''}`,
     '',
     `Offered load: N voice sessions, each streaming PCM16 16 kHz mono in 20 ms \`audio.chunk\` frames (640 bytes, 50 per second) in real time; each session says the \`${p.clip}\` clip (${p.clipMs} ms with its silences) once every ${p.periodMs} ms, silence in between, each session starting at its own offset in that loop. Chunks are paced against the audio clock by one scheduler tick every ${p.tickMs} ms (chunk k of a session is due at its start + 20·k ms; session starts spread over 20 ms). Every final transcript starts a voice turn on the simulated TGI (${sim.tgi.answerTokens}-token answers, TTFT ${sim.tgi.ttftMs} ms, ITL ${sim.tgi.itlMs} ms). Simulated WhisperLive: end silence ${sim.whisperLive.endSilenceMs} ms, finalize delay ${sim.whisperLive.finalizeDelayMs} ms, partials every ${sim.whisperLive.partialEveryMs} ms, no jitter. Each (N, transport) point runs on a fresh gateway process: sessions open, ${p.warmupS} s warm-up streaming, then a ${p.windowS} s measurement window; transports alternate order between points.`,
     '',

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { ensureAudioClips, MANIFEST_PATH, parseWav, wavTo16kMono, floatToInt16, type ClipManifest, type ClipName } from '../../sim/asr/index.ts';
-import { parseGatewayBuild, prepareGateway, type GatewayEntry } from './gateway-build.ts';
+import { parseGatewayBuild, prepareGateway, type GatewayEntry, parseGatewayGc, gcLabel } from './gateway-build.ts';
 import { metricValue, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { AudioLoad, diffCounters, encodeChunks, probeLatencies, speechLoop, SAMPLES_PER_CHUNK, type LoadCounters } from './audio-clients.ts';
 import { bucketTotal, countAtOrBelow, highestBucket, interpolatedQuantile, LinearHistogram } from './histogram.ts';
@@ -63,6 +63,8 @@ const { values } = parseArgs({
     'tgi-itl-ms': { type: 'string', default: '28' },
     /** Tokens of each voice turn's answer (the simulated TGI ends with EOS after them). */
     'answer-tokens': { type: 'string', default: '8' },
+    /** The gateway's V8 GC: auto | single | concurrent (gateway-build.ts parseGatewayGc). */
+    'gateway-gc': { type: 'string', default: 'auto' },
     /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
     gateway: { type: 'string', default: 'dist' },
     out: { type: 'string', default: fileURLToPath(new URL('../reports', import.meta.url)) },
@@ -95,6 +97,7 @@ const CORES = os.cpus().length;
 const GATEWAY_BUILD = parseGatewayBuild(values.gateway);
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
+const GATEWAY_GC = parseGatewayGc(values['gateway-gc'], PIN);
 
 /** Busy and total jiffies of all CPUs (/proc/stat), for the machine's load during a window. */
 function machineJiffies(): { busy: number; total: number } {
@@ -137,7 +140,7 @@ type StartGateway = (transport: 'ws' | 'uws') => Promise<GatewayProc>;
 
 /** Starts a fresh gateway (the given build) with the simulated WhisperLive as its ASR. */
 const gatewayStarter = (entry: GatewayEntry, sim: SimProc, configFile: string): StartGateway => (transport) =>
-  startGatewayProc({ entry, transport, tgiUrl: sim.tgiUrl, env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl }, ...(PIN ? { cpu: CORES - 1 } : {}) });
+  startGatewayProc({ entry, transport, tgiUrl: sim.tgiUrl, env: { VLP_CONFIG: configFile, VLP_ASR_BACKEND: 'whisperlive', VLP_ASR_URL: sim.whisperLiveUrl }, ...(PIN ? { cpu: CORES - 1 } : {}), gc: GATEWAY_GC });
 
 // ------------------------------------------------------------------------------------------------
 // Audio
@@ -414,6 +417,7 @@ async function main(): Promise<void> {
     params: {
       gateway: entry.label,
       pinned: PIN,
+      gatewayGc: gcLabel(GATEWAY_GC),
       sweep: SWEEP,
       transports,
       windowS: DURATION_S,

@@ -49,3 +49,24 @@ export function prepareGateway(build: GatewayBuild): GatewayEntry {
     }
   }
 }
+
+/** V8's garbage collector in the gateway: `single` = `--single-threaded-gc` (all GC work on the
+ *  main thread, for a process confined to one CPU, as the README's Placement section advises);
+ *  `concurrent` = V8's default helper threads. */
+export type GatewayGc = 'single' | 'concurrent';
+
+/** `auto` (the default) picks `single` when the gateway is pinned to one core, else `concurrent`. */
+export function parseGatewayGc(value: string | undefined, pinnedToOneCore: boolean): GatewayGc {
+  if (value === undefined || value === 'auto') return pinnedToOneCore ? 'single' : 'concurrent';
+  if (value === 'single' || value === 'concurrent') return value;
+  throw new Error(`--gateway-gc must be auto, single or concurrent, got ${JSON.stringify(value)}`);
+}
+
+/** Node flags for the choice. */
+export function gcFlags(gc: GatewayGc): string[] {
+  return gc === 'single' ? ['--single-threaded-gc'] : [];
+}
+
+export function gcLabel(gc: GatewayGc): string {
+  return gc === 'single' ? 'V8 GC on the main thread only (`--single-threaded-gc`)' : "V8's default concurrent GC helper threads";
+}

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { GatewayEntry } from './gateway-build.ts';
+import { gcFlags, type GatewayEntry, type GatewayGc } from './gateway-build.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -102,7 +102,16 @@ export function reniceProcess(pid: number, nice: number): void {
   }
 }
 
-export async function startGatewayProc(opts: { entry: GatewayEntry; transport: 'ws' | 'uws'; tgiUrl: string; env?: Record<string, string>; cpu?: number; nice?: number }): Promise<GatewayProc> {
+export async function startGatewayProc(opts: {
+  entry: GatewayEntry;
+  transport: 'ws' | 'uws';
+  tgiUrl: string;
+  env?: Record<string, string>;
+  cpu?: number;
+  nice?: number;
+  /** V8 GC mode (default: V8's own, concurrent). */
+  gc?: GatewayGc;
+}): Promise<GatewayProc> {
   const port = await freePort();
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the gateway process there (for tuning).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -110,7 +119,7 @@ export async function startGatewayProc(opts: { entry: GatewayEntry; transport: '
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   // With opts.cpu the gateway is pinned to that core (taskset), so it and the load generator do
   // not preempt each other on a 2-core machine.
-  const argv = [...prof, ...extra, ...opts.entry.argv];
+  const argv = [...gcFlags(opts.gc ?? 'concurrent'), ...prof, ...extra, ...opts.entry.argv];
   const [cmd, args] = opts.cpu !== undefined ? ['taskset', ['-c', String(opts.cpu), process.execPath, ...argv]] : [process.execPath, argv];
   const child = spawn(cmd, args, {
     cwd: ROOT,

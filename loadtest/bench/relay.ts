@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { startSimFleet, type SimFleetProc } from './relay-sim.ts';
 import { offNoiseProbe, startNoiseProbe, type NoiseProbe } from './noise-probe-proc.ts';
-import { parseGatewayBuild, prepareGateway } from './gateway-build.ts';
+import { parseGatewayBuild, prepareGateway, parseGatewayGc, gcLabel } from './gateway-build.ts';
 import { bucketQuantile, freePort, procCpuSeconds, startGatewayProc, type GatewayProc } from './gateway-proc.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
@@ -45,12 +45,16 @@ const { values } = parseArgs({
     'mixed-per-path': { type: 'string' },
     transports: { type: 'string', default: 'ws,uws' },
     paths: { type: 'string', default: 'tgi,openai,sagemaker' },
-    /** Pin the gateway to the last core and this process to the others (needs taskset; 'off' to share). */
-    pin: { type: 'string', default: 'off' },
+    /** Pin the gateway to the last core and this process (with the simulators, pipe and idle
+     *  probe it starts) to the others, as bench:audio does (needs taskset; 'off' to share). */
+    pin: { type: 'string', default: 'on' },
     /** Nice value for the gateway's threads (0 = as started). A negative value gives the gateway
      *  scheduling priority over the load generator and simulator, the way a latency-critical
      *  service is deployed on a shared host; it needs root. A supplementary measurement only. */
     'gateway-nice': { type: 'string', default: '0' },
+    /** V8 GC of the gateway: auto (single when pinned to one core, else concurrent) | single
+     *  (--single-threaded-gc) | concurrent (V8's default helper threads). */
+    'gateway-gc': { type: 'string', default: 'auto' },
     /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
     gateway: { type: 'string', default: 'dist' },
     /** Report file name stem (default relay-<date>). */
@@ -77,6 +81,7 @@ if (!Number.isInteger(GATEWAY_NICE) || GATEWAY_NICE < -20 || GATEWAY_NICE > 19) 
 const GATEWAY_BUILD = parseGatewayBuild(values.gateway);
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
+const GATEWAY_GC = parseGatewayGc(values['gateway-gc'], PIN);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -238,6 +243,7 @@ async function main(): Promise<void> {
       env: { VLP_CONFIG: configFile, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' },
       ...(PIN ? { cpu: CORES - 1 } : {}),
       nice: GATEWAY_NICE,
+      gc: GATEWAY_GC,
     });
     try {
       await sleep(500);
@@ -291,7 +297,7 @@ async function main(): Promise<void> {
   noise.stop();
   const meta = {
     date: new Date().toISOString(),
-    params: { gateway: entry.label, pinned: PIN, gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { gateway: entry.label, pinned: PIN, gatewayGc: gcLabel(GATEWAY_GC), gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
   const { md, json } = renderRelayReport(meta, reports);
