@@ -63,7 +63,7 @@ const { values } = parseArgs({
     'tgi-itl-ms': { type: 'string', default: '28' },
     /** Tokens of each voice turn's answer (the simulated TGI ends with EOS after them). */
     'answer-tokens': { type: 'string', default: '8' },
-    /** The gateway's V8 GC: auto | single | concurrent (gateway-build.ts parseGatewayGc). */
+    /** The gateway's V8 GC: auto | latency | default (gateway-build.ts parseGatewayGc). */
     'gateway-gc': { type: 'string', default: 'auto' },
     /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
     gateway: { type: 'string', default: 'dist' },

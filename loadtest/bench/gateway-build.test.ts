@@ -1,6 +1,7 @@
 // parseGatewayBuild and the tsx entry; the dist entry is built, started and disposed in
 // test/dist-build.test.ts.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { gcFlags, gcLabel, parseGatewayBuild, parseGatewayGc, prepareGateway } from './gateway-build.ts';
 
 describe('gateway-build', () => {
@@ -17,15 +18,20 @@ describe('gateway-build', () => {
     expect(e.label).toMatch(/npm start/);
   });
 
-  it('GC mode: auto is single-threaded only when the gateway is pinned to one core', () => {
-    expect(parseGatewayGc(undefined, true)).toBe('single');
-    expect(parseGatewayGc('auto', true)).toBe('single');
-    expect(parseGatewayGc('auto', false)).toBe('concurrent');
-    expect(parseGatewayGc('concurrent', true)).toBe('concurrent');
-    expect(parseGatewayGc('single', false)).toBe('single');
-    expect(() => parseGatewayGc('parallel', true)).toThrow(/--gateway-gc must be auto, single or concurrent, got "parallel"/);
-    expect(gcFlags('single')).toEqual(['--single-threaded-gc']);
-    expect(gcFlags('concurrent')).toEqual([]);
-    expect(gcLabel('single')).toMatch(/--single-threaded-gc/);
+  it('GC: auto is the one-CPU latency profile only when the gateway is pinned to one core', () => {
+    expect(parseGatewayGc(undefined, true)).toBe('latency');
+    expect(parseGatewayGc('auto', true)).toBe('latency');
+    expect(parseGatewayGc('auto', false)).toBe('default');
+    expect(parseGatewayGc('default', true)).toBe('default');
+    expect(parseGatewayGc('latency', false)).toBe('latency');
+    expect(() => parseGatewayGc('single', true)).toThrow(/--gateway-gc must be auto, latency or default, got "single"/);
+    expect(gcFlags('latency')).toEqual(['--single-threaded-gc', '--max-semi-space-size=4']);
+    expect(gcFlags('default')).toEqual([]);
+    expect(gcLabel('latency')).toMatch(/--single-threaded-gc --max-semi-space-size=4/);
+  });
+
+  it('the latency profile is exactly what npm run start:dist:1cpu starts', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['start:dist:1cpu']).toBe(`node ${gcFlags('latency').join(' ')} dist/src/main.js`);
   });
 });

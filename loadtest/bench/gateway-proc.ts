@@ -109,7 +109,7 @@ export async function startGatewayProc(opts: {
   env?: Record<string, string>;
   cpu?: number;
   nice?: number;
-  /** V8 GC mode (default: V8's own, concurrent). */
+  /** V8 GC flags (gateway-build.ts; default: V8's defaults). */
   gc?: GatewayGc;
 }): Promise<GatewayProc> {
   const port = await freePort();
@@ -119,7 +119,7 @@ export async function startGatewayProc(opts: {
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   // With opts.cpu the gateway is pinned to that core (taskset), so it and the load generator do
   // not preempt each other on a 2-core machine.
-  const argv = [...gcFlags(opts.gc ?? 'concurrent'), ...prof, ...extra, ...opts.entry.argv];
+  const argv = [...gcFlags(opts.gc ?? 'default'), ...prof, ...extra, ...opts.entry.argv];
   const [cmd, args] = opts.cpu !== undefined ? ['taskset', ['-c', String(opts.cpu), process.execPath, ...argv]] : [process.execPath, argv];
   const child = spawn(cmd, args, {
     cwd: ROOT,

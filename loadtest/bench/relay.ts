@@ -52,8 +52,8 @@ const { values } = parseArgs({
      *  scheduling priority over the load generator and simulator, the way a latency-critical
      *  service is deployed on a shared host; it needs root. A supplementary measurement only. */
     'gateway-nice': { type: 'string', default: '0' },
-    /** V8 GC of the gateway: auto (single when pinned to one core, else concurrent) | single
-     *  (--single-threaded-gc) | concurrent (V8's default helper threads). */
+    /** The gateway's V8 GC: auto (latency when pinned to one core, else default) | latency
+     *  (--single-threaded-gc --max-semi-space-size=4) | default (gateway-build.ts parseGatewayGc). */
     'gateway-gc': { type: 'string', default: 'auto' },
     /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
     gateway: { type: 'string', default: 'dist' },
