@@ -73,5 +73,5 @@ export function cpuBudget(
  */
 export function gcPlacementAdvice(b: CpuBudget): string | undefined {
   if (b.cpus > 1 || b.singleThreadedGc) return undefined;
-  return 'this process may use at most one CPU, where V8 background GC threads preempt the event loop (stalls of several ms mid-stream); start node with --single-threaded-gc (see README, Operations: Placement)';
+  return 'this process may use at most one CPU, where V8 background GC threads preempt the event loop (stalls of several ms mid-stream); start node with --single-threaded-gc, e.g. npm run start:dist:1cpu (README, Operations: One CPU)';
 }
