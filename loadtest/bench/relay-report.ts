@@ -96,9 +96,11 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
     );
     for (const r of mixed) {
       const m = r.mixed as MixedReport;
+      // By value, not identity: a report re-rendered from its JSON holds the median as a copy.
+      const median = JSON.stringify(m.median);
       m.repetitions.forEach((k, i) => {
         lines.push(
-          `| ${r.transport} | ${i + 1}${k === m.median ? ' (median)' : ''} | ${k.a.streams} | ${k.a.directMs.p99} / ${k.b.directMs.p99} | ${k.a.gatewayMs.p99} / ${k.b.gatewayMs.p99} | ${k.a.addedMs.p50} / ${k.b.addedMs.p50} | ${k.a.addedMs.p99} / ${k.b.addedMs.p99} | ${k.bOverA.p50} / ${k.bOverA.p99} |`,
+          `| ${r.transport} | ${i + 1}${JSON.stringify(k) === median ? ' (median)' : ''} | ${k.a.streams} | ${k.a.directMs.p99} / ${k.b.directMs.p99} | ${k.a.gatewayMs.p99} / ${k.b.gatewayMs.p99} | ${k.a.addedMs.p50} / ${k.b.addedMs.p50} | ${k.a.addedMs.p99} / ${k.b.addedMs.p99} | ${k.bOverA.p50} / ${k.bOverA.p99} |`,
         );
       });
     }
