@@ -3,6 +3,7 @@
 // listening line reports the CPU budget it sees either way.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../loadtest/bench/gateway-proc.ts';
 
@@ -13,11 +14,18 @@ interface BootLog {
   warnings: string[];
 }
 
-/** Starts the gateway (sources, embedded simulated fleet) under `taskset -c 0`, reads its JSON log
- *  lines until it listens, then stops it. */
+/** The first CPU this process may run on (a CI container may not be allowed CPU 0). */
+function firstAllowedCpu(): string {
+  const m = /^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m?.[1]) throw new Error('no Cpus_allowed_list in /proc/self/status');
+  return m[1];
+}
+
+/** Starts the gateway (sources, embedded simulated fleet) under `taskset -c <one cpu>`, reads its
+ *  JSON log lines until it listens, then stops it. */
 async function bootOnOneCpu(nodeFlags: string[]): Promise<BootLog> {
   const port = await freePort();
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn('taskset', ['-c', firstAllowedCpu(), process.execPath, ...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), VLP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
