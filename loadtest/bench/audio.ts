@@ -5,14 +5,13 @@
 // time per chunk and RSS per session, the load generator's lateness, and the end-to-end latency
 // of a few probe sessions (client send → the simulator reading the frame). A second phase measures
 // end of speech → asr.final and → first token, with the simulators' configured latencies
-// subtracted. Three processes: the gateway (child, `tsx src/main.ts`), the simulators (child,
-// audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.{json,md}.
+// subtracted. Three processes: the gateway (child: the production build, gateway-build.ts), the
+// simulators (child, audio-sim.ts) and this load generator. Writes loadtest/reports/audio-<date>.*.
 // Helpers: audio-sim-proc.ts (the simulator process), audio-scrape.ts (the gateway's /metrics and
 // /healthz), audio-eos.ts (the end-of-speech phase), audio-clients.ts (the load), audio-report.ts.
 //   npm run bench:audio -- [--sessions 500 | --sessions 250,500 | --sweep] [--duration-s 20] [--transports ws,uws] [--pin on|off]
-//   BENCH_CPU_PROF=/tmp/prof npm run bench:audio -- --sessions 1000 --transports ws --eos-sessions 0
-//     also prints the gateway's top-10 self-time functions for each point (cpuprofile.ts);
-//     BENCH_SIM_PROF=dir profiles the simulator process (read it with cpuprofile.ts).
+//   BENCH_CPU_PROF=/tmp/prof (…) also prints the gateway's top-10 self-time functions per point
+//     (cpuprofile.ts); BENCH_SIM_PROF=dir profiles the simulator process the same way.
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupQuota, cpuBudget, gcPlacementAdvice, hasSingleThreadedGc, parseCgroupV1, parseCgroupV2Max } from './cpu-budget.ts';
+import { cgroupQuota, cgroupV1CpuPath, cgroupV2Path, cpuBudget, gcPlacementAdvice, hasSingleThreadedGc, parseCgroupV1, parseCgroupV2Max } from './cpu-budget.ts';
 
 describe('cgroup CPU quota', () => {
   it('reads cgroup v2 cpu.max', () => {
@@ -17,10 +17,27 @@ describe('cgroup CPU quota', () => {
     expect(parseCgroupV1('x', '100000')).toBeUndefined();
   });
 
-  it('prefers cgroup v2 and falls back to v1, and knows when neither exists', () => {
+  it('cgroup v2: the smallest cpu.max from the own cgroup up to the root', () => {
     const files = (m: Record<string, string>) => (path: string) => m[path];
-    expect(cgroupQuota(files({ '/sys/fs/cgroup/cpu.max': '200000 100000', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '50000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(2);
-    expect(cgroupQuota(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '50000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(0.5);
+    const own = '0::/system.slice/vlp.service\n';
+    expect(cgroupV2Path(own)).toBe('/system.slice/vlp.service');
+    expect(cgroupQuota(files({ '/proc/self/cgroup': own, '/sys/fs/cgroup/system.slice/vlp.service/cpu.max': '200000 100000', '/sys/fs/cgroup/system.slice/cpu.max': '50000 100000' }))).toBe(0.5);
+    expect(cgroupQuota(files({ '/proc/self/cgroup': own, '/sys/fs/cgroup/system.slice/vlp.service/cpu.max': '100000 100000', '/sys/fs/cgroup/system.slice/cpu.max': 'max 100000' }))).toBe(1);
+    expect(cgroupQuota(files({ '/proc/self/cgroup': own }))).toBeUndefined();
+    // Inside a container's cgroup namespace the own cgroup is the root.
+    expect(cgroupQuota(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '150000 100000' }))).toBe(1.5);
+  });
+
+  it('cgroup v1 and hybrid hierarchies: the cpu controller\'s CFS quota along its path', () => {
+    const files = (m: Record<string, string>) => (path: string) => m[path];
+    const v1 = '4:memory:/x\n3:cpu,cpuacct:/docker/abc\n';
+    expect(cgroupV2Path(v1)).toBeUndefined();
+    expect(cgroupV1CpuPath(v1)).toBe('/docker/abc');
+    expect(cgroupQuota(files({ '/proc/self/cgroup': v1, '/sys/fs/cgroup/cpu/docker/abc/cpu.cfs_quota_us': '50000', '/sys/fs/cgroup/cpu/docker/abc/cpu.cfs_period_us': '100000' }))).toBe(0.5);
+    expect(cgroupQuota(files({ '/proc/self/cgroup': v1, '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBeUndefined();
+    // Hybrid: a v2 line for the unified hierarchy, the cpu controller still on v1.
+    const hybrid = '1:cpu:/\n0::/\n';
+    expect(cgroupQuota(files({ '/proc/self/cgroup': hybrid, '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(1);
     expect(cgroupQuota(files({}))).toBeUndefined();
   });
 });

@@ -44,13 +44,55 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
-/** The cgroup CPU quota of this process in CPUs (v2, then v1), undefined when none is set. */
+/** The cgroup v2 path of this process from /proc/self/cgroup ("0::/system.slice/x.service"). */
+export function cgroupV2Path(procSelfCgroup: string): string | undefined {
+  const line = procSelfCgroup.split('\n').find((l) => l.startsWith('0::'));
+  return line === undefined ? undefined : line.slice(3).trim();
+}
+
+/** The cgroup v1 path of this process's `cpu` controller ("4:cpu,cpuacct:/docker/abc"). */
+export function cgroupV1CpuPath(procSelfCgroup: string): string | undefined {
+  for (const line of procSelfCgroup.split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (controllers !== undefined && path !== undefined && controllers.split(',').includes('cpu')) return path.trim();
+  }
+  return undefined;
+}
+
+/** Each directory from `path` up to the cgroup root ("/a/b" → "/a/b", "/a", ""). */
+function upToRoot(path: string): string[] {
+  const out: string[] = [];
+  for (let dir = path === '/' ? '' : path; ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    out.push(dir);
+    if (dir === '') return out;
+  }
+}
+
+const minDefined = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+/** The cgroup CPU quota of this process in CPUs, undefined when none is set: the smallest limit
+ *  from its own cgroup up to the root (a parent's limit binds its children; inside a container's
+ *  cgroup namespace the own cgroup is the root), cgroup v2 `cpu.max` and, on v1 or hybrid
+ *  hierarchies, the `cpu` controller's CFS quota. */
 export function cgroupQuota(read: (path: string) => string | undefined = readOrUndefined): number | undefined {
-  const v2 = read('/sys/fs/cgroup/cpu.max');
-  if (v2 !== undefined) return parseCgroupV2Max(v2);
-  const q = read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us');
-  const p = read('/sys/fs/cgroup/cpu/cpu.cfs_period_us');
-  return q !== undefined && p !== undefined ? parseCgroupV1(q, p) : undefined;
+  const self = read('/proc/self/cgroup') ?? '';
+  let min: number | undefined;
+  const v2 = cgroupV2Path(self);
+  if (v2 !== undefined) {
+    for (const dir of upToRoot(v2)) {
+      const text = read(`/sys/fs/cgroup${dir}/cpu.max`);
+      min = minDefined(min, text === undefined ? undefined : parseCgroupV2Max(text));
+    }
+  }
+  const v1 = cgroupV1CpuPath(self);
+  if (v1 !== undefined) {
+    for (const dir of upToRoot(v1)) {
+      const q = read(`/sys/fs/cgroup/cpu${dir}/cpu.cfs_quota_us`);
+      const p = read(`/sys/fs/cgroup/cpu${dir}/cpu.cfs_period_us`);
+      min = minDefined(min, q !== undefined && p !== undefined ? parseCgroupV1(q, p) : undefined);
+    }
+  }
+  return min;
 }
 
 /** True when V8 was started with its GC on the main thread only (either flag spelling). */
