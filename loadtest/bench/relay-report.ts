@@ -4,6 +4,7 @@ import type { phaseSummary } from './relay.ts';
 import type { RelayPath } from './relay-clients.ts';
 import type { MixedReport } from './relay-mixed.ts';
 import type { NoiseFigures } from './noise-probe.ts';
+import { meanInterval, r2 } from './stats.ts';
 
 type Phase = ReturnType<typeof phaseSummary>;
 
@@ -81,7 +82,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
   }
   lines.push(
     '',
-    'Reading the figures: "gateway-internal relay" (the `vlp_token_relay_seconds` histogram, bucket upper bounds) is the time the gateway itself adds to a token, from reading its bytes off the backend socket to writing its frame to the client socket. The end-to-end "added" figure also contains one more cross-process hop on loopback and the scheduling delays of four busy processes on two vCPUs; the TCP pipe shows what that hop alone costs in the same phase, and the idle process (a fifth process that only runs a 1 ms timer, on the load generator\'s core when pinned) shows how late that core wakes a process that does nothing at all: the floor under every hop. These figures vary widely from run to run on these machines.',
+    'Reading the figures: "gateway-internal relay" (the `vlp_token_relay_seconds` histogram, bucket upper bounds) is the time the gateway itself adds to a token, from reading its bytes off the backend socket to writing its frame to the client socket. The end-to-end "added" figure also contains one more cross-process hop on loopback and the scheduling delays of four busy processes on two vCPUs; the TCP pipe shows what that hop alone costs in the same phase, and the idle process (a fifth process that only runs a 1 ms timer, on the load generator\'s core when pinned) shows how late that core wakes a process that does nothing at all: the floor under every hop. These figures vary widely from run to run on these machines: under the targets, each API\'s added p99 is listed for every repetition with their mean and its 95 % confidence interval (Student t over the repetitions), which says how far the figure could move on a rerun at the same noise. The verdict uses the median repetition.',
   );
   const mixed = reports.filter((r) => r.mixed !== undefined);
   if (mixed.length > 0) {
@@ -114,7 +115,9 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
       const reps = x.repetitions
         .map((k) => `${k.addedP99Ms}${k.tcpPipeAddedP99Ms !== undefined ? ` (pipe ${k.tcpPipeAddedP99Ms})` : ''}`)
         .join(', ');
-      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}; an idle process stalled > 2 ms ${x.repetitions.map((k) => k.idleStalledPct).join(' / ')} % of the time.`);
+      const spread = meanInterval(x.repetitions.map((k) => k.addedP99Ms));
+      const mean = spread ? `; their mean ${r2(spread.mean)} ms, 95 % interval of the mean ${r2(spread.low)} to ${r2(spread.high)} ms` : '';
+      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}${mean}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}; an idle process stalled > 2 ms ${x.repetitions.map((k) => k.idleStalledPct).join(' / ')} % of the time.`);
     }
   }
   for (const r of reports) {

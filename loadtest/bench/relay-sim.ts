@@ -20,7 +20,9 @@ export interface SimFleetProc {
 
 export async function startSimFleet(cfg: { ttftMs: number; itlMs: number; tokens: number; smEndpoint: string }, cpus?: string): Promise<SimFleetProc> {
   const entry = fileURLToPath(new URL('./relay-sim-child.ts', import.meta.url));
-  const child: ChildProcess = fork(entry, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_SIM_FLAGS adds Node/V8 flags to the simulator process (e.g. --cpu-prof) for tuning.
+  const extra = (process.env.BENCH_SIM_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child: ChildProcess = fork(entry, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   if (cpus !== undefined && child.pid !== undefined) {
     const { spawnSync } = await import('node:child_process');
     spawnSync('taskset', ['-a', '-p', '-c', cpus, String(child.pid)]);
