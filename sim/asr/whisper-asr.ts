@@ -11,201 +11,39 @@
 // The real service runs one transcription at a time (its async endpoint calls the blocking model,
 // which also holds a lock), so requests queue: `concurrency` (default 1). Unlike the real one, the
 // simulator stops the work when the client goes away (a 'request-closed' event reports it).
+//
+// Pieces: asr-request.ts + asr-query.ts (request reading and FastAPI validation), fastapi-reply.ts,
+// model-line.ts (the queue), whisper-asr-faults.ts (faults, /__sim/faults), asr-openapi.ts (/docs),
+// asr-latency.ts, whisper-asr-types.ts (options, events, handle).
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fnv1a, mulberry32, type Rand } from '../random.ts';
-import { readBody } from '../tgi/http.ts';
+import { listenHttp } from '../http-listen.ts';
+import { fnv1a, mulberry32 } from '../random.ts';
+import { asrDelayMs, DEFAULT_ASR_LATENCY, type AsrLatency } from './asr-latency.ts';
+import { DOCS_HTML, openapi } from './asr-openapi.ts';
 import { engineResult, writeOutput, type AsrEngine } from './asr-output.ts';
+import { parseRequest } from './asr-request.ts';
 import { loadClipBook, pseudoProb, type ClipBook, type Transcription } from './clip-book.ts';
 import { decodeAudio, DecodeError } from './decode.ts';
+import { pyQuote, sendFastApiJson, sendInternalError } from './fastapi-reply.ts';
 import { isWhisperLanguageCode, resolveWhisperLanguage, WHISPER_LANGUAGES } from './languages.ts';
+import { ModelLine } from './model-line.ts';
 import { pyFloat } from './pyjson.ts';
 import { ASR_RATE, s16leToInt16, WavError } from './wav.ts';
+import { clearFaults, handleFaultsAdmin, pickFault, type FaultQueue } from './whisper-asr-faults.ts';
+import {
+  WHISPER_ASR_ADMIN_PATH,
+  type WhisperAsrFaultKind,
+  type WhisperAsrRoute,
+  type WhisperAsrSim,
+  type WhisperAsrSimEvents,
+  type WhisperAsrSimOptions,
+} from './whisper-asr-types.ts';
 
-export const WHISPER_ASR_ADMIN_PATH = '/__sim/faults';
-
-export const WHISPER_ASR_FAULT_KINDS = [
-  'error_500', // after the base latency: 500 "Internal Server Error" (an exception in the model, e.g. CUDA OOM)
-  'slow', // latency × slowFactor (10)
-  'reset', // after half the latency the TCP connection is destroyed, no response
-  'stall', // no response until the client goes away
-] as const;
-export type WhisperAsrFaultKind = (typeof WHISPER_ASR_FAULT_KINDS)[number];
-
-export interface AsrLatency {
-  /** Fixed cost per request (upload, mel, decoder start), ms. */
-  baseMs: number;
-  /** Cost per second of audio, ms (whisper-large-v3 fp16 on an A10G-class GPU decodes ~25× real time). */
-  perAudioSecondMs: number;
-  /** Uniform jitter fraction. */
-  jitter: number;
-}
-
-export const DEFAULT_ASR_LATENCY: AsrLatency = { baseMs: 150, perAudioSecondMs: 40, jitter: 0.2 };
-
-export function asrDelayMs(l: AsrLatency, audioSec: number, rand: Rand): number {
-  const ms = l.baseMs + l.perAudioSecondMs * audioSec;
-  return l.jitter === 0 ? ms : ms * (1 + (rand() * 2 - 1) * l.jitter);
-}
-
-export interface WhisperAsrSimOptions extends Partial<AsrLatency> {
-  host?: string;
-  /** Default 0 (ephemeral); the real service listens on 9000. */
-  port?: number;
-  /** ASR_ENGINE (default openai_whisper, the service's default): output writers, JSON shape,
-   *  `Asr-Engine` header, language/task validation. */
-  engine?: AsrEngine;
-  /** Transcriptions running at once (default 1, like the real service); others wait in line. */
-  concurrency?: number;
-  /** Reject unknown `task`/`language`/`output` values with 422 (the real service does not). */
-  strictEnums?: boolean;
-  /** ffmpeg for non-WAV uploads with encode=true (default "ffmpeg"; false: such uploads fail with 500). */
-  ffmpeg?: string | false;
-  /** A fault for every request (the admin queue wins when it has one). */
-  fault?: WhisperAsrFaultKind;
-  /** Latency multiplier of the `slow` fault (default 10). */
-  slowFactor?: number;
-  clipBook?: ClipBook;
-  seed?: number;
-}
-
-export type WhisperAsrRoute = 'asr' | 'detect-language';
-
-export interface WhisperAsrRequestEvent {
-  id: number;
-  route: WhisperAsrRoute;
-  /** Query as sent (last value of each key). */
-  query: Record<string, string>;
-  filename: string | null;
-  audioBytes: number;
-  audioMs: number;
-  fault: WhisperAsrFaultKind | null;
-}
-
-export interface WhisperAsrRequestClosedEvent {
-  id: number;
-  route: WhisperAsrRoute | 'other';
-  /** performance.now() when the response closed. */
-  atMs: number;
-  /** The response was sent in full (any status). False: the client left first, or a reset fault. */
-  completed: boolean;
-  status: number | null;
-}
-
-export interface WhisperAsrSimEvents {
-  request: [WhisperAsrRequestEvent];
-  'request-closed': [WhisperAsrRequestClosedEvent];
-}
-
-export interface WhisperAsrStats {
-  requests: number;
-  completed: number;
-  aborted: number;
-  /** Transcribing now / waiting for the model. */
-  running: number;
-  queued: number;
-}
-
-export interface WhisperAsrSim {
-  /** http://host:port */
-  url: string;
-  port: number;
-  engine: AsrEngine;
-  events: EventEmitter<WhisperAsrSimEvents>;
-  stats(): WhisperAsrStats;
-  queueFault(kind: WhisperAsrFaultKind, count?: number): void;
-  clearFaults(): number;
-  close(): Promise<void>;
-}
-
-/** FastAPI's HTTPException / RequestValidationError bodies (compact JSON, non-ASCII kept). */
-function sendFastApiJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { server: 'uvicorn', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendInternalError(res: ServerResponse): void {
-  const body = 'Internal Server Error';
-  res.writeHead(500, { server: 'uvicorn', 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length });
-  res.end(body);
-}
-
-/** Python's urllib.parse.quote(s) (safe="/"). */
-export function pyQuote(s: string): string {
-  let out = '';
-  for (const b of Buffer.from(s, 'utf8')) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9_.~/-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-const TRUE = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
-const FALSE = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
-
-interface FieldError {
-  type: string;
-  loc: (string | number)[];
-  msg: string;
-  input: unknown;
-  ctx?: Record<string, unknown>;
-}
-
-interface Work {
-  start(): void;
-  cancel(): void;
-  started: boolean;
-}
-
-/** A line of work in front of the model, `concurrency` at a time. */
-class ModelLine {
-  running = 0;
-  readonly waiting: Work[] = [];
-  constructor(readonly concurrency: number) {}
-
-  /** Run `ms` of model time; resolves true when done, false when cancelled by `signal`. */
-  run(ms: number, signal: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const work: Work = {
-        started: false,
-        start: () => {
-          work.started = true;
-          this.running++;
-          timer = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            this.release();
-            resolve(true);
-          }, ms);
-        },
-        cancel: () => {
-          if (work.started) {
-            clearTimeout(timer);
-            this.release();
-          } else {
-            const i = this.waiting.indexOf(work);
-            if (i >= 0) this.waiting.splice(i, 1);
-          }
-          resolve(false);
-        },
-      };
-      const onAbort = (): void => work.cancel();
-      if (signal.aborted) return resolve(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (this.running < this.concurrency) work.start();
-      else this.waiting.push(work);
-    });
-  }
-
-  private release(): void {
-    this.running--;
-    const next = this.waiting.shift();
-    if (next) next.start();
-  }
-}
+export { asrDelayMs, DEFAULT_ASR_LATENCY, type AsrLatency } from './asr-latency.ts';
+export { pyQuote } from './fastapi-reply.ts';
+export * from './whisper-asr-types.ts';
 
 interface Ctx {
   engine: AsrEngine;
@@ -218,119 +56,13 @@ interface Ctx {
   events: EventEmitter<WhisperAsrSimEvents>;
   stats: { requests: number; completed: number; aborted: number };
   defaultFault: WhisperAsrFaultKind | undefined;
-  queue: { kind: WhisperAsrFaultKind; remaining: number }[];
+  queue: FaultQueue;
   seed: number;
   nextId: number;
 }
 
-interface Parsed {
-  query: Record<string, string>;
-  file: { bytes: Uint8Array; filename: string | null };
-  encode: boolean;
-  task: string;
-  language: string | null;
-  output: string;
-  wordTimestamps: boolean;
-}
-
-function lastValues(url: URL): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) out[k] = v; // Starlette's QueryParams: the last value wins
-  return out;
-}
-
-/** Read and validate a request the way FastAPI would; answers and returns undefined on failure. */
-async function parseRequest(ctx: Ctx, req: IncomingMessage, res: ServerResponse, route: WhisperAsrRoute): Promise<Parsed | undefined> {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const query = lastValues(url);
-  const body = await readBody(req, 1 << 30);
-  if (body === null) {
-    sendFastApiJson(res, 413, { detail: 'Request body too large (SIMULATED limit 1 GiB)' });
-    return undefined;
-  }
-  // The form is read before parameters are validated; a malformed multipart body is a 400.
-  let file: { bytes: Uint8Array; filename: string | null } | undefined;
-  let fieldValue: string | undefined;
-  const ctype = (req.headers['content-type'] ?? '').toLowerCase();
-  if (ctype.startsWith('multipart/form-data') || ctype.startsWith('application/x-www-form-urlencoded')) {
-    try {
-      const form = await new Response(body, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
-      const v = form.get('audio_file');
-      if (v !== null && typeof v !== 'string') file = { bytes: new Uint8Array(await v.arrayBuffer()), filename: v.name };
-      else if (typeof v === 'string') fieldValue = v;
-    } catch {
-      sendFastApiJson(res, 400, { detail: 'There was an error parsing the body' });
-      return undefined;
-    }
-  }
-  const errors: FieldError[] = [];
-  const bool = (name: string, dflt: boolean): boolean => {
-    const raw = query[name];
-    if (raw === undefined) return dflt;
-    const v = raw.trim().toLowerCase();
-    if (TRUE.has(v)) return true;
-    if (FALSE.has(v)) return false;
-    errors.push({ type: 'bool_parsing', loc: ['query', name], msg: 'Input should be a valid boolean, unable to interpret input', input: raw });
-    return dflt;
-  };
-  const int = (name: string): void => {
-    const raw = query[name];
-    if (raw !== undefined && !/^\s*[+-]?\d+(_\d+)*\s*$/.test(raw)) {
-      errors.push({ type: 'int_parsing', loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', input: raw });
-    }
-  };
-  const literal = (name: string, allowed: readonly string[]): void => {
-    const raw = query[name];
-    if (!ctx.strictEnums || raw === undefined || allowed.includes(raw)) return;
-    const expected = allowed.length === 1 ? `'${allowed[0]}'` : `${allowed.slice(0, -1).map((a) => `'${a}'`).join(', ')} or '${allowed[allowed.length - 1]}'`;
-    errors.push({ type: 'literal_error', loc: ['query', name], msg: `Input should be ${expected}`, input: raw, ctx: { expected } });
-  };
-  // Declaration order of the service's endpoint parameters (query first, then the body).
-  const encode = bool('encode', true);
-  let wordTimestamps = false;
-  if (route === 'asr') {
-    literal('task', ['transcribe', 'translate']);
-    literal('language', Object.keys(WHISPER_LANGUAGES).sort());
-    bool('vad_filter', false);
-    wordTimestamps = bool('word_timestamps', false);
-    bool('diarize', false);
-    int('min_speakers');
-    int('max_speakers');
-    literal('output', ['txt', 'vtt', 'srt', 'tsv', 'json']);
-  }
-  if (file === undefined) {
-    if (fieldValue !== undefined) {
-      errors.push({ type: 'value_error', loc: ['body', 'audio_file'], msg: "Value error, Expected UploadFile, received: <class 'str'>", input: fieldValue, ctx: { error: {} } });
-    } else {
-      errors.push({ type: 'missing', loc: ['body', 'audio_file'], msg: 'Field required', input: null });
-    }
-  }
-  if (errors.length > 0 || file === undefined) {
-    sendFastApiJson(res, 422, { detail: errors });
-    return undefined;
-  }
-  return {
-    query,
-    file,
-    encode,
-    task: query.task ?? 'transcribe',
-    language: query.language === undefined || query.language === '' ? null : query.language,
-    output: query.output ?? 'txt',
-    wordTimestamps,
-  };
-}
-
-function pickFault(ctx: Ctx): WhisperAsrFaultKind | undefined {
-  const head = ctx.queue[0];
-  if (head !== undefined) {
-    if (--head.remaining <= 0) ctx.queue.shift();
-    return head.kind;
-  }
-  return ctx.defaultFault;
-}
-
 async function handle(ctx: Ctx, route: WhisperAsrRoute, id: number, req: IncomingMessage, res: ServerResponse, gone: AbortSignal): Promise<void> {
-  const p = await parseRequest(ctx, req, res, route);
+  const p = await parseRequest(req, res, route, ctx.strictEnums);
   if (p === undefined || gone.aborted) return;
   // load_audio(): ffmpeg (encode=true) or raw s16le (encode=false); failures are 500s.
   let samples: Float32Array | Int16Array;
@@ -343,7 +75,7 @@ async function handle(ctx: Ctx, route: WhisperAsrRoute, id: number, req: Incomin
   }
   if (route === 'detect-language') samples = samples.subarray(0, 30 * ASR_RATE);
   const audioSec = samples.length / ASR_RATE;
-  const fault = pickFault(ctx);
+  const fault = pickFault(ctx.queue, ctx.defaultFault);
   ctx.events.emit('request', { id, route, query: p.query, filename: p.file.filename, audioBytes: p.file.bytes.length, audioMs: Math.round(audioSec * 1000), fault: fault ?? null });
   const rand = mulberry32(fnv1a(`${id}`, ctx.seed >>> 0));
   // Detecting the language costs one 30 s window's encoder pass, whatever the length.
@@ -391,43 +123,6 @@ async function handle(ctx: Ctx, route: WhisperAsrRoute, id: number, req: Incomin
   });
   for (const line of body.match(/[^\n]*\n|[^\n]+$/g) ?? []) res.write(line);
   res.end();
-}
-
-const DOCS_HTML =
-  '<!DOCTYPE html>\n<html>\n<head>\n<title>Whisper Asr Webservice - Swagger UI</title>\n</head>\n<body>\n<div id="swagger-ui"></div>\n<!-- SIMULATED whisper-asr-webservice: no Swagger UI here -->\n</body>\n</html>\n';
-
-function openapi(engine: AsrEngine): string {
-  return JSON.stringify({
-    openapi: '3.1.0',
-    info: { title: 'Whisper Asr Webservice', description: `SIMULATED whisper-asr-webservice (${engine}); see sim/README.md`, version: '1.10.0-sim' },
-    paths: { '/asr': { post: { tags: ['Endpoints'], summary: 'Asr' } }, '/detect-language': { post: { tags: ['Endpoints'], summary: 'Detect Language' } } },
-  });
-}
-
-async function admin(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const list = (): unknown => ctx.queue.map((q) => ({ kind: q.kind, remaining: q.remaining }));
-  if (req.method === 'GET') return sendFastApiJson(res, 200, { queued: list() });
-  if (req.method === 'DELETE') {
-    const n = ctx.queue.reduce((a, q) => a + q.remaining, 0);
-    ctx.queue.length = 0;
-    return sendFastApiJson(res, 200, { cleared: n });
-  }
-  if (req.method !== 'POST') return sendFastApiJson(res, 405, { detail: 'Method Not Allowed' }, { allow: 'GET, POST, DELETE' });
-  const body = await readBody(req, 65_536);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
-  } catch {
-    return sendFastApiJson(res, 400, { error: 'body must be JSON: {"kind": "...", "count": 1}', kinds: WHISPER_ASR_FAULT_KINDS });
-  }
-  const { kind, count } = (parsed ?? {}) as { kind?: unknown; count?: unknown };
-  if (typeof kind !== 'string' || !(WHISPER_ASR_FAULT_KINDS as readonly string[]).includes(kind)) {
-    return sendFastApiJson(res, 400, { error: `unknown fault kind ${JSON.stringify(kind)}`, kinds: WHISPER_ASR_FAULT_KINDS });
-  }
-  const n = count ?? 1;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return sendFastApiJson(res, 400, { error: '`count` must be a positive integer' });
-  ctx.queue.push({ kind: kind as WhisperAsrFaultKind, remaining: n });
-  return sendFastApiJson(res, 200, { queued: list() });
 }
 
 function pick(v: number | undefined, d: number): number {
@@ -478,7 +173,7 @@ export async function startWhisperAsrSim(opts: WhisperAsrSimOptions = {}): Promi
     }
     if (route !== 'other') return sendFastApiJson(res, 405, { detail: 'Method Not Allowed' }, { allow: 'POST' });
     if (path === WHISPER_ASR_ADMIN_PATH) {
-      admin(ctx, req, res).catch(() => res.destroy());
+      handleFaultsAdmin(ctx.queue, req, res).catch(() => res.destroy());
       return;
     }
     if (method === 'GET' && path === '/') {
@@ -495,18 +190,9 @@ export async function startWhisperAsrSim(opts: WhisperAsrSimOptions = {}): Promi
     if (path === '/' || path === '/docs' || path === '/openapi.json') return sendFastApiJson(res, 405, { detail: 'Method Not Allowed' }, { allow: 'GET' });
     return sendFastApiJson(res, 404, { detail: 'Not Found' });
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: opts.port ?? 0, backlog: 1024 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const { url, port, close } = await listenHttp(server, opts.host ?? '127.0.0.1', opts.port ?? 0);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     engine: ctx.engine,
     events: ctx.events,
@@ -514,17 +200,7 @@ export async function startWhisperAsrSim(opts: WhisperAsrSimOptions = {}): Promi
     queueFault: (kind, count = 1) => {
       if (count > 0) ctx.queue.push({ kind, remaining: Math.floor(count) });
     },
-    clearFaults: () => {
-      const n = ctx.queue.reduce((a, q) => a + q.remaining, 0);
-      ctx.queue.length = 0;
-      return n;
-    },
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    clearFaults: () => clearFaults(ctx.queue),
+    close,
   };
 }

@@ -13,12 +13,11 @@ import { fnv1a, mulberry32, type Rand } from '../random.ts';
 import { CLICK_GAP_SUBS, CLICK_MAX_SUBS, clipOutput, joinTokens, placeholderTokens, pseudoProb, type ClipBook, type ClipToken } from './clip-book.ts';
 import { distanceAt, EnergyTrack, FRAME_SUBS, MAX_SHIFT_SUBS, ONSET_ENERGY, SUBS_PER_SECOND } from './fingerprint.ts';
 import { pyJson } from './pyjson.ts';
+import { END_OF_AUDIO } from './whisperlive-types.ts';
 import type {
   WhisperLiveClientStats, WhisperLiveCloseReason, WhisperLiveConnectionEvent, WhisperLiveFault, WhisperLiveSegment, WhisperLiveSimEvents,
   WhisperLiveStats, WlSocket,
 } from './whisperlive-types.ts';
-
-export const END_OF_AUDIO = Buffer.from('END_OF_AUDIO');
 
 export interface Timing {
   modelLoadMs: number;

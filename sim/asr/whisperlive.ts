@@ -19,7 +19,7 @@ import { SUBS_PER_SECOND } from './fingerprint.ts';
 import { Conn, type Shared } from './whisperlive-conn.ts';
 import { WHISPERLIVE_ADMIN_PATH, WHISPERLIVE_FAULT_KINDS, type WhisperLiveFaultKind, type WhisperLiveSim, type WhisperLiveSimEvents, type WhisperLiveSimOptions, type WlSocket } from './whisperlive-types.ts';
 
-export { END_OF_AUDIO } from './whisperlive-conn.ts';
+export { END_OF_AUDIO } from './whisperlive-types.ts';
 export * from './whisperlive-types.ts';
 
 /** python-websockets' default max_size: a larger message fails the connection with 1009. */

@@ -2,8 +2,8 @@
 // NDJSON boxes → masks → done, GET /health; `[[sim:fault=…]]` in text_prompt injects faults.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { listenHttp } from '../http-listen.ts';
 import { isJsonContentType, readBody, sendEmpty, sendJson } from '../tgi/http.ts';
 import { parseDetectSegment, RequestError } from './request.ts';
 import { serveStream, type StreamJob, type StreamTiming } from './stream.ts';
@@ -102,28 +102,11 @@ export async function startGroundedSamSim(opts: GroundedSamSimOptions = {}): Pro
       else res.destroy();
     });
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: opts.port ?? 0, backlog: 1024 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
-    events: ctx.events,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const job of ctx.jobs) job.cancel();
-        ctx.jobs.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+  const { url, port, close } = await listenHttp(server, opts.host ?? '127.0.0.1', opts.port ?? 0, {
+    beforeClose: () => {
+      for (const job of ctx.jobs) job.cancel();
+      ctx.jobs.clear();
     },
-  };
+  });
+  return { url, port, events: ctx.events, close };
 }

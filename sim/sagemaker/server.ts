@@ -5,9 +5,9 @@
 // the container request when the client goes.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
+import { listenHttp } from '../http-listen.ts';
 import { readBody } from '../tgi/http.ts';
 import { handleSageMakerAdmin, SAGEMAKER_ADMIN_PATH } from './admin.ts';
 import { sendAwsError, sendModelError, sendServiceFault, sendValidationError } from './errors.ts';
@@ -202,28 +202,13 @@ export async function startSageMakerSim(opts: SageMakerSimOptions): Promise<Sage
       else res.destroy();
     });
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: opts.port ?? 0, backlog: 1024 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const { url, port, close } = await listenHttp(server, opts.host ?? '127.0.0.1', opts.port ?? 0, { afterClose: () => st.agent.destroy() });
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     endpointNames: Object.keys(st.endpoints),
     events: st.events,
     stats: () => ({ ...st.stats }),
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(() => st.agent.destroy());
-      return closing;
-    },
+    close,
   };
 }

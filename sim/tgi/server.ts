@@ -2,7 +2,7 @@
 // with axum's rejections, and dispatch to the streaming / non-streaming generators. Reached by the
 // gateway only through its URL.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '../http-listen.ts';
 import { ADMIN_FAULTS_PATH, handleFaultsAdmin } from './admin.ts';
 import { CHAT_PATH, handleChat, handleModels, MODELS_PATH } from './chat.ts';
 import { resolveOptions, SimContext } from './context.ts';
@@ -110,31 +110,19 @@ export async function startTgiSim(options: TgiSimOptions = {}): Promise<TgiSim> 
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port, backlog: 1024 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const listening = await listenHttp(server, opts.host, opts.port, {
+    beforeClose: () => {
+      for (const job of ctx.jobs) job.cancel();
+      ctx.jobs.clear();
+    },
   });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: listening.url,
+    port: listening.port,
     modelId: opts.modelId,
     kind: opts.kind,
     events: ctx.events,
     inFlight: () => ctx.inFlight,
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const job of ctx.jobs) job.cancel();
-        ctx.jobs.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }
