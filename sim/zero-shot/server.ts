@@ -14,7 +14,7 @@
 // a per-label cost (one NLI pass per label), jittered per input, behind a FIFO of `workers` slots.
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '../http-listen.ts';
 import { fnv1a, mulberry32, type Rand } from '../random.ts';
 import { scoreCandidates, softmax } from '../intent-scorer.ts';
 import {
@@ -362,32 +362,20 @@ export async function startZeroShotSim(options: ZeroShotSimOptions = {}): Promis
     if (predictPath || healthPath) return send(res, 405, 'Method Not Allowed', 'text/plain; charset=utf-8');
     return send(res, 404, 'Not Found', 'text/plain; charset=utf-8');
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen({ host: o.host, port: o.port }, () => {
-      server.off('error', reject);
-      resolveListen();
-    });
+  const listening = await listenHttp(server, o.host, o.port, {
+    beforeClose: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      queue.length = 0;
+    },
   });
-  const { port } = server.address() as AddressInfo;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-  let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: listening.url,
+    port: listening.port,
     modelId: o.modelId,
     events,
     injectFault: (kind, count = 1) => faults.enqueue(kind, count),
     inFlight: () => inFlight,
-    close: () => {
-      closing ??= new Promise<void>((resolveClose) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        queue.length = 0;
-        server.close(() => resolveClose());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }
