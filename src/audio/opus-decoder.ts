@@ -6,6 +6,7 @@ import type { AudioDecoder } from './types.ts';
 import { OpusDecodeError, OpusPacketDecoder } from './opus-native.ts';
 import { opusPacketMs, opusPacketSamples48k } from './opus-toc.ts';
 import type { OpusDemuxer } from './demux.ts';
+import { concatSamples } from './concat-samples.ts';
 
 const EMPTY = new Int16Array(0);
 /** One container chunk may carry at most this much audio (a 64 KiB chunk of tiny Opus packets
@@ -96,7 +97,7 @@ export class ContainerOpusDecoder implements AudioDecoder {
       }
       if (pcm.length > 0) parts.push(pcm);
     }
-    const out = concat(parts);
+    const out = concatSamples(parts);
     if (error !== undefined) {
       if (out.length <= MAX_CARRY_SAMPLES) this.carry = out;
       throw new VlpError('AUDIO_CHUNK_INVALID', error);
@@ -124,18 +125,4 @@ export class ContainerOpusDecoder implements AudioDecoder {
     this.carry = EMPTY;
     this.opus.close();
   }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0] as Int16Array;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Int16Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

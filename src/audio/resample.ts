@@ -36,6 +36,7 @@
 import type { SpeexResamplerModule } from '@echogarden/speex-resampler-wasm';
 import { PCM_RATE } from './types.ts';
 import { clip16 } from './pcm.ts';
+import { concatSamples } from './concat-samples.ts';
 
 /** SpeexDSP quality (0..10) of every Resampler unless told otherwise: see the header. */
 export const RESAMPLER_QUALITY = 7;
@@ -166,7 +167,7 @@ export class Resampler {
       }
       parts.push(this.run(n));
     }
-    return concat(parts);
+    return concatSamples(parts);
   }
 
   /** End of input: the outputs still waiting for later samples (zeros there), so that the stream
@@ -187,7 +188,7 @@ export class Resampler {
         left -= n;
       }
     }
-    const tail = concat(parts);
+    const tail = concatSamples(parts);
     const keep = Math.max(0, tail.length - (this.outTotal - target));
     this.reset();
     return keep === tail.length ? tail : tail.slice(0, keep);
@@ -231,20 +232,6 @@ export class Resampler {
     const at = outPtr >> 1;
     return mod.HEAP16.slice(at, at + made);
   }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0] as Int16Array;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Int16Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function errorText(code: number): string {

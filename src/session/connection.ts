@@ -155,26 +155,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
         throw err;
       }
     }
-    this.session = s;
-    this.table.bind(s, this);
-    s.attach(this);
-    const l = this.ctx.config.limits;
-    s.outbox.pushNow({
-      t: 'ready',
-      session_id: s.id,
-      resume_token: s.resumeToken,
-      resumed: false,
-      protocol: 1,
-      models: this.ctx.models.list(),
-      limits: {
-        max_frame_bytes: l.maxFrameBytes,
-        max_text_chars: l.maxTextChars,
-        max_audio_chunk_bytes: l.maxAudioChunkBytes,
-        max_image_bytes: l.maxImageBytes,
-        resume_window_ms: l.resumeWindowMs,
-        replay_frames: l.replayFrames,
-      },
-    });
+    this.attachSession(s, false);
     this.ctx.log.info({ conn: this.conn.id, session: s.id, transport: this.conn.subprotocol }, 'session started');
   }
 
@@ -191,6 +172,13 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     }
     const previous = this.table.connectionOf(s);
     if (previous && previous !== this) previous.replaced();
+    this.attachSession(s, true);
+    s.outbox.resend(frames);
+    this.ctx.log.info({ conn: this.conn.id, session: s.id, replayed: frames.length }, 'session resumed');
+  }
+
+  /** Makes `s` this connection's session and sends it the ready frame (new or resumed). */
+  private attachSession(s: Session, resumed: boolean): void {
     this.session = s;
     this.table.bind(s, this);
     s.attach(this);
@@ -199,7 +187,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       t: 'ready',
       session_id: s.id,
       resume_token: s.resumeToken,
-      resumed: true,
+      resumed,
       protocol: 1,
       models: this.ctx.models.list(),
       limits: {
@@ -211,8 +199,6 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
         replay_frames: l.replayFrames,
       },
     });
-    s.outbox.resend(frames);
-    this.ctx.log.info({ conn: this.conn.id, session: s.id, replayed: frames.length }, 'session resumed');
   }
 
   /** Another connection resumed this session: detach without ending the session. */

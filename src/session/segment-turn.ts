@@ -5,7 +5,8 @@ import { reportTurnFailure } from './turn-failure.ts';
 import type { SegmenterBackend } from '../backends/segmenter-port.ts';
 import type { StoredImage } from '../images/types.ts';
 import type { Session } from './session.ts';
-import { voiceMarks, type TurnRun } from './turn.ts';
+import type { TurnRun } from './turn.ts';
+import { sendTurnMetrics } from './turn-metrics.ts';
 
 export interface SegmentJob {
   imageId: string;
@@ -33,7 +34,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     // Nothing named to look for: a clear answer instead of a blind call.
     const total = round(performance.now() - run.startedAt);
     s.send({ t: 'gen.done', turn, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: total, text: 'Tell me what to look for in the image, for example: segment the dog.' });
-    s.send({ t: 'turn.metrics', turn, marks: { ...voiceMarks(run), done: total }, counts: { tokens: 0, boxes: 0, masks: 0, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries: 0 } });
+    sendTurnMetrics(s, run, { done: total }, { tokens: 0, boxes: 0, masks: 0, retries: 0 });
     metrics.turnsTotal.inc({ outcome: 'done' });
     return;
   }
@@ -80,17 +81,16 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
   }
   const end = performance.now();
-  s.send({
-    t: 'turn.metrics',
-    turn,
-    marks: {
-      ...voiceMarks(run),
+  sendTurnMetrics(
+    s,
+    run,
+    {
       ...(firstBox >= 0 ? { first_box: round(firstBox - run.startedAt) } : {}),
       ...(firstMask >= 0 ? { first_mask: round(firstMask - run.startedAt) } : {}),
       done: round(end - run.startedAt),
     },
-    counts: { tokens: 0, boxes: labels.length, masks, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries: 0 },
-  });
+    { tokens: 0, boxes: labels.length, masks, retries: 0 },
+  );
   metrics.turnsTotal.inc({ outcome });
   metrics.turnSeconds.observe((end - run.startedAt) / 1000);
   log.debug({ session: s.id, turn, outcome, code: errorCode, boxes: labels.length, masks }, 'segment turn ended');

@@ -2,6 +2,7 @@
 // with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics.
 import type { CancelReason, FinishReason, GenParams, TurnKind } from '../../protocol/messages.ts';
 import { reportTurnFailure } from './turn-failure.ts';
+import { sendTurnMetrics } from './turn-metrics.ts';
 import { consumeEvents } from '../backends/push-drain.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { ModelEntry } from '../models.ts';
@@ -19,18 +20,6 @@ export interface TurnRun {
   intentStableAt?: number;
   /** Speculative calls of the utterance committed / discarded by this turn. */
   spec?: { committed: number; discarded: number };
-}
-
-/** turn.metrics marks of a voice turn: its end of speech (the turn's time 0) and final transcript. */
-export function voiceMarks(run: TurnRun): { speech_end?: number; asr_final?: number; intent_stable?: number } {
-  if (run.asrFinalAt === undefined) return {};
-  const rel = (t: number): number => Math.round((t - run.startedAt) * 100) / 100;
-  return {
-    speech_end: 0,
-    asr_final: rel(run.asrFinalAt),
-    // Negative when the intent held before the user stopped speaking.
-    ...(run.intentStableAt !== undefined ? { intent_stable: rel(run.intentStableAt) } : {}),
-  };
 }
 
 type Outcome = 'done' | 'cancelled' | 'error';
@@ -103,16 +92,12 @@ export async function runTextTurn(
     ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
   }
   const end = performance.now();
-  s.send({
-    t: 'turn.metrics',
-    turn,
-    marks: {
-      ...voiceMarks(run),
-      ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}),
-      done: round(end - run.startedAt),
-    },
-    counts: { tokens: upstreamTokens, boxes: 0, masks: 0, spec_committed: run.spec?.committed ?? 0, spec_discarded: run.spec?.discarded ?? 0, retries },
-  });
+  sendTurnMetrics(
+    s,
+    run,
+    { ...(firstAt >= 0 ? { first_token: round(firstAt - run.startedAt) } : {}), done: round(end - run.startedAt) },
+    { tokens: upstreamTokens, boxes: 0, masks: 0, retries },
+  );
   metrics.turnsTotal.inc({ outcome });
   metrics.upstreamRequestsTotal.inc({ model: entry.config.id, outcome: errorCode ?? outcome });
   if (visible > 0) metrics.tokensTotal.inc(visible);

@@ -5,7 +5,7 @@
 // Messages never carry transcripts or request content; upstream text is cut to 200 characters.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 const MAX_TEXT = 200;
 
@@ -15,13 +15,6 @@ function cut(s: string): string {
   return `${s.slice(0, end)}…`;
 }
 
-/** Errors that mean the request never reached the service. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
-]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** A transcription request (or the WhisperLive connect) exceeded its deadline. */
@@ -80,7 +73,7 @@ export function whisperLiveTransportError(err: unknown, opened: boolean): VlpErr
   }
   if (/Opening handshake has timed out/.test(message)) return new VlpError('UPSTREAM_TIMEOUT', `${WL} did not complete the WebSocket handshake in time`, { cause: err });
   const code = errorCodeOf(err);
-  if (code !== undefined && !UNREACHABLE.has(code)) {
+  if (code !== undefined && !UNREACHABLE_CODES.has(code)) {
     return new VlpError('UPSTREAM_RESET', `${WL} connection failed during the handshake (${code})`, { cause: err });
   }
   return new VlpError('UPSTREAM_UNAVAILABLE', `${WL} unreachable (${code ?? 'handshake failed'})`, { cause: err });
@@ -126,7 +119,7 @@ export function whisperAsrHttpError(status: number, retryAfter: string | string[
 export function whisperAsrTransportError(err: unknown, phase: 'request' | 'body'): VlpError {
   const code = errorCodeOf(err) ?? 'unknown';
   if (TIMEOUTS.has(code)) return new VlpError('UPSTREAM_TIMEOUT', `${WA} timed out (${code})`, { cause: err });
-  if (phase === 'request' && (UNREACHABLE.has(code) || code === 'unknown')) {
+  if (phase === 'request' && (UNREACHABLE_CODES.has(code) || code === 'unknown')) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `${WA} unreachable (${code})`, { cause: err });
   }
   return new VlpError('UPSTREAM_RESET', `${WA} connection closed before the answer was complete (${code})`, { cause: err });

@@ -3,7 +3,7 @@
 // `{"text": ["<transcript>"]}` (backend-protocols §4.3). Utterances and partials: batch-stream.ts.
 // Failures map through sagemaker/errors.ts, as for text generation.
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
-import { createRuntimeClient } from '../sagemaker/client.ts';
+import { createRuntimeClient, probeRuntimeClient, runtimeWhere } from '../sagemaker/client.ts';
 import type { InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
 import { VlpError } from '../../../protocol/errors.ts';
 import { sageMakerError, sageMakerProtocolError } from '../sagemaker/errors.ts';
@@ -61,16 +61,6 @@ export function invokeError(err: unknown): VlpError {
   return sageMakerError(err, 'request');
 }
 
-/** Resolves `p` or false after `ms`. */
-function within(p: Promise<boolean>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 export function createSageMakerAsrBackend(cfg: SageMakerAsrConfig): AsrBackend {
   const common = resolveCommon(cfg);
   const client = createRuntimeClient({
@@ -97,30 +87,17 @@ export function createSageMakerAsrBackend(cfg: SageMakerAsrConfig): AsrBackend {
     return parseWhisperAnswer(out.Body);
   };
 
-  const where = cfg.endpointUrl !== undefined ? new URL(cfg.endpointUrl).origin : (cfg.region ?? 'default-region');
   return {
-    id: `sagemaker-asr:${where}/${cfg.endpointName}`,
+    id: `sagemaker-asr:${runtimeWhere(cfg)}/${cfg.endpointName}`,
     capabilities: { livePartials: false, translate: true },
     open(opts, handlers) {
       const stream: BatchAsrStream = new BatchAsrStream(transcribe, opts, handlers, settings, () => streams.delete(stream));
       streams.add(stream);
       return stream;
     },
-    /**
-     * The runtime API has no health call (DescribeEndpoint is control-plane: another client and
-     * IAM permission), so, as for the text-generation adapter, this only checks that a region and
-     * credentials resolve: false when the client cannot be configured; nothing is sent or billed.
-     * Endpoint health shows up as UPSTREAM_* errors on real requests.
-     */
-    probe: (timeoutMs) =>
-      within(
-        (async () => {
-          await client.config.region();
-          await client.config.credentials();
-          return true;
-        })().catch(() => false),
-        timeoutMs,
-      ),
+    /** A local check that a region and credentials resolve (nothing is sent or billed), as for the
+     *  text-generation adapter: the runtime API has no health call. */
+    probe: (timeoutMs) => probeRuntimeClient(client, timeoutMs),
     async close() {
       for (const s of streams) s.close();
       streams.clear();

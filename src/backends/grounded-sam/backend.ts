@@ -1,13 +1,13 @@
 // The Grounded-SAM SegmenterBackend: POSTs /detect_segment over a keep-alive undici Pool and turns
 // the NDJSON body into boxes → mask… → done events, with timeouts and cancellation.
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { VlpError } from '../../../protocol/errors.ts';
 import { abortError } from '../abort.ts';
 import type { SegmentEvent, SegmenterBackend, SegmentRequest } from '../segmenter-port.ts';
+import { createUpstreamPool } from '../http/pool.ts';
 import { StallWatch } from '../http/stall.ts';
 import { gsamEndedEarlyError, gsamHttpError, gsamProtocolError, gsamTimeoutError, gsamTransportError } from './errors.ts';
-import { pushChunk, SegmentStreamReader, takePending } from './reader.ts';
+import { deliverChunk, SegmentStreamReader } from './reader.ts';
 import { detectSegmentBody } from './request.ts';
 
 export interface GroundedSamBackendOptions {
@@ -38,13 +38,7 @@ interface Ctx {
 export function createGroundedSamBackend(opts: GroundedSamBackendOptions): SegmenterBackend {
   const base = new URL(opts.url);
   const prefix = base.pathname.replace(/\/+$/, '');
-  const pool = new Pool(base.origin, {
-    connections: opts.maxConnections ?? null,
-    pipelining: 1, // a streaming response occupies its socket
-    connect: { timeout: opts.connectTimeoutMs },
-    headersTimeout: 0, // our first-event / inter-event watch replaces undici's timers
-    bodyTimeout: 0,
-  });
+  const pool = createUpstreamPool(base.origin, { connectTimeoutMs: opts.connectTimeoutMs, maxConnections: opts.maxConnections });
   const ctx: Ctx = { pool, path: `${prefix}/detect_segment`, opts };
   return {
     id: `grounded-sam:${base.origin}${prefix}`,
@@ -96,7 +90,6 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
   signal.addEventListener('abort', onAbort, { once: true });
   const watch = new StallWatch(ctx.opts.firstEventTimeoutMs, ctx.opts.interEventTimeoutMs, () => ac.abort());
   let res: Dispatcher.ResponseData | undefined;
-  let finished = false;
   let phase: 'request' | 'stream' = 'request';
   try {
     res = await ctx.pool.request({ method: 'POST', path: ctx.path, headers: HEADERS, body, signal: ac.signal });
@@ -106,15 +99,7 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
     phase = 'stream';
     const chunks = res.body.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
     for await (const chunk of chunks) {
-      const fault = pushChunk(reader, chunk);
-      if (reader.pending.length === 0 && fault === undefined) continue; // partial line: no progress
-      watch.park(); // the consumer's time holding events is not an upstream stall
-      // Set before yielding: a consumer that stops at the done event leaves a finished stream.
-      if (reader.ended) finished = true;
-      yield* takePending(reader);
-      if (fault !== undefined) throw fault;
-      if (reader.ended) return;
-      watch.resume(true);
+      if (yield* deliverChunk(reader, chunk, watch)) return;
     }
     throw gsamEndedEarlyError();
   } catch (err) {
@@ -127,7 +112,8 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
   } finally {
     watch.stop();
     signal.removeEventListener('abort', onAbort);
-    if (finished && res !== undefined) {
+    if (reader.ended && res !== undefined) {
+      // the done line was read
       res.body.dump({ limit: DUMP_LIMIT }).catch(() => undefined);
     } else if (!ac.signal.aborted) {
       ac.abort(); // destroys the upstream request and its socket

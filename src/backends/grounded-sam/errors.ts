@@ -2,7 +2,7 @@
 // before the stream, in-band error lines, transport errors, timeouts and protocol faults.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+import { errorCodeOf, jsonErrorText, parseRetryAfter } from '../http/upstream-errors.ts';
 
 const MAX_UPSTREAM_TEXT = 200;
 
@@ -41,15 +41,8 @@ function codeForStatus(status: number): ErrorCode {
 export function gsamHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
   const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
-  let text = '';
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && typeof parsed.error === 'string') {
-      text = `: ${cut(parsed.error)}`;
-    }
-  } catch {
-    // not the service's JSON: withhold it
-  }
+  const message = jsonErrorText(body);
+  const text = message === undefined ? '' : `: ${cut(message)}`;
   return new VlpError(code, `Grounded-SAM answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 

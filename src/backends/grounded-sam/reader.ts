@@ -3,6 +3,7 @@
 // boundaries (sagemaker.ts). Lines are split on bytes before UTF-8 decoding (0x0A never occurs
 // inside a multi-byte sequence), so a character split across chunks is decoded whole.
 import type { SegmentEvent } from '../segmenter-port.ts';
+import type { StallWatch } from '../http/stall.ts';
 import { StreamState } from './events.ts';
 import { LineSplitter, MAX_LINE_BYTES } from './lines.ts';
 
@@ -51,4 +52,21 @@ export function pushChunk(reader: SegmentStreamReader, bytes: Uint8Array): unkno
 export function* takePending(reader: SegmentStreamReader): Generator<SegmentEvent, void, undefined> {
   const events = reader.pending.splice(0);
   yield* events;
+}
+
+/**
+ * One upstream chunk into the caller's iteration: the events it completes (the stall watch parked
+ * while the consumer holds them), then the fault of a bad line, if any. Returns true once the done
+ * line is read (`reader.ended` is set before the done event is yielded, so a consumer that stops
+ * there leaves a finished stream).
+ */
+export function* deliverChunk(reader: SegmentStreamReader, chunk: Uint8Array, watch: StallWatch): Generator<SegmentEvent, boolean, undefined> {
+  const fault = pushChunk(reader, chunk);
+  if (reader.pending.length === 0 && fault === undefined) return false; // partial line: no progress
+  watch.park(); // the consumer's time holding events is not an upstream stall
+  yield* takePending(reader);
+  if (fault !== undefined) throw fault;
+  if (reader.ended) return true;
+  watch.resume(true);
+  return false;
 }

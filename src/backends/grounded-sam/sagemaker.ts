@@ -14,7 +14,7 @@ import { sageMakerError, sageMakerProtocolError } from '../sagemaker/errors.ts';
 import { drainAfterDone } from '../sagemaker/stream.ts';
 import type { SegmentEvent, SegmenterBackend, SegmentRequest } from '../segmenter-port.ts';
 import { gsamEndedEarlyError, gsamTimeoutError } from './errors.ts';
-import { pushChunk, SegmentStreamReader, takePending } from './reader.ts';
+import { deliverChunk, pushChunk, SegmentStreamReader, takePending } from './reader.ts';
 import { detectSegmentBody } from './request.ts';
 
 export interface SageMakerSegmenterOptions {
@@ -107,7 +107,6 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
   signal.addEventListener('abort', onAbort, { once: true });
   const watch = new StallWatch(ctx.firstMs, ctx.interMs, () => ac.abort());
   let it: AsyncIterator<ResponseStream> | undefined;
-  let finished = false;
   let phase: 'request' | 'stream' = 'request';
   try {
     // send() resolves once the first event has arrived (the SDK reads it to look for an
@@ -122,15 +121,7 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
       if (next.done === true) break;
       const bytes = next.value.PayloadPart?.Bytes;
       if (bytes === undefined) continue; // an event type this SDK does not know: skipped
-      const fault = pushChunk(reader, bytes);
-      if (reader.pending.length === 0 && fault === undefined) continue; // partial line: no progress
-      watch.park(); // the consumer's time holding events is not an upstream stall
-      // Set before yielding: a consumer that stops at the done event leaves a finished stream.
-      if (reader.ended) finished = true;
-      yield* takePending(reader);
-      if (fault !== undefined) throw fault;
-      if (reader.ended) return;
-      watch.resume(true);
+      if (yield* deliverChunk(reader, bytes, watch)) return;
     }
     throw gsamEndedEarlyError();
   } catch (err) {
@@ -138,7 +129,7 @@ async function* streamSegments(ctx: Ctx, req: SegmentRequest): AsyncGenerator<Se
   } finally {
     watch.stop();
     signal.removeEventListener('abort', onAbort);
-    if (finished && it !== undefined) drainAfterDone(it, ac);
+    if (reader.ended && it !== undefined) drainAfterDone(it, ac); // the done line was read
     else if (!ac.signal.aborted) ac.abort(); // destroys the HTTP request and its socket
   }
 }

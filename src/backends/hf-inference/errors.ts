@@ -5,7 +5,7 @@
 // read is the Inference API's cold start: 503 {"error":"Model … is currently loading","estimated_time":20.0}.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 function codeForStatus(status: number): ErrorCode {
   switch (status) {
@@ -48,17 +48,10 @@ export function hfHttpError(status: number, retryAfter: string | string[] | unde
   return new VlpError(code, `HF inference answered HTTP ${status}${what}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
-]);
-
 /** 'request' = before the response headers, 'stream' = while reading the body. */
 export function hfTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
   const code = errorCodeOf(err) ?? 'unknown';
-  if (phase === 'request' && (UNREACHABLE.has(code) || code === 'unknown')) {
+  if (phase === 'request' && (UNREACHABLE_CODES.has(code) || code === 'unknown')) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `HF inference unreachable (${code})`, { cause: err });
   }
   return new VlpError('UPSTREAM_RESET', `HF inference connection closed before the answer ended (${code})`, { cause: err });

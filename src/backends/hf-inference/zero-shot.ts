@@ -18,7 +18,7 @@
 //   (@huggingface/tasks ZeroShotClassificationOutput = ZeroShotClassificationOutputElement[];
 //   hub-docs docs/api-inference/tasks/zero-shot-classification.md "Response").
 // - Cold start (serverless API): 503 {"error":"Model <id> is currently loading","estimated_time":20.0}.
-import { Pool } from 'undici';
+import { createUpstreamPool } from '../http/pool.ts';
 import { postUnary } from '../http/unary.ts';
 import { hfHttpError, hfProtocolError, hfTimeoutError, hfTransportError } from './errors.ts';
 
@@ -108,14 +108,7 @@ export function parseZeroShotResponse(body: string, candidates: readonly string[
 export function createHfZeroShotClient(opts: HfZeroShotOptions): HfZeroShotClient {
   const target = new URL(opts.url);
   const path = `${target.pathname}${target.search}` || '/';
-  const pool = new Pool(target.origin, {
-    connections: opts.maxConnections ?? null,
-    pipelining: 1,
-    connect: { timeout: opts.connectTimeoutMs },
-    // postUnary's single deadline covers headers and body.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+  const pool = createUpstreamPool(target.origin, { connectTimeoutMs: opts.connectTimeoutMs, maxConnections: opts.maxConnections });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;

@@ -1,5 +1,6 @@
-// Helpers shared by every HTTP upstream adapter: Retry-After parsing and finding the node/undici
-// error code inside wrapped errors. Vendor-neutral; each adapter maps codes in its own errors.ts.
+// Helpers shared by every HTTP upstream adapter: Retry-After parsing, finding the node/undici
+// error code inside wrapped errors, the codes that mean "never reached", and the text of a JSON
+// error body. Vendor-neutral; each adapter maps codes in its own errors.ts.
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
  *  or unparseable. */
@@ -20,4 +21,25 @@ export function errorCodeOf(err: unknown): string | undefined {
     else e = 'cause' in e ? e.cause : undefined;
   }
   return undefined;
+}
+
+/** node/undici/TLS error codes meaning the request never reached the server process. */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+]);
+
+/** The `error` string of a JSON `{"error": "..."}` body (TGI's ErrorResponse and the like), else
+ *  undefined: plain-text bodies (proxies, axum rejections) may quote the request, so they are
+ *  withheld. */
+export function jsonErrorText(body: string | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(body);
+    return typeof v === 'object' && v !== null && 'error' in v && typeof v.error === 'string' ? v.error : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,11 +1,12 @@
 // The OpenAI-compatible TextGenBackend (TGI ≥ 1.4 Messages API, vLLM, SGLang, llama.cpp server):
 // POSTs a streaming /v1/chat/completions over a keep-alive undici Pool and turns the SSE chunks
 // into token/done events with timeouts and cancellation. The server applies the chat template.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { abortError } from '../abort.ts';
 import type { ChatMessage, GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import { openSseStream, type UpstreamErrors } from '../http/sse-upstream.ts';
 import { failedStream } from '../http/event-channel.ts';
+import { createUpstreamPool } from '../http/pool.ts';
 import { endpoints } from './endpoints.ts';
 import type { Endpoints } from './endpoints.ts';
 import {
@@ -50,15 +51,7 @@ const OPENAI_ERRORS: UpstreamErrors = {
 
 export function createOpenAiBackend(opts: OpenAiBackendOptions): TextGenBackend {
   const ep = endpoints(opts.url);
-  const pool = new Pool(ep.origin, {
-    connections: opts.maxConnections ?? null,
-    pipelining: 1, // a streaming response occupies its socket; never queue behind one
-    connect: { timeout: opts.connectTimeoutMs },
-    // Our own first-token/inter-token watch replaces undici's timers (it also ignores keep-alives).
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    ...(opts.idleSocketMs !== undefined ? { keepAliveTimeout: opts.idleSocketMs, keepAliveMaxTimeout: opts.idleSocketMs } : {}),
-  });
+  const pool = createUpstreamPool(ep.origin, opts);
   const auth: Record<string, string> = opts.apiKey === undefined ? {} : { authorization: `Bearer ${opts.apiKey}` };
   const ctx: StreamContext = {
     pool,

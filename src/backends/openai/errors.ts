@@ -3,7 +3,7 @@
 // transport (socket/DNS/connect) errors, timeouts and protocol faults. Messages never contain the
 // prompt: upstream text is shown only from JSON error bodies, cut to 200 characters, and withheld
 // when it looks like a request echo (pydantic validation errors quote the offending input).
-import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -108,13 +108,6 @@ export function openAiHttpError(status: number, retryAfter: string | string[] | 
 // ---------------------------------------------------------------------------------------------
 // Transport errors (undici / node:net), timeouts, protocol faults.
 
-/** Errors that mean the request never reached the server process. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
-]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Maps a transport failure. `phase` 'request' = before response headers, 'stream' = while
@@ -122,7 +115,7 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 export function openAiTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
   const code = errorCodeOf(err) ?? 'unknown';
   if (TIMEOUTS.has(code)) return new VlpError('UPSTREAM_TIMEOUT', `${WHO} timed out (${code})`, { cause: err });
-  if (phase === 'request' && (UNREACHABLE.has(code) || code === 'unknown')) {
+  if (phase === 'request' && (UNREACHABLE_CODES.has(code) || code === 'unknown')) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `${WHO} unreachable (${code})`, { cause: err });
   }
   return new VlpError('UPSTREAM_RESET', `${WHO} connection closed before the stream ended (${code})`, { cause: err });

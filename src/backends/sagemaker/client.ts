@@ -1,5 +1,5 @@
 // The SageMaker runtime SDK client as every SageMaker adapter configures it (text generation,
-// Grounded-SAM), and the local probe they share.
+// Grounded-SAM, ASR), and the local probe they share.
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
 

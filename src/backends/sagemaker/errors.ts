@@ -5,7 +5,7 @@
 // the prompt, or container text that could echo it; AWS account ids are masked.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf } from '../http/upstream-errors.ts';
+import { errorCodeOf, jsonErrorText } from '../http/upstream-errors.ts';
 
 const MAX_TEXT = 200;
 
@@ -24,17 +24,6 @@ function field(err: object, key: string): unknown {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
-}
-
-/** The `error` text of a TGI JSON ErrorResponse, else undefined (plain-text bodies may quote input). */
-function tgiErrorText(body: string | undefined): string | undefined {
-  if (body === undefined) return undefined;
-  try {
-    const v: unknown = JSON.parse(body);
-    return typeof v === 'object' && v !== null && 'error' in v && typeof v.error === 'string' ? v.error : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** ModelError: the container answered non-2xx; code by its status, as the TGI adapter maps HTTP. */
@@ -92,7 +81,7 @@ export function sageMakerError(err: unknown, phase: 'request' | 'stream'): VlpEr
     case 'ModelError': {
       const status = field(err, 'OriginalStatusCode');
       const s = typeof status === 'number' ? status : undefined;
-      const text = tgiErrorText(str(field(err, 'OriginalMessage')));
+      const text = jsonErrorText(str(field(err, 'OriginalMessage')));
       return new VlpError(modelErrorCode(s), `SageMaker ModelError: the model container answered HTTP ${s ?? '?'}${text === undefined ? '' : `: ${clean(text)}`}`, opts);
     }
     case 'ModelNotReadyException':

@@ -1,6 +1,6 @@
 // The TGI native-API TextGenBackend: renders the prompt, POSTs /generate_stream over a keep-alive
 // undici Pool, and turns the SSE body into token/done events with timeouts and cancellation.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { abortError } from '../abort.ts';
 import type { ChatMessage, GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import { renderPrompt, stopSequencesFor, templateSupportsImages } from '../prompt/index.ts';
@@ -19,6 +19,7 @@ import { TgiStreamReader } from './events.ts';
 import { tgiRequest } from './request.ts';
 import { openSseStream, type UpstreamErrors } from '../http/sse-upstream.ts';
 import { failedStream } from '../http/event-channel.ts';
+import { createUpstreamPool } from '../http/pool.ts';
 import { checkTgiHealth } from './info.ts';
 
 export interface TgiBackendOptions {
@@ -51,15 +52,7 @@ export function createTgiBackend(opts: TgiBackendOptions): TextGenBackend {
   }
   const base = new URL(opts.url);
   const path = `${base.pathname.replace(/\/+$/, '')}/generate_stream`;
-  const pool = new Pool(base.origin, {
-    connections: opts.maxConnections ?? null,
-    pipelining: 1, // a streaming response occupies its socket; never queue behind one
-    connect: { timeout: opts.connectTimeoutMs },
-    // Our own first-token/inter-token watch replaces undici's timers (it also ignores keep-alives).
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    ...(opts.idleSocketMs !== undefined ? { keepAliveTimeout: opts.idleSocketMs, keepAliveMaxTimeout: opts.idleSocketMs } : {}),
-  });
+  const pool = createUpstreamPool(base.origin, opts);
   const templateStops = stopSequencesFor(opts.template);
   const renderOpts = opts.fewShot === undefined ? { bos: false } : { bos: false, fewShot: opts.fewShot };
   const ctx: StreamContext = { pool, path, opts, templateStops, renderOpts };

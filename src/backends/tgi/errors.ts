@@ -1,7 +1,7 @@
 // The one place that maps TGI failures to stable VlpError codes: HTTP statuses before the stream,
 // in-band SSE error events, transport (socket/DNS/connect) errors, timeouts and protocol faults.
 // Messages never contain the prompt; TGI's own error text is included, cut to 200 characters.
-import { errorCodeOf, parseRetryAfter } from '../http/upstream-errors.ts';
+import { errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -62,28 +62,14 @@ function codeForStatus(status: number): ErrorCode {
 export function tgiHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
   const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
-  let text = '';
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && typeof parsed.error === 'string') {
-      text = `: ${cut(parsed.error)}`;
-    }
-  } catch {
-    // not TGI's JSON: withhold it
-  }
+  const message = jsonErrorText(body);
+  const text = message === undefined ? '' : `: ${cut(message)}`;
   return new VlpError(code, `TGI answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Transport errors (undici / node:net), timeouts, protocol faults.
 
-/** Errors that mean the request never reached a TGI process. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
-]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 
@@ -92,7 +78,7 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 export function tgiTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
   const code = errorCodeOf(err) ?? 'unknown';
   if (TIMEOUTS.has(code)) return new VlpError('UPSTREAM_TIMEOUT', `TGI timed out (${code})`, { cause: err });
-  if (phase === 'request' && UNREACHABLE.has(code)) {
+  if (phase === 'request' && UNREACHABLE_CODES.has(code)) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `TGI unreachable (${code})`, { cause: err });
   }
   if (phase === 'request' && code === 'unknown') {

@@ -1,8 +1,8 @@
 // TGI native `POST /generate` for short, non-streamed generations (e.g. a grammar-constrained
 // classification): one JSON GenerateResponse, read under one deadline with a size cap, errors
 // mapped like the streaming adapter's (errors.ts). The caller builds `parameters` (TGI field names).
-import { Pool } from 'undici';
 import { VlpError } from '../../../protocol/errors.ts';
+import { createUpstreamPool } from '../http/pool.ts';
 import { postUnary } from '../http/unary.ts';
 import { tgiHttpError, tgiProtocolError, tgiTransportError } from './errors.ts';
 
@@ -59,13 +59,7 @@ function parseGenerateResponse(body: string): TgiGenerateResult {
 export function createTgiGenerateClient(opts: TgiGenerateOptions): TgiGenerateClient {
   const base = new URL(opts.url);
   const path = `${base.pathname.replace(/\/+$/, '')}/generate`;
-  const pool = new Pool(base.origin, {
-    connections: opts.maxConnections ?? null,
-    pipelining: 1,
-    connect: { timeout: opts.connectTimeoutMs },
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+  const pool = createUpstreamPool(base.origin, { connectTimeoutMs: opts.connectTimeoutMs, maxConnections: opts.maxConnections });
   const headers = { 'content-type': 'application/json', accept: 'application/json' };
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
   const errors = {
