@@ -5,15 +5,7 @@
 // Messages never carry transcripts or request content; upstream text is cut to 200 characters.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
-
-const MAX_TEXT = 200;
-
-function cut(s: string): string {
-  if (s.length <= MAX_TEXT) return s;
-  const end = /[\uD800-\uDBFF]/.test(s.charAt(MAX_TEXT - 1)) ? MAX_TEXT - 1 : MAX_TEXT;
-  return `${s.slice(0, end)}…`;
-}
+import { cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
@@ -41,7 +33,7 @@ export function whisperLiveWaitError(minutes: unknown): VlpError {
 
 /** `{"status":"ERROR","message":"Failed to load model: …"}` (server-made text, no user content). */
 export function whisperLiveStatusError(message: unknown): VlpError {
-  const text = typeof message === 'string' ? `: ${cut(message)}` : '';
+  const text = typeof message === 'string' ? `: ${cutText(message)}` : '';
   return new VlpError('UPSTREAM_UNAVAILABLE', `${WL} error${text}`);
 }
 
@@ -97,13 +89,13 @@ function fastApiDetail(body: string): string {
     const v: unknown = JSON.parse(body);
     if (typeof v !== 'object' || v === null || !('detail' in v)) return '';
     const d: unknown = v.detail;
-    if (typeof d === 'string') return `: ${cut(d)}`;
+    if (typeof d === 'string') return `: ${cutText(d)}`;
     if (!Array.isArray(d) || d.length === 0) return '';
     const first: unknown = d[0];
     if (typeof first !== 'object' || first === null) return '';
     const loc = 'loc' in first && Array.isArray(first.loc) ? first.loc.filter((x) => typeof x === 'string' || typeof x === 'number').join('.') : '';
     const msg = 'msg' in first && typeof first.msg === 'string' ? first.msg : '';
-    return loc === '' && msg === '' ? '' : `: ${cut(`${loc}${loc && msg ? ' ' : ''}${msg}`)}`;
+    return loc === '' && msg === '' ? '' : `: ${cutText(`${loc}${loc && msg ? ' ' : ''}${msg}`)}`;
   } catch {
     return '';
   }

@@ -2,13 +2,7 @@
 // before the stream, in-band error lines, transport errors, timeouts and protocol faults.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, jsonErrorText, parseRetryAfter } from '../http/upstream-errors.ts';
-
-const MAX_UPSTREAM_TEXT = 200;
-
-function cut(s: string): string {
-  return s.length <= MAX_UPSTREAM_TEXT ? s : `${s.slice(0, MAX_UPSTREAM_TEXT)}…`;
-}
+import { cutText, errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 function codeForErrorType(errorType: string): ErrorCode {
   switch (errorType) {
@@ -25,8 +19,8 @@ function codeForErrorType(errorType: string): ErrorCode {
 /** An `{"type":"error","error","error_type"}` line mid-stream. */
 export function gsamLineError(error: unknown, errorType: unknown): VlpError {
   const type = typeof errorType === 'string' ? errorType : 'unknown';
-  const text = typeof error === 'string' ? `: ${cut(error)}` : '';
-  return new VlpError(codeForErrorType(type), `Grounded-SAM ${cut(type)} error${text}`);
+  const text = typeof error === 'string' ? `: ${cutText(error)}` : '';
+  return new VlpError(codeForErrorType(type), `Grounded-SAM ${cutText(type)} error${text}`);
 }
 
 function codeForStatus(status: number): ErrorCode {
@@ -42,19 +36,14 @@ export function gsamHttpError(status: number, retryAfter: string | string[] | un
   const code = codeForStatus(status);
   const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
   const message = jsonErrorText(body);
-  const text = message === undefined ? '' : `: ${cut(message)}`;
+  const text = message === undefined ? '' : `: ${cutText(message)}`;
   return new VlpError(code, `Grounded-SAM answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
-
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-]);
 
 /** A transport failure: 'request' = before response headers, 'stream' = while reading the body. */
 export function gsamTransportError(err: unknown, phase: 'request' | 'stream'): VlpError {
   const code = errorCodeOf(err) ?? 'unknown';
-  if (phase === 'request' && (UNREACHABLE.has(code) || code === 'unknown')) {
+  if (phase === 'request' && (UNREACHABLE_CODES.has(code) || code === 'unknown')) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `Grounded-SAM unreachable (${code})`, { cause: err });
   }
   return new VlpError('UPSTREAM_RESET', `Grounded-SAM connection closed before the stream ended (${code})`, { cause: err });

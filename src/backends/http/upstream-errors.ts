@@ -1,6 +1,7 @@
 // Helpers shared by every HTTP upstream adapter: Retry-After parsing, finding the node/undici
-// error code inside wrapped errors, the codes that mean "never reached", and the text of a JSON
-// error body. Vendor-neutral; each adapter maps codes in its own errors.ts.
+// error code inside wrapped errors, the codes that mean "never reached", the text of a JSON error
+// body and cutting upstream text to length. Vendor-neutral; each adapter maps codes in its own
+// errors.ts.
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
  *  or unparseable. */
@@ -42,4 +43,12 @@ export function jsonErrorText(body: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Upstream text for an error message: at most `max` UTF-16 units and "…", never splitting a
+ *  surrogate pair (a lone surrogate cannot be encoded as UTF-8 on the wire). */
+export function cutText(s: string, max = 200): string {
+  if (s.length <= max) return s;
+  const end = /[\uD800-\uDBFF]/.test(s.charAt(max - 1)) ? max - 1 : max;
+  return `${s.slice(0, end)}…`;
 }

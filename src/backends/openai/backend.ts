@@ -3,7 +3,8 @@
 // into token/done events with timeouts and cancellation. The server applies the chat template.
 import type { Pool } from 'undici';
 import { abortError } from '../abort.ts';
-import type { ChatMessage, GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
+import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
+import { hasImages } from '../prompt/images.ts';
 import { openSseStream, type UpstreamErrors } from '../http/sse-upstream.ts';
 import { failedStream } from '../http/event-channel.ts';
 import { createUpstreamPool } from '../http/pool.ts';
@@ -76,10 +77,6 @@ interface StreamContext {
   opts: OpenAiBackendOptions;
   model: string;
   headers: Record<string, string>;
-}
-
-function hasImages(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => m.images !== undefined && m.images.length > 0);
 }
 
 /**

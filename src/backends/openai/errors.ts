@@ -3,25 +3,17 @@
 // transport (socket/DNS/connect) errors, timeouts and protocol faults. Messages never contain the
 // prompt: upstream text is shown only from JSON error bodies, cut to 200 characters, and withheld
 // when it looks like a request echo (pydantic validation errors quote the offending input).
-import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
-const MAX_UPSTREAM_TEXT = 200;
 const WHO = 'OpenAI-compatible server';
-
-function cut(s: string): string {
-  if (s.length <= MAX_UPSTREAM_TEXT) return s;
-  // Do not split a surrogate pair.
-  const end = /[\uD800-\uDBFF]/.test(s.charAt(MAX_UPSTREAM_TEXT - 1)) ? MAX_UPSTREAM_TEXT - 1 : MAX_UPSTREAM_TEXT;
-  return `${s.slice(0, end)}…`;
-}
 
 /** pydantic (vLLM, SGLang) lists the rejected value under `input`: never forward that. */
 const ECHO = /['"]input['"]\s*:/;
 
 function shown(message: string | undefined): string {
-  return message === undefined || message === '' || ECHO.test(message) ? '' : `: ${cut(message)}`;
+  return message === undefined || message === '' || ECHO.test(message) ? '' : `: ${cutText(message)}`;
 }
 
 type Obj = Record<string, unknown>;
@@ -74,7 +66,7 @@ function codeForEvent(e: UpstreamError, afterTokens: boolean): ErrorCode {
 
 /** Maps an error chunk. `afterTokens`: content was streamed before it. */
 export function openAiEventError(e: UpstreamError, afterTokens: boolean): VlpError {
-  const type = e.type === undefined ? '' : ` (${cut(e.type)})`;
+  const type = e.type === undefined ? '' : ` (${cutText(e.type)})`;
   return new VlpError(codeForEvent(e, afterTokens), `${WHO} error event${type}${shown(e.message)}`);
 }
 

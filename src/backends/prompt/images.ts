@@ -1,6 +1,8 @@
 // Inline image references in TGI prompts: `![](url)`, the markdown form TGI's router extracts
-// with the regex `!\[\]\([^\)]*\)` (backend-protocols.md §2.3) and fetches (http/https/data).
+// with the regex `!\[\]\([^\)]*\)` (backend-protocols.md §2.3) and fetches (http/https/data);
+// and whether a request carries images at all.
 import { VlpError } from '../../../protocol/errors.ts';
+import type { ChatMessage } from '../ports.ts';
 
 /** Scheme, then no `)` (it ends TGI's regex early) and no whitespace or control characters
  *  (a newline would let a URL smuggle `\nUser:` turn markers into the prompt). */
@@ -21,4 +23,9 @@ export function imageMarkdown(urls: readonly string[] | undefined): string {
     out += `![](${url})`;
   }
   return out;
+}
+
+/** Some message carries an image (a backend without vision must refuse the request). */
+export function hasImages(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => m.images !== undefined && m.images.length > 0);
 }

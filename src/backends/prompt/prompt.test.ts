@@ -7,6 +7,7 @@ import { defang } from './defang.ts';
 import { IDEFICS_STOP, renderIdefics } from './idefics.ts';
 import { renderPrompt, stopSequencesFor } from './index.ts';
 import { renderLlama2Chat } from './llama2.ts';
+import { hasImages } from './images.ts';
 
 const sys = (content: string): ChatMessage => ({ role: 'system', content });
 const user = (content: string, images?: string[]): ChatMessage => (images ? { role: 'user', content, images } : { role: 'user', content });
@@ -157,5 +158,13 @@ describe('defang', () => {
       const once = defang(s, re);
       expect(defang(once, re)).toBe(once);
     }
+  });
+});
+
+describe('hasImages', () => {
+  it('is true only when some message carries at least one image', () => {
+    expect(hasImages([{ role: 'user', content: 'hi' }])).toBe(false);
+    expect(hasImages([{ role: 'user', content: 'hi', images: [] }])).toBe(false);
+    expect(hasImages([{ role: 'system', content: 's' }, { role: 'user', content: 'look', images: ['https://x.test/a.png'] }])).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
 import type { VlpError } from '../../../protocol/errors.ts';
 import { abortError, isAbortError } from '../abort.ts';
 import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
+import { hasImages } from '../prompt/images.ts';
 import type { Picker } from './picker.ts';
 import type { Replica } from './replica.ts';
 import { drainableOf, type Drainable } from '../push-drain.ts';
@@ -204,5 +205,5 @@ export class RoutedStream implements AsyncIterableIterator<GenEvent, undefined>,
 
 /** A fallback without vision cannot take a request carrying images. */
 function fallbackCanServe(fallback: TextGenBackend, req: TextGenRequest): boolean {
-  return fallback.capabilities.vision || !req.messages.some((m) => m.images !== undefined && m.images.length > 0);
+  return fallback.capabilities.vision || !hasImages(req.messages);
 }

@@ -4,6 +4,7 @@ import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { ChatMessage } from '../ports.ts';
 import { renderPrompt } from '../prompt/index.ts';
 import type { PromptTemplate } from '../prompt/index.ts';
+export { hasImages } from '../prompt/images.ts';
 
 export interface SageMakerTimeouts {
   firstTokenTimeoutMs: number;
@@ -31,8 +32,4 @@ export interface SageMakerContext {
 /** The prompt as TGI's native API wants it (TGI adds BOS itself, as behind /generate_stream). */
 export function render(ctx: SageMakerContext, messages: ChatMessage[]): string {
   return renderPrompt(ctx.template, messages, ctx.fewShot === undefined ? { bos: false } : { bos: false, fewShot: ctx.fewShot });
-}
-
-export function hasImages(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => m.images !== undefined && m.images.length > 0);
 }

@@ -5,17 +5,11 @@
 // the prompt, or container text that could echo it; AWS account ids are masked.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, jsonErrorText } from '../http/upstream-errors.ts';
-
-const MAX_TEXT = 200;
-
-function cut(s: string): string {
-  return s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}…`;
-}
+import { cutText, errorCodeOf, jsonErrorText, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 /** AWS messages name the account ("Endpoint x of account 123456789012 not found."). */
 function clean(s: string): string {
-  return cut(s.replace(/\b\d{12}\b/g, '<account>'));
+  return cutText(s.replace(/\b\d{12}\b/g, '<account>'));
 }
 
 function field(err: object, key: string): unknown {
@@ -46,11 +40,6 @@ function modelErrorCode(status: number | undefined): ErrorCode {
 const AUTH_REJECTIONS = new Set([
   'UnrecognizedClientException', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
   'MissingAuthenticationToken', 'InvalidClientTokenId', 'ExpiredTokenException', 'ExpiredToken', 'AccessDeniedException',
-]);
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN',
-  'EADDRNOTAVAIL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
 ]);
 
 /**
@@ -128,7 +117,7 @@ export function sageMakerError(err: unknown, phase: 'request' | 'stream'): VlpEr
   }
   const code = errorCodeOf(err);
   const truncated = message.startsWith('Truncated event message');
-  if (phase === 'request' && !truncated && (code === undefined || UNREACHABLE.has(code))) {
+  if (phase === 'request' && !truncated && (code === undefined || UNREACHABLE_CODES.has(code))) {
     return new VlpError('UPSTREAM_UNAVAILABLE', `SageMaker runtime unreachable (${code ?? clean(name)})`, opts);
   }
   return new VlpError('UPSTREAM_RESET', `SageMaker connection closed before the stream ended (${code ?? clean(name)})`, opts);

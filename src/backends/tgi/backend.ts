@@ -5,6 +5,7 @@ import { abortError } from '../abort.ts';
 import type { ChatMessage, GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import { renderPrompt, stopSequencesFor, templateSupportsImages } from '../prompt/index.ts';
 import type { PromptTemplate } from '../prompt/index.ts';
+import { hasImages } from '../prompt/images.ts';
 import { tgiEndedEarlyError, tgiHttpError, tgiProtocolError, tgiTimeoutError, tgiTransportError } from './errors.ts';
 
 /** TGI's failures mapped to stable codes (errors.ts). */
@@ -73,10 +74,6 @@ interface StreamContext {
   opts: TgiBackendOptions;
   templateStops: readonly string[];
   renderOpts: { bos: boolean; fewShot?: ChatMessage[] };
-}
-
-function hasImages(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => m.images !== undefined && m.images.length > 0);
 }
 
 /**

@@ -1,18 +1,9 @@
 // The one place that maps TGI failures to stable VlpError codes: HTTP statuses before the stream,
 // in-band SSE error events, transport (socket/DNS/connect) errors, timeouts and protocol faults.
 // Messages never contain the prompt; TGI's own error text is included, cut to 200 characters.
-import { errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cutText, errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-
-const MAX_UPSTREAM_TEXT = 200;
-
-function cut(s: string): string {
-  if (s.length <= MAX_UPSTREAM_TEXT) return s;
-  // Do not split a surrogate pair.
-  const end = /[\uD800-\uDBFF]/.test(s.charAt(MAX_UPSTREAM_TEXT - 1)) ? MAX_UPSTREAM_TEXT - 1 : MAX_UPSTREAM_TEXT;
-  return `${s.slice(0, end)}…`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // In-band error events: `data:{"error":"...","error_type":"..."}` (HTTP 200, last event).
@@ -33,8 +24,8 @@ function codeForErrorType(errorType: string): ErrorCode {
 /** Maps a TGI error event. `error` is TGI's own message (router-made, no prompt text). */
 export function tgiEventError(error: unknown, errorType: unknown): VlpError {
   const type = typeof errorType === 'string' ? errorType : 'unknown';
-  const text = typeof error === 'string' ? `: ${cut(error)}` : '';
-  return new VlpError(codeForErrorType(type), `TGI ${cut(type)} error${text}`);
+  const text = typeof error === 'string' ? `: ${cutText(error)}` : '';
+  return new VlpError(codeForErrorType(type), `TGI ${cutText(type)} error${text}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -63,7 +54,7 @@ export function tgiHttpError(status: number, retryAfter: string | string[] | und
   const code = codeForStatus(status);
   const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
   const message = jsonErrorText(body);
-  const text = message === undefined ? '' : `: ${cut(message)}`;
+  const text = message === undefined ? '' : `: ${cutText(message)}`;
   return new VlpError(code, `TGI answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 
