@@ -40,6 +40,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/port/);
   });
 
+  it('accepts every documented flag (--asr-backend and --asr-url were refused before)', () => {
+    const c = loadConfig({
+      argv: ['--port', '9001', '--host', '127.0.0.2', '--transport', 'uws', '--log-level', 'warn', '--tgi-url', 'http://10.0.0.3:80', '--idefics-url', 'http://10.0.0.4:80', '--asr-backend', 'whisper-asr', '--asr-url', 'http://10.0.0.5:9000'],
+    });
+    expect(c.port).toBe(9001);
+    expect(c.host).toBe('127.0.0.2');
+    expect(c.transport).toBe('uws');
+    expect(c.asr.backend).toBe('whisper-asr');
+    expect(c.asr.url).toBe('http://10.0.0.5:9000');
+    // A flag beats its environment variable.
+    expect(loadConfig({ env: { VLP_ASR_URL: 'ws://a:1' }, argv: ['--asr-url', 'ws://b:2'] }).asr.url).toBe('ws://b:2');
+  });
+
   it('rejects a default model that is not configured', () => {
     expect(() => loadConfig({ env: { VLP_DEFAULT_MODEL: 'gpt-9' } })).toThrow(/defaultModel/);
   });

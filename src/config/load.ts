@@ -117,16 +117,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       args: opts.argv ?? [],
       strict: true,
       allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        transport: { type: 'string' },
-        'log-level': { type: 'string' },
-        sim: { type: 'string' },
-        'tgi-url': { type: 'string' },
-        'idefics-url': { type: 'string' },
-      },
+      // Every flag that maps to an env key, plus --config: one list, so a flag cannot be mapped
+      // and yet refused.
+      options: Object.fromEntries(['config', ...Object.keys(FLAG_TO_ENV)].map((f) => [f, { type: 'string' as const }])),
     });
     flags = parsed.values as Record<string, string | undefined>;
   } catch (err) {
