@@ -1,7 +1,8 @@
 // Starts the default simulated fleet: a Llama-2-7b-chat TGI ("llm"), an IDEFICS-9b-instruct TGI
 // ("vlm"), a Grounded-SAM service, a SageMaker runtime with one endpoint in front of each of those
 // three ("segmenter" fronts Grounded-SAM) plus a JumpStart Whisper endpoint ("asr"), and the speech
-// recognisers WhisperLive (WebSocket) and whisper-asr-webservice (HTTP).
+// recognisers WhisperLive (WebSocket) and whisper-asr-webservice (HTTP), and the zero-shot intent
+// classifier (Hugging Face Inference API).
 import { startWhisperAsrSim, startWhisperLiveSim, type WhisperAsrSim, type WhisperAsrSimOptions, type WhisperLiveSim, type WhisperLiveSimOptions } from './asr/index.ts';
 import type { FaultPlan } from './faults.ts';
 import { startGroundedSamSim, type GroundedSamSim, type GroundedSamSimOptions } from './grounded-sam/index.ts';

@@ -1,10 +1,11 @@
 // CLI entry of the fleet simulator (`npm run sim`): starts the simulated TGI servers, Grounded-SAM,
 // the simulated SageMaker runtime in front of those (plus a Whisper endpoint), WhisperLive and
-// whisper-asr-webservice, and prints their URLs, clearly marked SIMULATED. Flags override env:
-// --host --llm-port --vlm-port --sagemaker-port --grounded-sam-port --whisperlive-port
-// --whisper-asr-port --ttft-ms --itl-ms --jitter --legacy-framing (env SIM_HOST, SIM_LLM_PORT,
-// SIM_VLM_PORT, SIM_SAGEMAKER_PORT, SIM_GROUNDED_SAM_PORT, SIM_WHISPERLIVE_PORT, SIM_WHISPER_ASR_PORT,
-// SIM_TTFT_MS, SIM_ITL_MS, SIM_JITTER, SIM_LEGACY_FRAMING=1).
+// whisper-asr-webservice, the zero-shot intent classifier, and prints their URLs, clearly marked
+// SIMULATED. Flags override env: --host --llm-port --vlm-port --sagemaker-port --grounded-sam-port
+// --whisperlive-port --whisper-asr-port --zero-shot-port --ttft-ms --itl-ms --jitter --legacy-framing
+// (env SIM_HOST, SIM_LLM_PORT, SIM_VLM_PORT, SIM_SAGEMAKER_PORT, SIM_GROUNDED_SAM_PORT,
+// SIM_WHISPERLIVE_PORT, SIM_WHISPER_ASR_PORT, SIM_ZERO_SHOT_PORT, SIM_TTFT_MS, SIM_ITL_MS, SIM_JITTER,
+// SIM_LEGACY_FRAMING=1).
 import { parseArgs } from 'node:util';
 import { startFleetSim, type FleetSimOptions } from './fleet.ts';
 import { ADMIN_FAULTS_PATH } from './tgi/index.ts';
