@@ -221,11 +221,19 @@ export class VlpClient {
       }
     };
     this.frameListeners.add(watch);
-    const signal = opts.signal === undefined ? refused.signal : AbortSignal.any([opts.signal, refused.signal]);
+    // The caller's signal aborts `refused` too. Not AbortSignal.any: on Node 20 a long-lived caller
+    // signal keeps every signal combined with it alive (nodejs/node#55351).
+    const outer = opts.signal;
+    const onOuterAbort = (): void => {
+      if (!refused.signal.aborted) refused.abort(outer?.reason);
+    };
+    if (outer?.aborted === true) onOuterAbort();
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
     try {
-      return await pumpAudio(this.audioSink(), source, { ...opts, signal });
+      return await pumpAudio(this.audioSink(), source, { ...opts, signal: refused.signal });
     } finally {
       this.frameListeners.delete(watch);
+      outer?.removeEventListener('abort', onOuterAbort);
     }
   }
 

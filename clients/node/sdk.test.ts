@@ -1,6 +1,7 @@
 // SDK tests against the fake gateway (real sockets on port 0, real codec): connect/ready, turn
 // streaming, cancel, typed errors, JSON mirror, seq/ack/gap tracking, events() bound, resume, voice
 // input (streamAudio, voiceTurns, followTurn).
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../protocol/messages.ts';
 import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
@@ -348,6 +349,22 @@ describe('voice', () => {
     setTimeout(() => ac.abort(new Error('user stop')), 50);
     await expect(sending).rejects.toThrow('user stop');
     expect(gw.received.filter((m) => m.t === 'audio.end')).toHaveLength(1); // only the first stream's
+  });
+
+  it('streamAudio leaves nothing attached to a long-lived caller signal, and honours one already aborted', async () => {
+    const c = await open();
+    const app = new AbortController();
+    for (let i = 0; i < 20; i++) await c.streamAudio(silence(20), { format: PCM16, pace: 'none', signal: app.signal });
+    expect(getEventListeners(app.signal, 'abort')).toHaveLength(0);
+    // Node 20's AbortSignal.any records every combined signal on its sources (kDependantSignals)
+    // and never forgets them while the source lives; none may have been recorded.
+    const dependants = Object.getOwnPropertySymbols(app.signal).find((k) => k.description === 'kDependantSignals');
+    const held: unknown = dependants === undefined ? undefined : (app.signal as unknown as Record<symbol, unknown>)[dependants];
+    // (Node's internal SafeSet is not an instance of the test context's Set: read its size.)
+    expect(typeof held === 'object' && held !== null && 'size' in held ? held.size : 0).toBe(0);
+    const gone = new AbortController();
+    gone.abort(new Error('already stopped'));
+    await expect(c.streamAudio(silence(1_000), { format: PCM16, pace: 'none', signal: gone.signal })).rejects.toThrow('already stopped');
   });
 
   it('startAudio / sendAudio / endAudio send the messages as given', async () => {

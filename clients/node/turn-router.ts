@@ -5,12 +5,14 @@ import type { ServerMessage } from '../../protocol/messages.ts';
 import { VlpClientError } from './errors.ts';
 import { TurnHandle, turnOf } from './turn.ts';
 import { VoiceTurnBuffers } from './voice-turns.ts';
+import { RecentIds } from './recent-ids.ts';
 
 export class TurnRouter {
   private readonly turns = new Map<string, TurnHandle>();
-  private readonly usedTurnIds = new Set<string>();
-  /** Server-started turn ids followTurn() has handed out (each can be followed once). */
-  private readonly followedIds = new Set<string>();
+  /** The last 256 turn ids this client used (a generated id skips them). */
+  private readonly usedTurnIds = new RecentIds();
+  /** The last 256 server-started turn ids followTurn() has handed out (each can be followed once). */
+  private readonly followedIds = new RecentIds();
   /** Frames of announced voice turns nobody follows yet, oldest turn first; bounded. */
   private readonly voiceBuffers: VoiceTurnBuffers;
   private counter: number;
