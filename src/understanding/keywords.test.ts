@@ -1,8 +1,9 @@
 // Keyword extraction: corpus phrases, the seed's stopwords never lead a phrase, preferred phrases
-// (from the VLM's description) rank first by head noun, dedupe and max.
+// (from the VLM's description) rank first by head noun, dedupe and max; long texts are read only
+// in part and their parses are not cached.
 import { describe, expect, it } from 'vitest';
 import { CORPUS } from './corpus.ts';
-import { extractKeywords } from './keywords.ts';
+import { extractKeywords, keywordCacheStats, MAX_CACHED_TEXT, MAX_PARSED } from './keywords.ts';
 
 const SEED_STOP = ['mask', 'create', 'generate', 'image', 'cut', 'edge', 'picture', 'photo', 'segment', 'new', 'her', 'his', 'my', 'the', 'that', 'this'];
 
@@ -73,5 +74,41 @@ describe('extractKeywords with the VLM description (prefer)', () => {
       const preferred = extractKeywords(c.text, { prefer: 'A photo of a dog, two cars and a person next to a tree.' });
       expect([...preferred].sort(), c.text).toEqual([...plain].sort());
     }
+  });
+});
+
+describe('extractKeywords on long texts', () => {
+  /** An image request, `n` filler clauses without objects, then one more object at the end. */
+  const request = (n: number): string => `Segment the brown dog next to the car, ${'and then please do it again slowly, '.repeat(n)}and also the zebra`;
+
+  it('gives the same keywords as before for texts up to MAX_PARSED characters, cached or not', () => {
+    for (const n of [12, 50]) {
+      const text = request(n);
+      expect(text.length).toBeLessThanOrEqual(MAX_PARSED);
+      expect(text.length > MAX_CACHED_TEXT).toBe(n === 50);
+      for (let i = 0; i < 2; i++) {
+        expect(extractKeywords(text)).toEqual(['brown dog', 'car', 'zebra']);
+        expect(extractKeywords(text, { max: 3, prefer: 'a zebra on grass' })).toEqual(['zebra', 'brown dog', 'car']);
+      }
+    }
+  });
+
+  it('reads only the first MAX_PARSED characters of a 16K-character text, and caches no long text', () => {
+    const before = keywordCacheStats();
+    const text = request(450);
+    expect(text.length).toBeGreaterThan(16_000);
+    const start = performance.now();
+    // The zebra is named past the parsed prefix: not found even when the description names it.
+    expect(extractKeywords(text, { max: 3, prefer: 'a zebra on grass' })).toEqual(['brown dog', 'car']);
+    console.log(`extractKeywords on ${text.length} characters: ${(performance.now() - start).toFixed(1)} ms`);
+    for (let i = 0; i < 20; i++) expect(extractKeywords(`${i} ${text}`, { max: 3 })).toEqual(['brown dog', 'car']);
+    expect(keywordCacheStats()).toEqual(before);
+  });
+
+  it('bounds the parse cache to MAX_CACHED_TEXT characters a text', () => {
+    for (let i = 0; i < 300; i++) extractKeywords(`find the red car number ${i} ${'x'.repeat(i * 3)}`);
+    const { entries, chars } = keywordCacheStats();
+    expect(entries).toBeLessThanOrEqual(128);
+    expect(chars).toBeLessThanOrEqual(128 * MAX_CACHED_TEXT);
   });
 });

@@ -1,7 +1,7 @@
 // Object noun phrases (1–3 words) to ground with Grounding DINO, in the spirit of the seed's KeyBERT
 // step: drop task words, determiners and pronouns, keep adjectives + nouns, rank VLM-named objects first
 // (phrases whose head noun the VLM's description of the image also names, plural-insensitive).
-import { lemmaOf, parseTerms, type NlpTerm } from './nlp.ts';
+import { flatCopy, lemmaOf, parseTerms, type NlpTerm } from './nlp.ts';
 
 export interface KeywordOptions {
   /** Phrases named by the VLM's description of the image; matching head nouns rank first. */
@@ -31,14 +31,45 @@ const STOP = new Set([
 const BREAK_TAGS = ['Determiner', 'Pronoun', 'Preposition', 'Conjunction', 'QuestionWord', 'Value', 'Adverb', 'Copula', 'Modal', 'Auxiliary', 'Possessive'];
 
 const MAX_CACHE = 128;
+/** Longest text whose parse is cached: a parse holds ~100 bytes per character of text, so 128 of
+ *  these stay under ~7 MB (a 16K-character text parses to ~1.5 MB). Longer texts are parsed anew. */
+export const MAX_CACHED_TEXT = 512;
+/** Longest part of a text parsed: a long text's first MAX_PARSED characters, cut at whitespace (a
+ *  parse blocks the event loop in proportion to the text, ~100 ms for 16K characters; the objects to
+ *  ground are named early in a request, and callers keep 3). Shorter texts are parsed whole. */
+export const MAX_PARSED = 2_000;
 const parsed = new Map<string, NlpTerm[]>();
 
+/** Entries and characters of text held by the parse cache (for tests and diagnostics). */
+export function keywordCacheStats(): { entries: number; chars: number } {
+  let chars = 0;
+  for (const text of parsed.keys()) chars += text.length;
+  return { entries: parsed.size, chars };
+}
+
+/** The part of `text` parsed: all of it, or its first MAX_PARSED characters without a cut word
+ *  (a hard cut only when that prefix holds no whitespace, never splitting a surrogate pair). */
+function parsedPart(text: string): string {
+  if (text.length <= MAX_PARSED) return text;
+  let cut = MAX_PARSED;
+  while (cut > 0 && !/\s/.test(text.charAt(cut))) cut--;
+  if (cut === 0) {
+    cut = MAX_PARSED;
+    const last = text.charCodeAt(cut - 1);
+    if (last >= 0xd800 && last <= 0xdbff) cut--;
+  }
+  return text.slice(0, cut);
+}
+
 function termsOf(text: string): NlpTerm[] {
+  if (text.length > MAX_CACHED_TEXT) return parseTerms(parsedPart(text).toLowerCase());
   const hit = parsed.get(text);
   if (hit !== undefined) return hit;
-  const terms = parseTerms(text.toLowerCase());
+  // Key and parse a copy: `text` may be a slice that keeps a larger string alive (see flatCopy).
+  const own = flatCopy(text);
+  const terms = parseTerms(own.toLowerCase());
   if (parsed.size >= MAX_CACHE) parsed.delete(parsed.keys().next().value as string);
-  parsed.set(text, terms);
+  parsed.set(own, terms);
   return terms;
 }
 
