@@ -4,6 +4,7 @@
 import { loadConfig, ConfigError } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createLogger } from './observability/log.ts';
+import { installFatalHandlers, safeErrorFields } from './observability/fatal.ts';
 import { Gateway } from './gateway.ts';
 import { cpuBudget, gcPlacementAdvice } from './observability/cpu-budget.ts';
 
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   log.info({ port, host: config.host, transport: config.transport, path: config.wsPath, models: gateway.ctx.models.list().map((m) => m.id), cpu }, 'vlp-live gateway listening');
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  const stop = async (signal: string, exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'signal received');
@@ -132,12 +133,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + 5000);
     force.unref();
-    await gateway.shutdown();
-    await embedded.fleet?.close();
-    process.exit(0);
+    try {
+      await gateway.shutdown();
+      await embedded.fleet?.close();
+    } catch (err) {
+      log.error({ error: safeErrorFields(err) }, 'shutdown failed');
+      process.exit(1);
+    }
+    process.exit(exitCode);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  // After an uncaught exception the process state is unknown: drain and exit non-zero.
+  installFatalHandlers(process, log, (reason) => void stop(reason, 1));
 }
 
 main().catch((err: unknown) => {
