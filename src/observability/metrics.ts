@@ -78,6 +78,6 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
     asrFinalsTotal: new Counter({ name: 'vlp_asr_finals_total', help: 'Final transcripts, by whether they were empty', labelNames: ['empty'], registers: r }),
     bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),
     speculationsTotal: new Counter({ name: 'vlp_speculations_total', help: 'Speculative backend calls, by outcome (started, committed, discarded)', labelNames: ['outcome'], registers: r }),
-    voiceStreamsActive: new Gauge({ name: 'vlp_voice_streams_active', help: 'Open audio streams (audio.start without audio.end)', registers: r }),
+    voiceStreamsActive: new Gauge({ name: 'vlp_voice_streams_active', help: 'Audio streams not yet closed: open ones, and ended ones still awaiting their final transcripts', registers: r }),
   };
 }

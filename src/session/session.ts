@@ -53,6 +53,11 @@ export class Session implements VoiceTurnStarter {
   private turnsStarted = 0;
   /** The open audio stream (audio.start .. audio.end), if any. */
   private voice: VoiceInput | undefined;
+  /** The stream that ended last (audio.end, or audio.start ending the open one) and still waits
+   *  for its final transcript, if any. At most one per session: when another stream ends and is
+   *  left waiting for a final of its own, this one is closed (its final is dropped, SPEC.md
+   *  audio.end); one that closes as it ends leaves this one waiting. */
+  private endingVoice: VoiceInput | undefined;
   private voiceTurns = 0;
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
@@ -82,11 +87,10 @@ export class Session implements VoiceTurnStarter {
   detach(): void {
     if (this.state !== 'active') return;
     // Audio belongs to the connection: a resumed client starts a new stream with audio.start.
-    if (this.voice) {
-      this.ctx.metrics.voiceStreamsActive.dec();
-      this.voice.close();
-      this.voice = undefined;
-    }
+    // An ending stream (after audio.end) is kept: its final transcript and voice turn go on while
+    // detached like a running turn, and reach a resuming client through the replay buffer. It is
+    // bounded by its own timeout, and close() closes it when the resume window runs out.
+    this.voice?.close();
     this.state = 'detached';
     this.lastActivity = performance.now();
     this.outbox.detach();
@@ -210,8 +214,9 @@ export class Session implements VoiceTurnStarter {
       throw err;
     }
     this.endAudio();
-    const voice = new VoiceInput(this, msg, asr, this);
+    const voice = new VoiceInput(this, msg, asr, this, this.voiceClosed);
     this.voice = voice;
+    // Counted from audio.start until the stream has closed (after audio.end, once its final came).
     this.ctx.metrics.voiceStreamsActive.inc();
     void voice.init();
   }
@@ -222,14 +227,28 @@ export class Session implements VoiceTurnStarter {
     voice.chunk(data, arrivedAt);
   }
 
-  /** audio.end (or a new audio.start, or the session closing). */
+  /** audio.end (or a new audio.start). A stream still waiting for its final transcript after
+   *  this becomes the session's one ending stream; an earlier ending stream is closed then. */
   endAudio(): void {
     const voice = this.voice;
     if (!voice) return;
     this.voice = undefined;
-    this.ctx.metrics.voiceStreamsActive.dec();
     voice.end();
+    if (voice.isClosed) return;
+    const older = this.endingVoice;
+    this.endingVoice = voice;
+    if (older) {
+      this.ctx.log.debug({ session: this.id }, 'voice stream closed before its final transcript: a newer stream ended');
+      older.close();
+    }
   }
+
+  /** VoiceInput's onClosed: every stream leaves the session's accounting here, once. */
+  private readonly voiceClosed = (voice: VoiceInput): void => {
+    this.ctx.metrics.voiceStreamsActive.dec();
+    if (this.voice === voice) this.voice = undefined;
+    if (this.endingVoice === voice) this.endingVoice = undefined;
+  };
 
   /** VoiceTurnStarter: a final transcript becomes a turn; a running turn is superseded. */
   startVoiceTurn(text: string, marks: VoiceTurnMarks, language?: string): string | undefined {
@@ -307,11 +326,8 @@ export class Session implements VoiceTurnStarter {
     if (this.state === 'closed') return;
     this.lifetime.abort();
     this.cancelTurn(undefined, reason);
-    if (this.voice) {
-      this.ctx.metrics.voiceStreamsActive.dec();
-      this.voice.close();
-      this.voice = undefined;
-    }
+    this.voice?.close();
+    this.endingVoice?.close();
     this.state = 'closed';
     this.host.onClosed(this);
   }

@@ -18,6 +18,7 @@ import { extractKeywords } from '../understanding/keywords.ts';
 import type { IntentLabel } from '../understanding/labels.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { samePhrases, type Speculation } from './speculation.ts';
+import { safeErrorFields } from '../observability/fatal.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -76,6 +77,9 @@ export class VoiceInput {
   private heardWords = false;
   /** performance.now() of the end of speech of the utterance being finalized. */
   private speechEndAt: number | undefined;
+  /** Utterances the current ASR stream was told ended (speechEnd) and has not yet finalized: after
+   *  audio.end the stream closes when this reaches 0, so no utterance's final is cut off. */
+  private awaitingFinals = 0;
   private readonly intent = new IntentTracker();
   /** Speculative work of the utterance in progress (options.speculate). */
   private spec: Speculation | undefined;
@@ -96,6 +100,8 @@ export class VoiceInput {
     readonly msg: AudioStartMsg,
     private readonly backend: AsrBackend,
     private readonly turns: VoiceTurnStarter,
+    /** Called once, when the stream has closed (whatever closed it): the session's accounting. */
+    private readonly onClosed: (voice: VoiceInput) => void,
   ) {
     const a = s.ctx.config.audio;
     this.ring = new PcmRing(a.ringMs * SAMPLES_PER_MS);
@@ -107,7 +113,15 @@ export class VoiceInput {
   /** Loads the decoder and VAD, opens the ASR stream, then replays chunks that arrived meanwhile. */
   async init(): Promise<void> {
     try {
-      const [decoder, vad] = await Promise.all([createDecoder(this.msg.format), createVad(this.s.ctx.config.audio.vad)]);
+      // allSettled: when one fails, the other (WASM memory, no finalizer) is still released.
+      const [d, v] = await Promise.allSettled([createDecoder(this.msg.format), createVad(this.s.ctx.config.audio.vad)]);
+      if (d.status === 'rejected' || v.status === 'rejected') {
+        if (d.status === 'fulfilled') d.value.close();
+        if (v.status === 'fulfilled') v.value.close();
+        throw d.status === 'rejected' ? d.reason : (v as PromiseRejectedResult).reason;
+      }
+      const decoder = d.value;
+      const vad = v.value;
       if (this.closed) {
         decoder.close();
         vad.close();
@@ -122,7 +136,7 @@ export class VoiceInput {
       if (this.ending) this.end();
     } catch (err) {
       const e = err instanceof VlpError ? err : new VlpError('SERVER_INTERNAL', 'audio pipeline failed to start', { cause: err });
-      if (!(err instanceof VlpError)) this.s.ctx.log.error({ session: this.s.id, err }, 'audio pipeline failed to start');
+      if (!(err instanceof VlpError)) this.s.ctx.log.error({ session: this.s.id, error: safeErrorFields(err) }, 'audio pipeline failed to start');
       this.s.sendError(e.code, e.message, { ref: 'audio.start' });
       this.close();
     }
@@ -154,7 +168,9 @@ export class VoiceInput {
     this.process(pcm, at);
   }
 
-  /** audio.end: flush, end an utterance in progress, close the ASR stream after its final. */
+  /** audio.end: flush, end an utterance in progress, close the ASR stream after its final. When
+   *  an utterance awaits its final the stream stays open (isClosed false) until the final, an ASR
+   *  error, the timeout below or close(); the session keeps at most one such ending stream. */
   end(): void {
     if (this.closed) return;
     this.ending = true;
@@ -167,8 +183,8 @@ export class VoiceInput {
       vad.reset();
       this.onVad({ kind: 'speech_end', atSample: this.samplesIn }, performance.now());
     }
-    if (this.speechEndAt !== undefined && this.asr) {
-      // An utterance awaits its final transcript, which closes the stream (onAsr); this bounds the wait.
+    if (this.awaitingFinals > 0 && this.asr) {
+      // Utterances await their final transcripts; the last one closes the stream (onAsr); this bounds the wait.
       const { finalizeTimeoutMs, requestTimeoutMs } = this.s.ctx.config.asr;
       this.endTimer = setTimeout(() => this.close(), finalizeTimeoutMs + requestTimeoutMs);
       this.endTimer.unref();
@@ -177,6 +193,8 @@ export class VoiceInput {
     }
   }
 
+  /** Closes the stream at once: the ASR stream, decoder and VAD. A final transcript still awaited
+   *  is dropped without a frame, like an empty one (protocol/SPEC.md, audio.end). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -187,6 +205,7 @@ export class VoiceInput {
     this.discardSpec();
     this.decoder?.close();
     this.vad?.close();
+    this.onClosed(this);
   }
 
   get isClosed(): boolean {
@@ -264,7 +283,10 @@ export class VoiceInput {
         return;
       case 'speech_end':
         this.speechEndAt = wallAt;
-        this.asr?.speechEnd(asrAt);
+        if (this.asr) {
+          this.awaitingFinals++;
+          this.asr.speechEnd(asrAt);
+        }
         this.speculateAnswer();
         return;
       default: {
@@ -283,14 +305,28 @@ export class VoiceInput {
     const language = this.msg.language ?? cfg.language;
     const stream = this.backend.open(
       { task: this.msg.task ?? 'transcribe', ...(language !== undefined ? { language } : {}) },
-      { onEvent: (ev) => this.onAsr(stream, ev) },
+      { onEvent: (ev) => this.onAsrSafely(stream, ev) },
     );
     this.asr = stream;
     this.asrWritable = true;
     this.asrOffset = this.samplesIn;
+    this.awaitingFinals = 0;
     stream.onDrain(() => {
       if (this.asr === stream) this.pump();
     });
+  }
+
+  /** The ASR adapters call this from socket and timer callbacks: an exception here (a bug) would be
+   *  uncaught and end the process. It ends this audio stream instead, with SERVER_INTERNAL. */
+  private onAsrSafely(stream: AsrStream, ev: AsrEvent): void {
+    try {
+      this.onAsr(stream, ev);
+    } catch (err) {
+      this.s.ctx.log.error({ session: this.s.id, event: ev.kind, error: safeErrorFields(err) }, 'transcript handling failed');
+      if (this.closed) return;
+      this.s.sendError('SERVER_INTERNAL', 'transcript handling failed; the audio stream is closed', { ref: 'audio' });
+      this.close();
+    }
   }
 
   private onAsr(stream: AsrStream, ev: AsrEvent): void {
@@ -335,13 +371,15 @@ export class VoiceInput {
         this.intent.reset();
         this.intentStableAt = undefined;
         this.lastIntentKey = '';
-        if (this.ending) this.close();
+        if (this.awaitingFinals > 0) this.awaitingFinals--;
+        if (this.ending && this.awaitingFinals === 0) this.close();
         return;
       }
       case 'error': {
         this.s.sendError(ev.error.code, `speech recognition: ${ev.error.message}`, { ref: 'audio', retryable: ev.error.retryable });
         stream.close();
         this.asr = undefined;
+        this.awaitingFinals = 0; // that stream's utterances will not be finalized
         this.asrFailedAt = performance.now();
         this.ring.read(this.ring.length);
         if (this.ending) this.close();

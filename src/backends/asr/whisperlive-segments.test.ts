@@ -1,7 +1,7 @@
 // WhisperLive segment windows → utterances, without a socket: window parsing, the partial's
 // stable/unstable split, segments split between two utterances, finalized text stripped.
 import { describe, expect, it } from 'vitest';
-import { UtteranceMapper, parseSegments } from './whisperlive-segments.ts';
+import { MAX_SEGMENTS, UtteranceMapper, parseSegments } from './whisperlive-segments.ts';
 import type { Segment } from './whisperlive-segments.ts';
 
 const RATE = 16_000;
@@ -98,5 +98,55 @@ describe('UtteranceMapper', () => {
     const second = m.end(2.5 * RATE);
     m.addWindow([seg(0, 2.5, 'Hello world', true)]);
     expect(m.next()).toEqual({ kind: 'final', utterance: second, text: 'world' });
+  });
+
+  it('keeps at most MAX_SEGMENTS completed segments when windows come without a final', () => {
+    const m = mapper();
+    // An utterance in speech from the start: nothing is old enough to be forgotten by time, and
+    // no final (the only place the list used to be trimmed) comes.
+    m.start(0);
+    const n = 10_000;
+    const len = 0.004; // 10 000 segments within 40 s
+    for (let i = 0; i < n; i++) {
+      // As the server does: the last few completed segments again, then the one in progress.
+      const window: Segment[] = [];
+      for (let k = Math.max(0, i - 3); k <= i; k++) window.push(seg(k * len, (k + 1) * len, `w${k}`, true));
+      window.push(seg((i + 1) * len, (i + 2) * len, 'next', false));
+      m.addWindow(window, Math.round((i + 2) * len * RATE));
+      expect(m.held.completed).toBeLessThanOrEqual(MAX_SEGMENTS);
+    }
+    expect(m.held.completed).toBe(MAX_SEGMENTS);
+    // The newest segments are the ones kept.
+    const p = m.next();
+    expect(p.kind).toBe('partial');
+    if (p.kind === 'partial') expect(p.stable.endsWith(`w${n - 2} w${n - 1}`)).toBe(true);
+  });
+
+  it('forgets segments older than the utterance as windows arrive (background speech without an utterance)', () => {
+    const m = mapper();
+    // 10 000 s of transcribed background speech, no VAD utterance: one 1 s segment per window.
+    for (let i = 0; i < 10_000; i++) m.addWindow([seg(i, i + 1, `bg${i}`, true)], (i + 1) * RATE);
+    // About the last minute is kept, not 10 000 segments.
+    expect(m.held.completed).toBeLessThanOrEqual(62);
+    // An utterance after it is transcribed from its own segments only.
+    m.start(10_000.5 * RATE);
+    m.addWindow([seg(9_999, 10_000, 'bg9999', true), seg(10_000.5, 10_001.5, 'Hello there.', true), seg(10_001.5, 10_002, 'Bye', false)], 10_002 * RATE);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'Hello there.', unstable: ' Bye' });
+    const u = m.end(10_002 * RATE);
+    m.addWindow([seg(10_000.5, 10_001.5, 'Hello there.', true), seg(10_001.5, 10_002, 'Bye.', true)], 10_002.5 * RATE);
+    expect(m.next()).toEqual({ kind: 'final', utterance: u, text: 'Hello there. Bye.' });
+  });
+
+  it('pruning as windows arrive keeps what a waiting utterance and finalized text still need', () => {
+    const m = mapper();
+    m.start(0);
+    m.addWindow([seg(0, 1, 'hello', false)], RATE);
+    const first = m.end(RATE);
+    m.start(RATE);
+    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: first, text: 'hello' });
+    // A minute and a half of audio later (the second utterance still in speech), the server's
+    // segment that grew from the start of the stream still has the finalized words stripped.
+    m.addWindow([seg(0, 90, 'Hello world', true)], 90 * RATE);
+    expect(m.next()).toEqual({ kind: 'partial', stable: 'world', unstable: '' });
   });
 });

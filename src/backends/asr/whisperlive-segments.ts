@@ -24,8 +24,11 @@ const EPS_S = 0.0015;
 /** An in-progress segment that revised text already finalized, ending this little past it, adds
  *  nothing new, s. */
 const REVISION_SLACK_S = 0.3;
-/** Completed segments remembered (besides pruning by time). */
-const MAX_SEGMENTS = 500;
+/** Completed segments remembered, and segments given out in finals (besides pruning by time). */
+export const MAX_SEGMENTS = 500;
+/** Segments are remembered this long before the first waiting utterance's start (or, with none,
+ *  the stream position): a server segment revised or grown that far back still meets them, s. */
+const KEEP_BEFORE_S = 60;
 
 export interface Segment {
   /** Seconds on the server's clock. */
@@ -137,8 +140,10 @@ export class UtteranceMapper {
     return this.utts.includes(u);
   }
 
-  /** One `segments` window (parsed). */
-  addWindow(segs: readonly Segment[]): void {
+  /** One `segments` window (parsed). `pos` (samples written so far): segments that can no longer
+   *  belong to an utterance are forgotten now, not only at the next final (long stretches without
+   *  an utterance, e.g. speech below the VAD's gate that Whisper transcribes). */
+  addWindow(segs: readonly Segment[], pos?: number): void {
     const live: Segment[] = [];
     for (const seg of segs) {
       if (seg.completed) this.addCompleted(seg);
@@ -146,6 +151,12 @@ export class UtteranceMapper {
     }
     this.inProgress = live;
     this.seq++;
+    if (pos !== undefined) this.prune(pos);
+  }
+
+  /** Segments remembered: completed ones, and ones given out in finals (bounds, tests). */
+  get held(): { completed: number; consumed: number } {
+    return { completed: this.completed.length, consumed: this.consumed.length };
   }
 
   /** The first waiting utterance's final if it is complete, else its partial if the text changed. */
@@ -174,9 +185,10 @@ export class UtteranceMapper {
     return this.final(u, done.concat(live));
   }
 
-  /** Forgets segments that can no longer belong to an utterance (`pos`: samples written). */
+  /** Forgets segments that can no longer belong to an utterance (`pos`: samples written): those
+   *  ending KEEP_BEFORE_S before the first waiting utterance's start, or before `pos` with none. */
   prune(pos: number): void {
-    const floor = this.sec(this.utts[0]?.startSample ?? pos) - START_MARGIN_S - 60;
+    const floor = this.sec(this.utts[0]?.startSample ?? pos) - START_MARGIN_S - KEEP_BEFORE_S;
     let i = 0;
     while (i < this.completed.length && ((this.completed[i] as Segment).end < floor || this.completed.length - i > MAX_SEGMENTS)) i++;
     if (i > 0) this.completed.splice(0, i);
@@ -199,6 +211,7 @@ export class UtteranceMapper {
       const full = this.completed.find((c) => c.start === seg.start) ?? this.inProgress.find((c) => c.start === seg.start) ?? seg;
       this.consumed.push(full);
     }
+    if (this.consumed.length > MAX_SEGMENTS) this.consumed.splice(0, this.consumed.length - MAX_SEGMENTS);
     return { kind: 'final', utterance: u, text: joinTexts(used) };
   }
 
@@ -247,5 +260,7 @@ export class UtteranceMapper {
     this.completedStart = seg.start;
     this.completedEnd = seg.end;
     this.completed.push(seg);
+    // The cap holds on every add: windows may come for long without a final (and its prune()).
+    if (this.completed.length > MAX_SEGMENTS) this.completed.shift();
   }
 }

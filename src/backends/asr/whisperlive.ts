@@ -221,7 +221,7 @@ export class WhisperLiveStream implements AsrStream {
       if (!Array.isArray(m.segments)) return this.fail(asrProtocolError(SERVICE, '`segments` is not an array'));
       const segs = parseSegments(m.segments);
       if (segs === undefined) return this.fail(asrProtocolError(SERVICE, 'a segment lacks numeric start/end or text'));
-      this.map.addWindow(segs);
+      this.map.addWindow(segs, this.pos);
       return this.update();
     }
     if (typeof m.language === 'string') this.language = m.language;
