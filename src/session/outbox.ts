@@ -1,8 +1,9 @@
 // Per-session outbound queue: stamps seq, keeps the replay ring, applies the overflow policy.
 // Control frames are never dropped (overflow closes the session as a slow consumer); gen.token
-// frames of one turn coalesce while the socket is backpressured; intent.update and asr.partial
-// are latest-wins. A frame is written at once when nothing is queued and the socket takes more
-// (lowest latency); otherwise it waits in the queue for the socket's drain.
+// frames of one turn coalesce while the socket is backpressured (up to MAX_MERGED_TOKEN_CHARS of
+// text per frame); intent.update and asr.partial are latest-wins. A frame is written at once when
+// nothing is queued and the socket takes more (lowest latency); otherwise it waits in the queue
+// for the socket's drain.
 import type { GenTokenMsg, ServerMessage, ServerPayload } from '../../protocol/messages.ts';
 import type { SendResult } from '../transport/types.ts';
 import { ReplayRing } from './replay.ts';
@@ -23,6 +24,11 @@ export interface OutboxOptions {
   replayBytes?: number;
   onOverflow: () => void;
 }
+
+/** Longest text a queued gen.token frame grows to by merging, UTF-16 code units (≤ 192 KiB of
+ *  UTF-8). Past it the next token starts a new frame, so a client that does not read a long
+ *  answer fills the queue up to maxFrames (slow consumer) instead of one frame growing without end. */
+export const MAX_MERGED_TOKEN_CHARS = 64 * 1024;
 
 export class Outbox {
   private seq = 0;
@@ -84,7 +90,13 @@ export class Outbox {
       return;
     }
     const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;
-    if (p.t === 'gen.token' && tail !== undefined && tail.t === 'gen.token' && tail.turn === p.turn) {
+    if (
+      p.t === 'gen.token' &&
+      tail !== undefined &&
+      tail.t === 'gen.token' &&
+      tail.turn === p.turn &&
+      tail.text.length + p.text.length <= MAX_MERGED_TOKEN_CHARS
+    ) {
       tail.text += p.text;
       tail.n += p.n;
       return;

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { VlpError } from '../../../protocol/errors.ts';
 import { StreamState } from './events.ts';
+import { MAX_INSTANCES } from './request.ts';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -21,6 +22,14 @@ describe('StreamState', () => {
     expect(s.parseLine(boxes)).toEqual({ kind: 'boxes', size: [3, 4], boxes: [{ id: 0, label: 'dog', score: 0.52, box: [0, 0, 3, 3] }] });
     expect(s.parseLine(mask)).toEqual({ kind: 'mask', id: 0, label: 'dog', score: 0.52, rle: { size: [3, 4], counts: '264' } });
     expect(s.parseLine('{"type":"done","boxes":1,"masks":1}')).toEqual({ kind: 'done', boxes: 1, masks: 1 });
+  });
+
+  it('accepts max_instances boxes and rejects one more (the service cuts to max_instances)', () => {
+    const line = (n: number): string =>
+      JSON.stringify({ type: 'boxes', size: [3, 4], boxes: Array.from({ length: n }, (_, id) => ({ id, label: 'dog', score: 0.5, box: [0, 0, 3, 3] })) });
+    expect(MAX_INSTANCES).toBe(20);
+    expect(new StreamState([3, 4]).parseLine(line(MAX_INSTANCES))).toMatchObject({ kind: 'boxes', boxes: { length: MAX_INSTANCES } });
+    expect(code(() => new StreamState([3, 4]).parseLine(line(MAX_INSTANCES + 1)))).toBe('UPSTREAM_PROTOCOL');
   });
 
   it('clamps a box overshooting by under a pixel', () => {

@@ -3,6 +3,7 @@
 import { stringToCounts } from '../../../protocol/rle.ts';
 import type { SegmentBox, SegmentEvent } from '../segmenter-port.ts';
 import { gsamLineError, gsamProtocolError } from './errors.ts';
+import { MAX_INSTANCES } from './request.ts';
 
 /** Boxes may overshoot the image by this much (float rounding upstream), pixels; they are clamped. */
 const BOX_SLACK_PX = 1;
@@ -54,6 +55,9 @@ export class StreamState {
     this.sawBoxes = true;
     const size = this.checkSize(o.size, 'boxes');
     if (!Array.isArray(o.boxes)) throw gsamProtocolError('boxes is not an array');
+    // Every request asks for at most MAX_INSTANCES, and the service cuts to max_instances before
+    // numbering (protocol/GROUNDED-SAM.md): more is a broken service, not extra answers.
+    if (o.boxes.length > MAX_INSTANCES) throw gsamProtocolError(`more than max_instances (${MAX_INSTANCES}) boxes`);
     const boxes = o.boxes.map((b: unknown) => this.box(b));
     this.boxes = boxes.length;
     return { kind: 'boxes', size, boxes };

@@ -12,6 +12,21 @@ import { hasImages, render, type SageMakerContext } from './context.ts';
 import { sageMakerError, sageMakerProtocolError, sageMakerTimeoutError } from './errors.ts';
 import { sageMakerBody } from './request.ts';
 
+/** Largest InvokeEndpoint answer read, bytes. An answer of limits.maxNewTokens tokens with
+ *  details is tens of KB; more means a container that ignored max_new_tokens or a broken one
+ *  (SageMaker itself caps real-time responses at 6 MB; a custom endpointUrl has no such cap). */
+export const MAX_UNARY_ANSWER_BYTES = 4 << 20;
+
+/** The answer body as text; UPSTREAM_PROTOCOL when it is over MAX_UNARY_ANSWER_BYTES (checked
+ *  before decoding, so an oversized body is never turned into a string). */
+export function unaryAnswerText(body: Uint8Array | undefined): string {
+  if (body === undefined) return '';
+  if (body.byteLength > MAX_UNARY_ANSWER_BYTES) {
+    throw sageMakerProtocolError(`the container answer is larger than ${MAX_UNARY_ANSWER_BYTES} bytes`);
+  }
+  return new TextDecoder().decode(body);
+}
+
 /** Parses a TGI compat answer. `generated_tokens` from details when present (we ask for details),
  *  else 1; a missing finish_reason reads as 'eos_token'; a matched stop sequence is stripped. */
 export function parseUnaryAnswer(text: string, stop: readonly string[]): DoneEvent {
@@ -46,7 +61,7 @@ export async function* unaryGeneration(ctx: SageMakerContext, req: TextGenReques
   let done: DoneEvent;
   try {
     const out = await ctx.client.send(new InvokeEndpointCommand({ ...ctx.target, Accept: 'application/json', Body: body }), { abortSignal: ac.signal });
-    done = parseUnaryAnswer(new TextDecoder().decode(out.Body), stop);
+    done = parseUnaryAnswer(unaryAnswerText(out.Body), stop);
   } catch (err) {
     if (signal.aborted) throw abortError(signal.reason);
     if (watch.fired !== undefined) throw sageMakerTimeoutError('first-token', ms);
