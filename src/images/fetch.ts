@@ -26,6 +26,9 @@ export interface FetchPolicy {
 export interface FetchDeps {
   /** DNS resolution (default: node:dns lookup). */
   resolver?: HostResolver;
+  /** Aborts the fetch when it aborts (the session closed, the image.put was replaced): the
+   *  connection is closed at once and fetchImage rejects with an error named 'AbortError'. */
+  signal?: AbortSignal;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -35,23 +38,42 @@ const UNTYPED = new Set(['', 'application/octet-stream', 'binary/octet-stream'])
 
 /**
  * The bytes at `url`. Throws VlpError INPUT_IMAGE_URL_FORBIDDEN (policy), INPUT_IMAGE_TOO_LARGE
- * (over maxBytes) or INPUT_IMAGE_INVALID (unreachable, HTTP error, timeout, not an image).
+ * (over maxBytes) or INPUT_IMAGE_INVALID (unreachable, HTTP error, timeout, not an image), or an
+ * error named 'AbortError' (not a VlpError: nothing to report) when `deps.signal` aborts.
  * The bytes are not yet inspected: pass them to inspectImage.
  */
 export async function fetchImage(url: string, policy: FetchPolicy, deps: FetchDeps = {}): Promise<Uint8Array> {
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), policy.timeoutMs);
+  const caller = deps.signal;
+  if (caller?.aborted) throw fetchAborted(caller.reason);
+  // One signal for the request: the deadline or the caller, whichever comes first.
+  const stop = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, policy.timeoutMs);
+  const onCallerAbort = (): void => stop.abort();
+  caller?.addEventListener('abort', onCallerAbort, { once: true });
   try {
-    return await fetchHops(url, policy, deps.resolver ?? systemResolver, deadline.signal);
+    return await fetchHops(url, policy, deps.resolver ?? systemResolver, stop.signal);
   } catch (err) {
-    if (deadline.signal.aborted) {
+    if (caller?.aborted) throw fetchAborted(caller.reason);
+    if (timedOut) {
       throw new VlpError('INPUT_IMAGE_INVALID', `image URL fetch timed out after ${policy.timeoutMs} ms`, { cause: err });
     }
     if (err instanceof VlpError) throw err;
     throw new VlpError('INPUT_IMAGE_INVALID', `image URL could not be fetched (${errorCodeOf(err) ?? 'network error'})`, { cause: err });
   } finally {
     clearTimeout(timer);
+    caller?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** What fetchImage throws when its caller aborted it; the signal's reason travels as `cause`. */
+function fetchAborted(reason: unknown): Error {
+  const err = new Error('image URL fetch aborted', { cause: reason });
+  err.name = 'AbortError';
+  return err;
 }
 
 async function fetchHops(raw: string, policy: FetchPolicy, resolver: HostResolver, signal: AbortSignal): Promise<Uint8Array> {

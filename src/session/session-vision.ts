@@ -28,6 +28,10 @@ export class SessionVision {
   private imageState: SessionImages | undefined;
   /** The image of the latest image.put or image turn: follow-up segmentation turns use it. */
   private lastImageId: string | undefined;
+  /** The id of the latest image.put admitted: only its image is described. */
+  private newestPutId: string | undefined;
+  /** The image description in flight, if any (at most one per session: a newer one aborts it). */
+  private describing: AbortController | undefined;
 
   /** `lifetime` is aborted when the session closes: image descriptions stop with it. */
   constructor(private readonly s: VisionHost, private readonly lifetime: AbortSignal) {}
@@ -47,11 +51,21 @@ export class SessionVision {
     return this.imageState?.peek(imageId);
   }
 
-  /** image.put: check and store the image in the background; errors go to the client. */
+  /** image.put: check and store the image in the background; errors go to the client. A put
+   *  beyond the session's checks in flight is refused (PROTO_RATE_LIMITED) and changes nothing. */
   putImage(msg: ImagePutMsg): void {
-    this.imageState ??= new SessionImages(this.s.ctx.config);
+    const images = (this.imageState ??= new SessionImages(this.s.ctx.config, this.lifetime));
+    const refused = images.refusal(msg.id);
+    if (refused) {
+      this.s.sendError(refused.code, `image ${msg.id}: ${refused.message}`, { ref: 'image.put' });
+      return;
+    }
     this.lastImageId = msg.id;
-    this.imageState.put(msg).then(() => this.describeImage(msg.id), (err: unknown) => {
+    this.newestPutId = msg.id;
+    images.put(msg).then((outcome) => {
+      // Only the newest image is described: an image another put overtook is not.
+      if (outcome === 'stored' && this.newestPutId === msg.id) return this.describeImage(msg.id);
+    }, (err: unknown) => {
       if (err instanceof VlpError) this.s.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
       else {
         this.s.ctx.log.error({ session: this.s.id, err }, 'image check failed unexpectedly');
@@ -70,25 +84,38 @@ export class SessionVision {
     return preferOf(this.imageDescription(imageId));
   }
 
-  /** The seed pipeline's VLM step, off the critical path: once per image, in the background, a
-   *  one-sentence description; detection keywords the description also names rank first. Failures
-   *  only mean no preference. Bounded: one request per image.put, aborted when the session ends. */
+  /** The seed pipeline's VLM step, off the critical path: in the background, a one-sentence
+   *  description of the session's newest image; detection keywords the description also names rank
+   *  first. Failures only mean no preference. Bounded: at most one request per session, for the
+   *  newest image (a newer image's description aborts an older one in flight), aborted when the
+   *  session ends. */
   private async describeImage(imageId: string): Promise<void> {
     const { config, models, log } = this.s.ctx;
     const entry = models.get(config.defaultVisionModel);
-    if (!config.images.describe || !entry || !entry.backend.capabilities.vision || this.s.state === 'closed') return;
+    if (!config.images.describe || !entry || !entry.backend.capabilities.vision || this.s.state === 'closed' || this.lifetime.aborted) return;
     const img = this.imageState?.peek(imageId);
     if (!img) return;
+    this.describing?.abort();
+    const controller = new AbortController();
+    this.describing = controller;
+    const { signal } = controller;
+    // The session's signal gets one listener per description, removed when it ends.
+    const onSessionEnd = (): void => controller.abort();
+    this.lifetime.addEventListener('abort', onSessionEnd, { once: true });
     try {
       // The image and the request only: no system prompt, no dialogue.
       const messages = await withFittedImage([{ role: 'user', content: DESCRIBE_PROMPT }], img, entry);
+      if (signal.aborted) return;
       let text = '';
-      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal: this.lifetime })) {
+      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal })) {
         if (ev.kind === 'done') text = ev.generatedText;
       }
-      this.imageState?.setDescription(imageId, text);
+      if (!signal.aborted) this.imageState?.setDescription(imageId, text);
     } catch (err) {
-      if (!this.lifetime.aborted) log.debug({ session: this.s.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'image description failed');
+      if (!signal.aborted) log.debug({ session: this.s.id, code: err instanceof VlpError ? err.code : 'unexpected' }, 'image description failed');
+    } finally {
+      this.lifetime.removeEventListener('abort', onSessionEnd);
+      if (this.describing === controller) this.describing = undefined;
     }
   }
 
