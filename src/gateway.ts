@@ -12,10 +12,8 @@ import { createTransport } from './transport/index.ts';
 import type { Connection, ConnectionListener, TransportServer } from './transport/types.ts';
 import { createOpsRoutes } from './http/routes.ts';
 import { Session, type SessionHost } from './session/session.ts';
-import { ConnectionHandlerCtx, type SessionTable } from './session/connection.ts';
+import { ConnectionHandlerCtx, type NewSession, type Refusal, type SessionTable } from './session/connection.ts';
 import type { GatewayContext } from './session/context.ts';
-import { ERRORS } from '../protocol/errors.ts';
-import { createServerCodec } from '../protocol/codec.ts';
 import { createConfiguredSegmenter } from './segmenter-backend.ts';
 import { RulesIntentClassifier } from './understanding/rules.ts';
 
@@ -28,6 +26,11 @@ export class Gateway implements SessionHost, SessionTable {
   readonly sessions = new Map<string, Session>();
   private readonly attached = new Map<Session, ConnectionHandlerCtx>();
   private readonly connections = new Set<ConnectionHandlerCtx>();
+  /** Open connections that have not sent hello yet, with the time each opened. They count against
+   *  limits.maxSessions like sessions do (each may start one), and the sweep closes those older
+   *  than limits.helloTimeoutMs. A Map iterates in insertion (= open) order, so the sweep stops at
+   *  the first one still within the timeout. Left on bind (hello) or close. */
+  private readonly awaitingHello = new Map<ConnectionHandlerCtx, number>();
   private readonly transport: TransportServer;
   private draining = false;
   private readonly warmUpIntent: () => void;
@@ -77,11 +80,15 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   // --- SessionTable -------------------------------------------------------------------------
-  create(): Session {
+  create(): NewSession {
+    // The open-time check already counted this connection; checked again here so that no path
+    // (or a hello that arrives while draining) can start a session past the cap.
+    const refused = this.refusal(this.sessions.size);
+    if (refused) return { ok: false, ...refused };
     const s = new Session(this.ctx, this);
     this.sessions.set(s.id, s);
     this.metrics.sessionsActive.inc();
-    return s;
+    return { ok: true, session: s };
   }
 
   get(id: string): Session | undefined {
@@ -93,8 +100,11 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   bind(session: Session, conn: ConnectionHandlerCtx | undefined): void {
-    if (conn) this.attached.set(session, conn);
-    else this.attached.delete(session);
+    if (conn) {
+      this.attached.set(session, conn);
+      // A connection is bound once its hello (new or resume) succeeded.
+      this.awaitingHello.delete(conn);
+    } else this.attached.delete(session);
   }
 
   isDraining(): boolean {
@@ -116,33 +126,48 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   // --- connections --------------------------------------------------------------------------
+  /** Why the gateway refuses to start one more session when `open` sessions (plus connections
+   *  that may still start one) exist, if it does. */
+  private refusal(open: number): Refusal | undefined {
+    if (this.draining) return { code: 'SERVER_SHUTTING_DOWN', message: 'the gateway is shutting down' };
+    if (open >= this.config.limits.maxSessions) return { code: 'SERVER_AT_CAPACITY', message: 'the gateway is at max_sessions' };
+    return undefined;
+  }
+
   private onOpen(conn: Connection): ConnectionListener {
     this.metrics.connectionsTotal.inc();
     const ctx = new ConnectionHandlerCtx(conn, this.ctx, this);
-    if (this.draining || this.sessions.size >= this.config.limits.maxSessions) {
-      const code = this.draining ? 'SERVER_SHUTTING_DOWN' : 'SERVER_AT_CAPACITY';
+    // Every open connection may start a session: count those still awaiting hello too, so that
+    // opening many sockets first and sending hello on each later cannot pass max_sessions.
+    const refused = this.refusal(this.sessions.size + this.awaitingHello.size);
+    if (refused) {
       // Answer with a typed error (seq 0) and close; the listener still has to exist for onClose.
-      const codec = createServerCodec(conn.subprotocol);
-      conn.send(codec.encode({ t: 'error', seq: 0, code, message: this.draining ? 'the gateway is shutting down' : 'the gateway is at max_sessions', retryable: true, fatal: true }));
-      this.metrics.errorsTotal.inc({ code });
-      conn.close(ERRORS[code].close, code);
+      ctx.fail(refused.code, refused.message);
       return { onMessage: () => undefined, onDrain: () => undefined, onClose: () => undefined };
     }
     this.connections.add(ctx);
+    this.awaitingHello.set(ctx, performance.now());
     return {
       onMessage: (d, b) => ctx.onMessage(d, b),
       onDrain: () => ctx.onDrain(),
       onClose: (code, reason) => {
         this.connections.delete(ctx);
+        this.awaitingHello.delete(ctx);
         ctx.onClose(code, reason);
       },
     };
   }
 
-  /** Expire detached sessions past the resume window and idle connected ones. */
+  /** Close connections that sent no hello in time, expire detached sessions past the resume
+   *  window and idle connected ones. */
   private sweep(): void {
     const now = performance.now();
-    const { resumeWindowMs, idleTimeoutMs } = this.config.limits;
+    const { resumeWindowMs, idleTimeoutMs, helloTimeoutMs } = this.config.limits;
+    for (const [conn, openedAt] of this.awaitingHello) {
+      if (now - openedAt <= helloTimeoutMs) break; // open order: every later one is younger
+      // Stays in the map (and counted) until its close completes; fail() is a no-op once closing.
+      conn.fail('SESSION_IDLE_TIMEOUT', `no hello within ${helloTimeoutMs} ms`);
+    }
     let detached = 0;
     for (const s of this.sessions.values()) {
       if (s.state === 'detached') {

@@ -119,6 +119,9 @@ export const ConfigSchema = z
         replayBytes: int(1024, 64 << 20).default(256 << 10),
         resumeWindowMs: int(0, 3_600_000).default(30_000),
         idleTimeoutMs: int(1000, 86_400_000).default(300_000),
+        /** A connection that has not sent hello this long after opening is closed
+         *  (SESSION_IDLE_TIMEOUT); checked once a second, like the idle timeout. */
+        helloTimeoutMs: int(1000, 600_000).default(10_000),
         /** Client messages per second per connection (token bucket, burst = 2x). */
         maxMessagesPerSec: int(1, 100_000).default(400),
         /** Socket send buffer above which sends report backpressure, bytes. */
@@ -253,6 +256,9 @@ export const ConfigSchema = z
         maxSide: int(1, 1 << 16).default(16_384),
         /** Images kept per session (oldest evicted). */
         perSession: int(1, 64).default(8),
+        /** image.put checks (URL fetch, decode) running at once per session; a put of another id
+         *  beyond them is refused with PROTO_RATE_LIMITED (a put of an id in flight replaces it). */
+        checksInFlight: int(1, 16).default(2),
         /** Hosts image URLs may be fetched from (exact or *.domain). Empty = no URL images. */
         allowedHosts: z.array(z.string().min(1)).default([]),
         /** Allow private/loopback addresses for URL images (tests, on-prem). */

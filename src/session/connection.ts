@@ -10,9 +10,34 @@ import { TokenBucket } from './ratelimit.ts';
 import { tokensEqual } from './ids.ts';
 import type { GatewayContext } from './context.ts';
 
+/** Why the gateway does not start a session (or accept a connection that could start one). */
+export interface Refusal {
+  code: 'SERVER_AT_CAPACITY' | 'SERVER_SHUTTING_DOWN';
+  message: string;
+}
+
+export type NewSession = { ok: true; session: Session } | ({ ok: false } & Refusal);
+
+/** Non-fatal error replies outside a session: at most one per this many ms (as PROTO_RATE_LIMITED). */
+const CONN_ERROR_INTERVAL_MS = 1000;
+
+/** Lets an event through at most once per `intervalMs`; the ones in between are dropped. */
+class Throttle {
+  private last = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly intervalMs: number) {}
+
+  allow(now = performance.now()): boolean {
+    if (now - this.last <= this.intervalMs) return false;
+    this.last = now;
+    return true;
+  }
+}
+
 /** What a connection needs from the gateway's session table. */
 export interface SessionTable {
-  create(): Session;
+  /** A new session, or the refusal to send (at max_sessions, shutting down). */
+  create(): NewSession;
   get(id: string): Session | undefined;
   /** The connection currently attached to a session, if any. */
   connectionOf(session: Session): ConnectionHandlerCtx | undefined;
@@ -24,7 +49,9 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
   session: Session | undefined;
   private readonly codec: ServerCodec;
   private readonly bucket: TokenBucket;
-  private lastRateError = Number.NEGATIVE_INFINITY;
+  private readonly rateErrors = new Throttle(CONN_ERROR_INTERVAL_MS);
+  /** Non-fatal error replies before hello (no outbox bounds them: see error()). */
+  private readonly connErrors = new Throttle(CONN_ERROR_INTERVAL_MS);
   private closed = false;
 
   constructor(
@@ -66,9 +93,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       return;
     }
     if (!this.bucket.take()) {
-      const now = performance.now();
-      if (now - this.lastRateError > 1000) {
-        this.lastRateError = now;
+      if (this.rateErrors.allow()) {
         this.error('PROTO_RATE_LIMITED', `more than ${limits.maxMessagesPerSec} messages per second; messages are being dropped`);
       }
       return;
@@ -146,7 +171,12 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       this.onResume(msg.resume);
       return;
     }
-    const s = this.table.create();
+    const created = this.table.create();
+    if (!created.ok) {
+      this.fail(created.code, created.message);
+      return;
+    }
+    const s = created.session;
     if (msg.options) {
       try {
         s.updateOptions(msg.options);
@@ -165,13 +195,15 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       this.fail('SESSION_RESUME_FAILED', 'no resumable session with that id and token');
       return;
     }
+    // Detach the connection still holding the session first: its queued frames then get their seq
+    // and enter the replay buffer, so the replay below includes them (else they would be lost).
+    const previous = this.table.connectionOf(s);
+    if (previous && previous !== this) previous.replaced();
     const frames = s.outbox.replay.since(r.last_seq, s.outbox.lastSeq);
     if (!frames) {
       this.fail('SESSION_RESUME_FAILED', `frames after seq ${r.last_seq} are no longer buffered`);
       return;
     }
-    const previous = this.table.connectionOf(s);
-    if (previous && previous !== this) previous.replaced();
     this.attachSession(s, true);
     s.outbox.resend(frames);
     this.ctx.log.info({ conn: this.conn.id, session: s.id, replayed: frames.length }, 'session resumed');
@@ -225,19 +257,38 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     else s.close('disconnect');
   }
 
-  /** Non-fatal error: on the session when there is one, else a connection-scoped frame (seq 0). */
+  /** Non-fatal error: on the session when there is one, else a connection-scoped frame (seq 0).
+   *  Without a session no outbox bounds what is written, so a connection-scoped error is sent at
+   *  most once per second (the others are dropped), and a connection whose socket buffer is over
+   *  the high-water mark (the client does not read) is closed as a slow consumer. */
   error(code: ErrorCode, message: string, ref?: string): void {
     const s = this.session;
     if (s) {
       s.sendError(code, message, ref !== undefined ? { ref } : {});
       return;
     }
+    if (this.overHighWater()) return;
+    if (!this.connErrors.allow()) return;
     this.ctx.metrics.errorsTotal.inc({ code });
     this.sendConnectionError(code, message, ref);
+    this.overHighWater();
   }
 
-  /** Fatal error: send the frame, then close with the code's close code. */
+  /** Before hello: closes the connection with SESSION_SLOW_CONSUMER when the client leaves more
+   *  than limits.highWaterBytes unread in its socket buffer; true when it did. */
+  private overHighWater(): boolean {
+    const limit = this.ctx.config.limits.highWaterBytes;
+    const buffered = this.conn.bufferedBytes();
+    if (buffered <= limit) return false;
+    this.ctx.log.warn({ conn: this.conn.id, buffered }, 'slow consumer before hello: closing connection');
+    this.fail('SESSION_SLOW_CONSUMER', `the client does not read: over ${limit} bytes unread before hello`);
+    return true;
+  }
+
+  /** Fatal error: send the frame, then close with the code's close code. Once the connection is
+   *  closing this does nothing (one fatal error per connection). */
   fail(code: ErrorCode, message: string): void {
+    if (this.closed) return;
     const spec = ERRORS[code];
     const close = 'close' in spec ? spec.close : 1011;
     const s = this.session;
