@@ -13,8 +13,8 @@ const CLOSE_MEANING: Record<CloseName, string> = {
   TOO_BIG: 'A frame exceeded `max_frame_bytes` (`PROTO_FRAME_TOO_LARGE`).',
   INTERNAL: 'Unexpected gateway fault that made the connection unusable.',
   RESUME_FAILED: '`hello.resume` could not be honoured (`SESSION_RESUME_FAILED`); start a new session.',
-  IDLE_TIMEOUT: 'No message arrived within the idle timeout (`SESSION_IDLE_TIMEOUT`).',
-  SLOW_CONSUMER: 'The client read too slowly and the bounded outbox overflowed (`SESSION_SLOW_CONSUMER`).',
+  IDLE_TIMEOUT: 'No message arrived within the idle timeout, or no hello within `limits.helloTimeoutMs` of opening (`SESSION_IDLE_TIMEOUT`).',
+  SLOW_CONSUMER: 'The client read too slowly: the bounded outbox overflowed, or before hello its unread replies passed `limits.highWaterBytes` (`SESSION_SLOW_CONSUMER`).',
   SESSION_REPLACED: 'Another connection resumed this session; this older connection is closed.',
 };
 

@@ -61,7 +61,7 @@ export const ERRORS = {
   },
   PROTO_RATE_LIMITED: {
     category: 'protocol', retryable: true, status: 'active',
-    summary: 'The client sends messages faster than the per-session rate limit; the message was dropped.',
+    summary: 'The client sends messages faster than the per-session rate limit (the message was dropped), or sent an image.put while `images.checksInFlight` image checks were already running in the session (that image was not stored).',
   },
   // session lifecycle
   SESSION_NOT_STARTED: {
@@ -82,11 +82,11 @@ export const ERRORS = {
   },
   SESSION_SLOW_CONSUMER: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.SLOW_CONSUMER,
-    summary: 'The client reads too slowly: the bounded outbox overflowed with frames that cannot be dropped.',
+    summary: 'The client reads too slowly: the bounded outbox overflowed with frames that cannot be dropped, or, before hello, more than `limits.highWaterBytes` of replies were left unread.',
   },
   SESSION_IDLE_TIMEOUT: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.IDLE_TIMEOUT,
-    summary: 'No message arrived within the idle timeout.',
+    summary: 'No message arrived within the idle timeout, or the connection sent no hello within `limits.helloTimeoutMs` of opening.',
   },
   // turns
   TURN_BUSY: {
@@ -203,7 +203,7 @@ export const ERRORS = {
   },
   SERVER_AT_CAPACITY: {
     category: 'server', retryable: true, status: 'active', close: CloseCode.POLICY,
-    summary: 'The gateway has reached max_sessions; try again later.',
+    summary: 'The gateway has reached `limits.maxSessions`: answered to a new connection (connections awaiting hello count as sessions) and to a hello that would start a session past it; try again later.',
   },
   SERVER_INTERNAL: {
     category: 'server', retryable: true, status: 'active',

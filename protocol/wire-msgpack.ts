@@ -2,7 +2,7 @@
 // scan, and the mapping of decoder failures to stable error codes. Untyped: codec.ts validates.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { decodeFailure, type DecodeFailure } from './decode-result.ts';
-import { MsgpackShapeScanner, SHAPE_EXT, SHAPE_OK, SHAPE_TOO_DEEP, SHAPE_TOO_MANY_VALUES } from './msgpack-shape.ts';
+import { MsgpackShapeScanner, SHAPE_EXT, SHAPE_MALFORMED, SHAPE_OK, SHAPE_TOO_DEEP, SHAPE_TOO_MANY_VALUES, type ShapeVerdict } from './msgpack-shape.ts';
 
 export interface WireBounds {
   /** Longest msgpack str, UTF-8 bytes. */
@@ -85,16 +85,23 @@ const AUDIO_CHUNK_PREFIX = Uint8Array.of(
 );
 const PREFIX_LEN = AUDIO_CHUNK_PREFIX.length;
 
-function shapeFailure(shape: number): DecodeFailure {
+/** The failure for every verdict but SHAPE_OK. Exported for tests. */
+export function shapeFailure(shape: Exclude<ShapeVerdict, typeof SHAPE_OK>): DecodeFailure {
   switch (shape) {
+    case SHAPE_MALFORMED:
+      return decodeFailure('PROTO_MALFORMED', 'the frame is not one valid msgpack value');
     case SHAPE_EXT:
       return decodeFailure('PROTO_MALFORMED', 'the frame uses a msgpack ext type, which vlp.v1 does not allow');
     case SHAPE_TOO_DEEP:
       return decodeFailure('PROTO_MALFORMED', 'the frame nests maps or arrays too deeply');
     case SHAPE_TOO_MANY_VALUES:
       return decodeFailure('PROTO_FIELD_TOO_LARGE', 'the frame holds too many values');
-    default:
-      return decodeFailure('PROTO_MALFORMED', 'the frame is not one valid msgpack value');
+    default: {
+      // A verdict added to ShapeVerdict without a case fails to compile here. decode() never
+      // throws, so at run time such a verdict still answers the frame as malformed.
+      const never: never = shape;
+      return decodeFailure('PROTO_MALFORMED', `the frame failed the shape scan (verdict ${String(never)})`);
+    }
   }
 }
 

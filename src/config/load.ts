@@ -12,7 +12,13 @@ export class ConfigError extends Error {
 type Json = Record<string, unknown>;
 
 /** Env variables we read; any other VLP_* variable is rejected as a probable typo. */
-export const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'int' | 'number' | 'urls' }> = {
+/** How an env variable's or flag's text becomes a config value. */
+export type EnvKind = 'string' | 'int' | 'number' | 'urls';
+
+/** What convert() makes of each kind. */
+export type EnvValue = string | number | string[];
+
+export const ENV_KEYS: Record<string, { path: string[]; kind: EnvKind }> = {
   PORT: { path: ['port'], kind: 'int' },
   VLP_HOST: { path: ['host'], kind: 'string' },
   VLP_TRANSPORT: { path: ['transport'], kind: 'string' },
@@ -50,7 +56,9 @@ const FLAG_TO_ENV: Record<string, string> = {
   'asr-url': 'VLP_ASR_URL',
 };
 
-function convert(name: string, raw: string, kind: 'string' | 'int' | 'number' | 'urls'): unknown {
+/** Exported for tests. Throws ConfigError for a number that does not parse; a kind without a case
+ *  (a new EnvKind) fails at compile time, and at run time throws instead of returning undefined. */
+export function convert(name: string, raw: string, kind: EnvKind): EnvValue {
   switch (kind) {
     case 'string':
       return raw;
@@ -65,10 +73,14 @@ function convert(name: string, raw: string, kind: 'string' | 'int' | 'number' | 
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
+    default: {
+      const never: never = kind;
+      throw new Error(`${name}: unhandled env kind ${String(never)}`);
+    }
   }
 }
 
-function setPath(target: Json, path: string[], value: unknown): void {
+function setPath(target: Json, path: string[], value: EnvValue): void {
   if (path[0] === '@model') {
     // Model URLs: patch the default model list (or the file's list) by id.
     const id = path[1] as string;

@@ -6,6 +6,7 @@ import type { ImagePutMsg } from '../../protocol/messages.ts';
 import type { ChatMessage } from '../backends/ports.ts';
 import type { StoredImage } from '../images/types.ts';
 import type { ModelEntry } from '../models.ts';
+import { safeErrorFields } from '../observability/fatal.ts';
 import { LABEL_INFO } from '../understanding/labels.ts';
 import { withFittedImage } from './image-prep.ts';
 import { SessionImages } from './images.ts';
@@ -68,7 +69,7 @@ export class SessionVision {
     }, (err: unknown) => {
       if (err instanceof VlpError) this.s.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
       else {
-        this.s.ctx.log.error({ session: this.s.id, err }, 'image check failed unexpectedly');
+        this.s.ctx.log.error({ session: this.s.id, error: safeErrorFields(err) }, 'image check failed unexpectedly');
         this.s.sendError('SERVER_INTERNAL', `image ${msg.id}: unexpected gateway fault`, { ref: 'image.put' });
       }
     });
@@ -162,7 +163,7 @@ export class SessionVision {
     } catch (err) {
       if (err instanceof VlpError) this.s.sendError(err.code, err.message, { turn, ref });
       else {
-        this.s.ctx.log.error({ session: this.s.id, turn, err }, 'image preparation failed');
+        this.s.ctx.log.error({ session: this.s.id, turn, error: safeErrorFields(err) }, 'image preparation failed');
         this.s.sendError('SERVER_INTERNAL', 'unexpected gateway fault while preparing the image', { turn, ref });
       }
       return undefined;

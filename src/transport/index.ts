@@ -11,6 +11,12 @@ export function createTransport(kind: TransportKind, opts: TransportOptions): Tr
       return createWsTransport(opts);
     case 'uws':
       return createUwsTransport(opts);
+    default: {
+      // Unreachable while TransportKind and this switch agree; a config that bypassed the schema
+      // (or a new kind without a case) fails here rather than returning undefined.
+      const never: never = kind;
+      throw new Error(`unknown transport ${String(never)}`);
+    }
   }
 }
 

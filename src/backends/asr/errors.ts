@@ -14,9 +14,11 @@ export function asrTimeoutError(service: string, what: string, ms: number): VlpE
   return new VlpError('UPSTREAM_TIMEOUT', `${service}: ${what} took longer than ${ms} ms`);
 }
 
-/** `what` is a fixed description; never pass upstream bytes (they may carry a transcript). */
-export function asrProtocolError(service: string, what: string, cause?: unknown): VlpError {
-  return new VlpError('UPSTREAM_PROTOCOL', `${service} protocol error: ${what}`, cause === undefined ? {} : { cause });
+/** `what` is a fixed description; never pass upstream bytes (they may carry a transcript). Takes
+ *  no cause on purpose: what fails to parse is upstream bytes, and the parser's error (JSON.parse,
+ *  a fatal TextDecoder, a schema) quotes them, so attaching it would carry the transcript into logs. */
+export function asrProtocolError(service: string, what: string): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `${service} protocol error: ${what}`);
 }
 
 // ---------------------------------------------------------------------------------------------

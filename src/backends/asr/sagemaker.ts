@@ -46,8 +46,9 @@ export function parseWhisperAnswer(bytes: Uint8Array | undefined): Transcript {
   let v: unknown;
   try {
     v = JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    throw sageMakerProtocolError('the Whisper answer is not JSON', err);
+  } catch {
+    // The parse error is not attached: it quotes the body, i.e. the transcript.
+    throw sageMakerProtocolError('the Whisper answer is not JSON');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !('text' in v)) throw sageMakerProtocolError('the Whisper answer has no `text`');
   const t: unknown = v.text;

@@ -52,8 +52,9 @@ export function parseAsrAnswer(body: string): Transcript {
   let v: unknown;
   try {
     v = JSON.parse(body);
-  } catch (err) {
-    throw asrProtocolError(SERVICE, 'the answer is not JSON (output=json)', err);
+  } catch {
+    // The parse error is not attached: it quotes the body, i.e. the transcript.
+    throw asrProtocolError(SERVICE, 'the answer is not JSON (output=json)');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !('text' in v) || typeof v.text !== 'string') {
     throw asrProtocolError(SERVICE, 'the answer has no `text` string');

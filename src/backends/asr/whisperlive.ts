@@ -205,8 +205,9 @@ export class WhisperLiveStream implements AsrStream {
     let msg: unknown;
     try {
       msg = JSON.parse(data.toString());
-    } catch (err) {
-      return this.fail(asrProtocolError(SERVICE, 'a text frame is not JSON', err));
+    } catch {
+      // The parse error is not attached: it quotes the frame, i.e. the transcript.
+      return this.fail(asrProtocolError(SERVICE, 'a text frame is not JSON'));
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.fail(asrProtocolError(SERVICE, 'a message is not a JSON object'));
     const m = msg as Record<string, unknown>;

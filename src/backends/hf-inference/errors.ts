@@ -61,7 +61,8 @@ export function hfTimeoutError(ms: number): VlpError {
   return new VlpError('UPSTREAM_TIMEOUT', `HF inference answered nothing complete within ${ms} ms`);
 }
 
-/** `what` is a fixed description; never upstream bytes (they may echo the input). */
-export function hfProtocolError(what: string, cause?: unknown): VlpError {
-  return new VlpError('UPSTREAM_PROTOCOL', `HF inference protocol error: ${what}`, cause === undefined ? {} : { cause });
+/** `what` is a fixed description; never upstream bytes (they may echo the input). Takes no cause on
+ *  purpose: a parser's error (JSON.parse, …) quotes the bytes it failed on. */
+export function hfProtocolError(what: string): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `HF inference protocol error: ${what}`);
 }

@@ -72,8 +72,9 @@ export function parseZeroShotResponse(body: string, candidates: readonly string[
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
-  } catch (err) {
-    throw hfProtocolError('answer is not JSON', err);
+  } catch {
+    // The parse error is not attached: it quotes the body, which echoes the user's text.
+    throw hfProtocolError('answer is not JSON');
   }
   let out: ZeroShotScore[];
   if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((e) => isRecord(e) && 'label' in e)) {

@@ -71,7 +71,9 @@ export function sageMakerError(err: unknown, phase: 'request' | 'stream'): VlpEr
       const status = field(err, 'OriginalStatusCode');
       const s = typeof status === 'number' ? status : undefined;
       const text = jsonErrorText(str(field(err, 'OriginalMessage')));
-      return new VlpError(modelErrorCode(s), `SageMaker ModelError: the model container answered HTTP ${s ?? '?'}${text === undefined ? '' : `: ${clean(text)}`}`, opts);
+      // No cause: the SDK error's message and OriginalMessage are the container's raw answer, which
+      // may quote the request (a deserializer rejecting the prompt) — the case jsonErrorText withholds.
+      return new VlpError(modelErrorCode(s), `SageMaker ModelError: the model container answered HTTP ${s ?? '?'}${text === undefined ? '' : `: ${clean(text)}`}`);
     }
     case 'ModelNotReadyException':
     case 'ServiceUnavailable':
@@ -113,7 +115,7 @@ export function sageMakerError(err: unknown, phase: 'request' | 'stream'): VlpEr
   }
   // Event-stream framing faults raised by the SDK's decoder (send() reads the first event too).
   if (/checksum|Unrecognizable event type|message too short|message length|header type tag/i.test(message)) {
-    return sageMakerProtocolError('corrupt event-stream message', err);
+    return sageMakerProtocolError('corrupt event-stream message');
   }
   const code = errorCodeOf(err);
   const truncated = message.startsWith('Truncated event message');
@@ -132,7 +134,8 @@ export function sageMakerEndedEarlyError(): VlpError {
   return new VlpError('UPSTREAM_RESET', 'SageMaker stream ended without a final event');
 }
 
-/** `what` is a fixed description; never pass upstream bytes (they may echo the prompt). */
-export function sageMakerProtocolError(what: string, cause?: unknown): VlpError {
-  return new VlpError('UPSTREAM_PROTOCOL', `SageMaker protocol error: ${what}`, cause === undefined ? {} : { cause });
+/** `what` is a fixed description; never pass upstream bytes (they may echo the prompt). Takes no
+ *  cause on purpose: a parser's or decoder's error quotes the bytes it failed on. */
+export function sageMakerProtocolError(what: string): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `SageMaker protocol error: ${what}`);
 }

@@ -87,9 +87,10 @@ export function tgiEndedEarlyError(): VlpError {
   return new VlpError('UPSTREAM_RESET', 'TGI stream ended without a final event');
 }
 
-/** `what` is a fixed description; never pass upstream bytes (they may echo the prompt). */
-export function tgiProtocolError(what: string, cause?: unknown): VlpError {
-  return new VlpError('UPSTREAM_PROTOCOL', `TGI protocol error: ${what}`, cause === undefined ? {} : { cause });
+/** `what` is a fixed description; never pass upstream bytes (they may echo the prompt). Takes no
+ *  cause on purpose: a parser's error (JSON.parse, …) quotes the bytes it failed on. */
+export function tgiProtocolError(what: string): VlpError {
+  return new VlpError('UPSTREAM_PROTOCOL', `TGI protocol error: ${what}`);
 }
 
 export { errorCodeOf, parseRetryAfter };

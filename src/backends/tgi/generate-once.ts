@@ -40,8 +40,9 @@ function parseGenerateResponse(body: string): TgiGenerateResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
-  } catch (err) {
-    throw tgiProtocolError('/generate answer is not JSON', err);
+  } catch {
+    // The parse error is not attached: it quotes the body, i.e. the generated text.
+    throw tgiProtocolError('/generate answer is not JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw tgiProtocolError('/generate answer is not an object');
   const { generated_text: text, details } = parsed as { generated_text?: unknown; details?: unknown };
