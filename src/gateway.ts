@@ -206,7 +206,7 @@ export class Gateway implements SessionHost, SessionTable {
     this.ctx.log.info({ sessions: this.sessions.size, graceMs }, 'shutting down');
     await this.transport.stopAccepting();
     for (const s of this.sessions.values()) {
-      if (s.state === 'active') s.send({ t: 'goaway', reason: 'shutdown', time_left_ms: graceMs });
+      if (s.state === 'active') s.sendGoaway(graceMs);
     }
     const deadline = performance.now() + graceMs;
     while (performance.now() < deadline) {

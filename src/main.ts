@@ -142,10 +142,19 @@ async function main(): Promise<void> {
     }
     process.exit(exitCode);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM', 0));
-  process.on('SIGINT', () => void stop('SIGINT', 0));
+  // stop() handles the shutdown's own failures; one outside them (the log, a timer) is logged here
+  // and exits 1 like those, rather than becoming an unhandled rejection whose handler finds the
+  // shutdown already started and the process never exiting.
+  const stopOrExit = (signal: string, exitCode: number): void => {
+    stop(signal, exitCode).catch((err: unknown) => {
+      log.error({ error: safeErrorFields(err) }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stopOrExit('SIGTERM', 0));
+  process.on('SIGINT', () => stopOrExit('SIGINT', 0));
   // After an uncaught exception the process state is unknown: drain and exit non-zero.
-  installFatalHandlers(process, log, (reason) => void stop(reason, 1));
+  installFatalHandlers(process, log, (reason) => stopOrExit(reason, 1));
 }
 
 main().catch((err: unknown) => {

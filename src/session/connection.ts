@@ -199,7 +199,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
     // and enter the replay buffer, so the replay below includes them (else they would be lost).
     const previous = this.table.connectionOf(s);
     if (previous && previous !== this) previous.replaced();
-    const frames = s.outbox.replay.since(r.last_seq, s.outbox.lastSeq);
+    const frames = s.outbox.replaySince(r.last_seq);
     if (!frames) {
       this.fail('SESSION_RESUME_FAILED', `frames after seq ${r.last_seq} are no longer buffered`);
       return;
@@ -286,13 +286,15 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
   }
 
   /** Fatal error: send the frame, then close with the code's close code. Once the connection is
-   *  closing this does nothing (one fatal error per connection). */
+   *  closing this does nothing (one fatal error per connection). With a session the frame is
+   *  written at once, ahead of frames waiting behind backpressure (the transport buffers it),
+   *  and is not kept for replay. */
   fail(code: ErrorCode, message: string): void {
     if (this.closed) return;
     const spec = ERRORS[code];
     const close = 'close' in spec ? spec.close : 1011;
     const s = this.session;
-    if (s) s.sendError(code, message);
+    if (s) s.sendFatal(code, message, this);
     else {
       this.ctx.metrics.errorsTotal.inc({ code });
       this.sendConnectionError(code, message, undefined);

@@ -3,7 +3,8 @@
 // frames of one turn coalesce while the socket is backpressured (up to MAX_MERGED_TOKEN_CHARS of
 // text per frame); intent.update and asr.partial are latest-wins. A frame is written at once when
 // nothing is queued and the socket takes more (lowest latency); otherwise it waits in the queue
-// for the socket's drain.
+// for the socket's drain. Frames about the connection itself (goaway, the fatal error before a
+// close) go around the queue and are not kept for replay (sendDirect).
 import type { GenTokenMsg, ServerMessage, ServerPayload } from '../../protocol/messages.ts';
 import type { SendResult } from '../transport/types.ts';
 import { ReplayRing } from './replay.ts';
@@ -30,8 +31,14 @@ export interface OutboxOptions {
  *  answer fills the queue up to maxFrames (slow consumer) instead of one frame growing without end. */
 export const MAX_MERGED_TOKEN_CHARS = 64 * 1024;
 
+/** Seqs of frames written by sendDirect that are remembered (each connection has at most one
+ *  fatal error, a session one goaway): older ones are far behind any resumable cursor. */
+const MAX_UNREPLAYED = 8;
+
 export class Outbox {
   private seq = 0;
+  /** Seqs of the latest frames written by sendDirect: not in the replay ring. */
+  private readonly unreplayed: number[] = [];
   private queue: ServerPayload[] = [];
   private head = 0;
   private sink: OutboxSink | undefined;
@@ -112,11 +119,14 @@ export class Outbox {
     }
     this.queue.push(p);
     if (this.pending > this.opts.maxFrames) {
-      // Slow consumer: stop writing to this connection, keep every frame for a resume.
+      // Slow consumer: stop writing to this connection, keep every frame for a resume. The
+      // connection's fatal error (sent by onOverflow through sendDirect) takes its seq before the
+      // waiting frames get theirs in the replay ring: a client that got the error and resumes
+      // from its seq still gets every waiting frame.
       this.overflowed = true;
+      this.opts.onOverflow();
       this.sink = undefined;
       this.drainToReplay();
-      this.opts.onOverflow();
       return;
     }
     this.schedule();
@@ -126,6 +136,34 @@ export class Outbox {
   pushNow(p: ServerPayload): void {
     this.push(p);
     this.flush();
+  }
+
+  /** Write a frame about the connection rather than the session (goaway, a fatal error before the
+   *  close) to `sink` at once: ahead of the waiting frames and even while backpressured (the
+   *  transport buffers it; best effort, the connection is going away). It takes the next seq, so
+   *  the frames after it stay in order, but is not kept for replay: a resume skips its seq (see
+   *  replaySince). False when there is no connection to write to. */
+  sendDirect(p: ServerPayload, sink: OutboxSink | undefined = this.sink): boolean {
+    if (!sink) return false;
+    const msg = this.stamp(p);
+    this.unreplayed.push(msg.seq);
+    if (this.unreplayed.length > MAX_UNREPLAYED) this.unreplayed.shift();
+    const r = sink.send(msg);
+    this.sentFrames++;
+    if (r === 'backpressure' && sink === this.sink && !this.blocked) {
+      this.blocked = true;
+      this.backpressureEvents++;
+    }
+    return true;
+  }
+
+  /** The frames after `lastSeq` for a resume, or undefined when some are no longer held. Seqs of
+   *  frames not kept for replay (sendDirect) right after `lastSeq` are skipped: a client that
+   *  missed its goaway or fatal error resumes as one that got it. */
+  replaySince(lastSeq: number): ServerMessage[] | undefined {
+    let from = lastSeq;
+    while (this.unreplayed.includes(from + 1)) from++;
+    return this.replay.since(from, this.seq);
   }
 
   /** Re-send already sequenced frames (resume) through the current sink, bypassing the queue. */

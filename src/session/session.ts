@@ -23,6 +23,7 @@ import { checkFormat } from '../audio/formats.ts';
 import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
 import { SessionVision } from './session-vision.ts';
 import { paramsFor, routeTurn } from './turn-router.ts';
+import { safeErrorFields } from '../observability/fatal.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -116,6 +117,19 @@ export class Session implements VoiceTurnStarter {
     else this.outbox.push(frame);
   }
 
+  /** The error frame of a connection about to close (`conn`, the session's connection): written
+   *  at once, ahead of frames waiting behind backpressure, and not kept for replay (it concerns
+   *  that connection, not the session: a resuming client does not get it again). */
+  sendFatal(code: ErrorCode, message: string, conn: OutboxSink): void {
+    this.ctx.metrics.errorsTotal.inc({ code });
+    this.outbox.sendDirect({ t: 'error', code, message, retryable: ERRORS[code].retryable, fatal: true }, conn);
+  }
+
+  /** goaway to the attached connection, if any: written at once and not kept for replay. */
+  sendGoaway(timeLeftMs: number): void {
+    this.outbox.sendDirect({ t: 'goaway', reason: 'shutdown', time_left_ms: timeLeftMs });
+  }
+
   updateOptions(o: NonNullable<Extract<ClientMessage, { t: 'session.update' }>['options']>): void {
     this.options = applyOptions(this.options, o, this.ctx.config, (id) => this.ctx.models.get(id) !== undefined);
     // Planning's libraries load now rather than in the first planned turn; a failed load reaches
@@ -151,9 +165,15 @@ export class Session implements VoiceTurnStarter {
     this.turn = run;
     this.turnsStarted++;
     run.spec = { committed: 0, discarded: voice?.priorDiscarded ?? 0 };
-    const work = routeTurn(this, this.vision, run, msg, entry, params, text, voice?.speculation).catch((err: unknown) => {
-      reportTurnFailure(this, run, err);
-    });
+    const work = routeTurn(this, this.vision, run, msg, entry, params, text, voice?.speculation)
+      .catch((err: unknown) => {
+        reportTurnFailure(this, run, err);
+      })
+      // turnDone never rejects: a failure to report the failure is logged (nobody awaits it but
+      // shutdown, and an unhandled rejection would end the process).
+      .catch((err: unknown) => {
+        this.ctx.log.error({ session: this.id, error: safeErrorFields(err) }, 'turn failure could not be reported');
+      });
     this.turnDone = work.finally(() => {
       if (this.turn === run) this.turn = undefined;
     });
@@ -218,7 +238,9 @@ export class Session implements VoiceTurnStarter {
     this.voice = voice;
     // Counted from audio.start until the stream has closed (after audio.end, once its final came).
     this.ctx.metrics.voiceStreamsActive.inc();
-    void voice.init();
+    voice.init().catch((err: unknown) => {
+      this.ctx.log.error({ session: this.id, error: safeErrorFields(err) }, 'audio pipeline failure could not be handled');
+    });
   }
 
   audioChunk(data: Uint8Array, arrivedAt: number): void {
@@ -269,11 +291,15 @@ export class Session implements VoiceTurnStarter {
     } else if (this.turn) {
       this.waitingVoice = { msg, marks };
       this.cancelTurn(undefined, 'superseded');
-      void (this.turnDone ?? Promise.resolve()).then(() => {
-        const next = this.waitingVoice;
-        this.waitingVoice = undefined;
-        if (next) this.startSpokenTurn(next.msg, next.marks);
-      });
+      (this.turnDone ?? Promise.resolve())
+        .then(() => {
+          const next = this.waitingVoice;
+          this.waitingVoice = undefined;
+          if (next) this.startSpokenTurn(next.msg, next.marks);
+        })
+        .catch((err: unknown) => {
+          this.ctx.log.error({ session: this.id, error: safeErrorFields(err) }, 'waiting voice turn could not be started');
+        });
     } else {
       this.startSpokenTurn(msg, marks);
     }

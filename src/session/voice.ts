@@ -39,7 +39,8 @@ export interface VoiceTurnMarks {
 const MAX_PENDING_CHUNKS = 200;
 /** asr.lag and repeated audio errors are sent at most this often. */
 const NOTICE_INTERVAL_MS = 500;
-/** After an ASR stream failed, the next one is opened no sooner than this. */
+/** After an ASR stream failed, the next one is opened no sooner than this, or than the wait the
+ *  error names (retryAfterS: WhisperLive WAIT, an HTTP Retry-After) when that is longer. */
 const REOPEN_BACKOFF_MS = 1_000;
 
 export type BargeIn = 'off' | 'speech_start' | 'first_words';
@@ -62,7 +63,11 @@ export class VoiceInput {
   private vad: Vad | undefined;
   private asr: AsrStream | undefined;
   private asrWritable = true;
-  private asrFailedAt = -Infinity;
+  /** performance.now() before which no new ASR stream is opened (backoff after a failure). */
+  private reopenAt = -Infinity;
+  /** Code of the last ASR failure the client was told about, until a stream gives a transcript
+   *  again: a reopen failing with the same code is not reported again (one frame per outage). */
+  private reportedAsrFailure: ErrorCode | undefined;
   /** Gateway sample at which the current ASR stream's sample 0 sits, plus audio dropped since. */
   private asrOffset = 0;
   private readonly ring: PcmRing;
@@ -225,7 +230,7 @@ export class VoiceInput {
 
   /** Hand the samples to the ASR stream at once when it keeps up, else keep them in the ring. */
   private forward(pcm: Int16Array, at: number): void {
-    if (!this.asr && performance.now() - this.asrFailedAt >= REOPEN_BACKOFF_MS && !this.ending) this.openAsr();
+    if (!this.asr && !this.ending && performance.now() >= this.reopenAt) this.openAsr();
     const asr = this.asr;
     if (!asr) {
       // No ASR stream (failed, backing off): the audio is lost; count it like a ring overflow.
@@ -333,6 +338,7 @@ export class VoiceInput {
     if (this.closed || this.asr !== stream) return;
     switch (ev.kind) {
       case 'partial': {
+        this.reportedAsrFailure = undefined; // the recognizer works again
         const text = ev.stable + ev.unstable;
         if (text === this.lastPartial) return;
         this.lastPartial = text;
@@ -345,6 +351,7 @@ export class VoiceInput {
         return;
       }
       case 'final': {
+        this.reportedAsrFailure = undefined;
         const now = performance.now();
         const text = ev.text.trim();
         this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
@@ -376,11 +383,17 @@ export class VoiceInput {
         return;
       }
       case 'error': {
-        this.s.sendError(ev.error.code, `speech recognition: ${ev.error.message}`, { ref: 'audio', retryable: ev.error.retryable });
+        const e = ev.error;
+        // A reopen failing for the cause the client already knows of (an overloaded or unreachable
+        // recognizer) is not reported again: the audio lost meanwhile is, by asr.lag.
+        if (e.code !== this.reportedAsrFailure) {
+          this.reportedAsrFailure = e.code;
+          this.s.sendError(e.code, `speech recognition: ${e.message}`, { ref: 'audio', retryable: e.retryable });
+        }
         stream.close();
         this.asr = undefined;
         this.awaitingFinals = 0; // that stream's utterances will not be finalized
-        this.asrFailedAt = performance.now();
+        this.reopenAt = performance.now() + Math.max(REOPEN_BACKOFF_MS, (e.retryAfterS ?? 0) * 1000);
         this.ring.read(this.ring.length);
         if (this.ending) this.close();
         return;
@@ -429,19 +442,24 @@ export class VoiceInput {
     if (!this.s.options.speculate || this.spec !== undefined || this.lastPartial.trim().length === 0) return;
     const ac = new AbortController();
     this.specPending = ac;
-    void this.turns.speculateAnswer(this.lastPartial, ac.signal).then((spec) => {
-      if (this.specPending !== ac) {
-        // The final transcript (or the next utterance) came first: too late to be of use.
-        if (spec) {
-          spec.stream.abort();
-          this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
-          this.specDiscarded++;
+    this.turns
+      .speculateAnswer(this.lastPartial, ac.signal)
+      .then((spec) => {
+        if (this.specPending !== ac) {
+          // The final transcript (or the next utterance) came first: too late to be of use.
+          if (spec) {
+            spec.stream.abort();
+            this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
+            this.specDiscarded++;
+          }
+          return;
         }
-        return;
-      }
-      this.specPending = undefined;
-      this.spec = spec;
-    });
+        this.specPending = undefined;
+        this.spec = spec;
+      })
+      .catch((err: unknown) => {
+        this.s.ctx.log.error({ session: this.s.id, error: safeErrorFields(err) }, 'speculative answer failed');
+      });
   }
 
   private discardSpec(): void {
