@@ -6,47 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { startStack, type Stack } from './harness.ts';
 import type { ClientMessage, ErrorMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
-import { createClientCodec } from '../protocol/codec.ts';
 import { ConnectionHandlerCtx } from '../src/session/connection.ts';
-import type { Connection, SendResult } from '../src/transport/types.ts';
+import { FakeConnection } from './fake-connection.ts';
 
-/** A server-side Connection whose client stops reading when the test says so. */
-class FakeConnection implements Connection {
-  readonly subprotocol = 'vlp.v1.msgpack' as const;
-  readonly remote = '127.0.0.1:1';
-  readonly sent: ServerMessage[] = [];
-  closed: { code: number; reason: string } | undefined;
-  stalled = false;
-  private readonly codec = createClientCodec('vlp.v1.msgpack');
 
-  constructor(readonly id: number) {}
-
-  send(frame: Uint8Array | string): SendResult {
-    if (this.closed) return 'dropped';
-    const r = this.codec.decode(frame);
-    if (!r.ok) throw new Error(`undecodable server frame: ${r.message}`);
-    this.sent.push(r.msg);
-    return this.stalled ? 'backpressure' : 'ok';
-  }
-
-  bufferedBytes(): number {
-    return this.stalled ? 1 << 30 : 0;
-  }
-
-  close(code: number, reason: string): void {
-    this.closed ??= { code, reason };
-  }
-
-  terminate(): void {
-    this.closed ??= { code: 1006, reason: '' };
-  }
-}
-
-let nextId = 3_000_001;
 
 /** A connection with a started session (hello → ready) on `stack`'s gateway. */
 function connect(stack: Stack): { conn: FakeConnection; ctx: ConnectionHandlerCtx; ready: ReadyMsg; send(m: ClientMessage): void } {
-  const conn = new FakeConnection(nextId++);
+  const conn = new FakeConnection();
   const ctx = new ConnectionHandlerCtx(conn, stack.gw.ctx, stack.gw);
   const send = (m: ClientMessage): void => ctx.onMessage(encode(m), true);
   send({ t: 'hello' });
@@ -97,7 +64,7 @@ describe('slow consumer', () => {
     const seen = gotError ? a.conn.sent : a.conn.sent.filter((m) => m.t !== 'error');
     const lastSeq = Math.max(...seen.map((m) => m.seq));
 
-    const b = new FakeConnection(nextId++);
+    const b = new FakeConnection();
     const ctxB = new ConnectionHandlerCtx(b, stack.gw.ctx, stack.gw);
     ctxB.onMessage(encode({ t: 'hello', resume: { session_id: a.ready.session_id, token: a.ready.resume_token, last_seq: lastSeq } }), true);
     expect(b.closed).toBeUndefined();
@@ -132,7 +99,7 @@ describe('idle timeout', () => {
     a.ctx.onClose(4002, 'SESSION_IDLE_TIMEOUT');
 
     const last = a.conn.sent.at(-1) as ErrorMsg;
-    const b = new FakeConnection(nextId++);
+    const b = new FakeConnection();
     const ctxB = new ConnectionHandlerCtx(b, stack.gw.ctx, stack.gw);
     ctxB.onMessage(encode({ t: 'hello', resume: { session_id: a.ready.session_id, token: a.ready.resume_token, last_seq: last.seq } }), true);
     expect(b.sent.map((m) => m.t)).toEqual(['ready', 'pong']);

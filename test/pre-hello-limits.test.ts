@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { RawClient, startStack, TRANSPORTS, type Stack } from './harness.ts';
 import type { ErrorMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
-import { createClientCodec } from '../protocol/codec.ts';
 import { ConnectionHandlerCtx } from '../src/session/connection.ts';
-import type { Connection, SendResult } from '../src/transport/types.ts';
+import { FakeConnection } from './fake-connection.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const isError = (code: string) => (m: ServerMessage) => m.t === 'error' && m.code === code;
@@ -185,40 +184,6 @@ describe.each(TRANSPORTS)('limits before hello over %s', (transport) => {
   });
 });
 
-/** A server-side Connection whose unread bytes the test controls (a real client that stops
- *  reading fills the kernel's socket buffers, megabytes on loopback, long before these). */
-class FakeConnection implements Connection {
-  readonly id = 1_000_000;
-  readonly subprotocol = 'vlp.v1.msgpack' as const;
-  readonly remote = '127.0.0.1:1';
-  readonly sent: ServerMessage[] = [];
-  closed: { code: number; reason: string } | undefined;
-  buffered = 0;
-  private readonly codec = createClientCodec('vlp.v1.msgpack');
-
-  constructor(private readonly highWaterBytes: number) {}
-
-  send(frame: Uint8Array | string): SendResult {
-    if (this.closed) return 'dropped';
-    const r = this.codec.decode(frame);
-    if (!r.ok) throw new Error(`undecodable server frame: ${r.message}`);
-    this.sent.push(r.msg);
-    this.buffered += typeof frame === 'string' ? frame.length : frame.byteLength;
-    return this.buffered > this.highWaterBytes ? 'backpressure' : 'ok';
-  }
-
-  bufferedBytes(): number {
-    return this.buffered;
-  }
-
-  close(code: number, reason: string): void {
-    this.closed ??= { code, reason };
-  }
-
-  terminate(): void {
-    this.closed ??= { code: 1006, reason: '' };
-  }
-}
 
 describe('a client that does not read before hello', () => {
   const highWaterBytes = 1024;

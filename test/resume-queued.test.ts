@@ -5,41 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { startStack, type Stack } from './harness.ts';
 import type { ReadyMsg, ServerMessage } from '../protocol/messages.ts';
-import { createClientCodec } from '../protocol/codec.ts';
 import { ConnectionHandlerCtx } from '../src/session/connection.ts';
-import type { Connection, SendResult } from '../src/transport/types.ts';
+import { FakeConnection } from './fake-connection.ts';
 
-/** A server-side Connection whose unread bytes the test controls. */
-class FakeConnection implements Connection {
-  readonly subprotocol = 'vlp.v1.msgpack' as const;
-  readonly remote = '127.0.0.1:1';
-  readonly sent: ServerMessage[] = [];
-  closed: { code: number; reason: string } | undefined;
-  stalled = false;
-  private readonly codec = createClientCodec('vlp.v1.msgpack');
-
-  constructor(readonly id: number) {}
-
-  send(frame: Uint8Array | string): SendResult {
-    if (this.closed) return 'dropped';
-    const r = this.codec.decode(frame);
-    if (!r.ok) throw new Error(`undecodable server frame: ${r.message}`);
-    this.sent.push(r.msg);
-    return this.stalled ? 'backpressure' : 'ok';
-  }
-
-  bufferedBytes(): number {
-    return this.stalled ? 1 << 30 : 0;
-  }
-
-  close(code: number, reason: string): void {
-    this.closed ??= { code, reason };
-  }
-
-  terminate(): void {
-    this.closed ??= { code: 1006, reason: '' };
-  }
-}
 
 describe('resume over a connection still attached', () => {
   let stack: Stack;
@@ -51,7 +19,7 @@ describe('resume over a connection still attached', () => {
   });
 
   it('replays the frames that were queued on the old connection', async () => {
-    const a = new FakeConnection(2_000_001);
+    const a = new FakeConnection();
     const ctxA = new ConnectionHandlerCtx(a, stack.gw.ctx, stack.gw);
     ctxA.onMessage(encode({ t: 'hello' }), true);
     await expect.poll(() => a.sent.some((m) => m.t === 'ready')).toBe(true);
@@ -67,7 +35,7 @@ describe('resume over a connection still attached', () => {
     const seen = a.sent.at(-1) as ServerMessage & { seq: number };
     expect(seen.t).toBe('pong');
 
-    const b = new FakeConnection(2_000_002);
+    const b = new FakeConnection();
     const ctxB = new ConnectionHandlerCtx(b, stack.gw.ctx, stack.gw);
     ctxB.onMessage(encode({ t: 'hello', resume: { session_id: ready.session_id, token: ready.resume_token, last_seq: seen.seq } }), true);
     await expect.poll(() => b.sent.some((m) => m.t === 'ready')).toBe(true);

@@ -1,21 +1,9 @@
 // Uncaught failures are logged without their message and end the process through one orderly stop.
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { installFatalHandlers, safeErrorFields } from './fatal.ts';
+import { captureLog } from './log-capture.testkit.ts';
 
-function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const out: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const log = pino({ level: 'info' }, sink);
-  return { log, lines: () => out.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 describe('fatal handlers', () => {
   it('safeErrorFields keeps type, code and frames, never the message', () => {
@@ -36,7 +24,7 @@ describe('fatal handlers', () => {
 
   it('an uncaught exception or unhandled rejection is logged safely and stops the process once', () => {
     const proc = new EventEmitter();
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const stops: string[] = [];
     installFatalHandlers(proc, log, (reason) => stops.push(reason));
     proc.emit('uncaughtException', new TypeError('lemma "the user said this" is not a function'));

@@ -1,12 +1,11 @@
 // An unexpected turn failure is logged without its message or its causes' (they can quote the
 // prompt, the transcript or the generated text): only type, code and stack frames.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VlpError } from '../../protocol/errors.ts';
 import type { Session } from './session.ts';
 import type { TurnRun } from './turn.ts';
 import { reportTurnFailure } from './turn-failure.ts';
+import { captureLog } from '../observability/log-capture.testkit.ts';
 
 interface Sent {
   code: string;
@@ -14,15 +13,8 @@ interface Sent {
 }
 
 function fakeSession(): { s: Session; sent: Sent[]; lines: () => Record<string, unknown>[]; raw: () => string } {
-  const out: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString('utf8'));
-      done();
-    },
-  });
   // pino's defaults, as createLogger: an `err` key would go through the std err serializer.
-  const log = pino({ level: 'info' }, sink);
+  const { log, lines, raw } = captureLog();
   const sent: Sent[] = [];
   const s = {
     id: 'sess-1',
@@ -30,8 +22,7 @@ function fakeSession(): { s: Session; sent: Sent[]; lines: () => Record<string, 
     send: () => undefined,
     sendError: (code: string, message: string) => void sent.push({ code, message }),
   } as unknown as Session;
-  const raw = (): string => out.join('');
-  return { s, sent, raw, lines: () => raw().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { s, sent, raw, lines };
 }
 
 const run = (): TurnRun => ({ id: 'turn-1', controller: new AbortController(), startedAt: 0, cancelReason: undefined });
