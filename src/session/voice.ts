@@ -17,7 +17,8 @@ import { IntentTracker } from '../understanding/hysteresis.ts';
 import { extractKeywords } from '../understanding/keywords.ts';
 import type { IntentLabel } from '../understanding/labels.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
-import { samePhrases, type Speculation } from './speculation.ts';
+import type { Speculation } from './speculation.ts';
+import { UtteranceSpeculation, type SpeculationStarter } from './voice-speculation.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
@@ -46,10 +47,8 @@ const REOPEN_BACKOFF_MS = 1_000;
 export type BargeIn = 'off' | 'speech_start' | 'first_words';
 
 /** What the session needs to start a voice turn (implemented by Session). */
-export interface VoiceTurnStarter {
+export interface VoiceTurnStarter extends SpeculationStarter {
   startVoiceTurn(text: string, marks: VoiceTurnMarks, language?: string): string | undefined;
-  speculateSegment(phrases: string[]): Speculation | undefined;
-  speculateAnswer(text: string, signal: AbortSignal): Promise<Speculation | undefined>;
   /** The session holds an image a spoken turn can refer to. */
   readonly hasImage: boolean;
   readonly latestImageId: string | undefined;
@@ -87,10 +86,7 @@ export class VoiceInput {
   private awaitingFinals = 0;
   private readonly intent = new IntentTracker();
   /** Speculative work of the utterance in progress (options.speculate). */
-  private spec: Speculation | undefined;
-  private specPending: AbortController | undefined;
-  /** Speculations of this utterance already discarded (reported in its turn's metrics). */
-  private specDiscarded = 0;
+  private readonly speculation: UtteranceSpeculation;
   /** performance.now() when the utterance's intent first became stable. */
   private intentStableAt: number | undefined;
   private lastIntentKey = '';
@@ -113,6 +109,7 @@ export class VoiceInput {
     this.guard = new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
     this.chunksTotal = s.ctx.metrics.audioChunksTotal;
     this.forwardSeconds = s.ctx.metrics.audioForwardSeconds;
+    this.speculation = new UtteranceSpeculation(s, turns);
   }
 
   /** Loads the decoder and VAD, opens the ASR stream, then replays chunks that arrived meanwhile. */
@@ -207,7 +204,7 @@ export class VoiceInput {
     this.pending = undefined;
     this.asr?.close();
     this.asr = undefined;
-    this.discardSpec();
+    this.speculation.discard();
     this.decoder?.close();
     this.vad?.close();
     this.onClosed(this);
@@ -276,8 +273,7 @@ export class VoiceInput {
     const asrAt = Math.max(0, ev.atSample - this.asrOffset);
     switch (ev.kind) {
       case 'speech_start':
-        this.discardSpec();
-        this.specDiscarded = 0;
+        this.speculation.restart();
         this.heardWords = false;
         this.lastPartial = '';
         this.intent.reset();
@@ -292,7 +288,7 @@ export class VoiceInput {
           this.awaitingFinals++;
           this.asr.speechEnd(asrAt);
         }
-        this.speculateAnswer();
+        this.speculation.answer(this.lastPartial);
         return;
       default: {
         const never: never = ev;
@@ -357,22 +353,17 @@ export class VoiceInput {
         this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
         this.lastPartial = '';
         if (text.length > 0) {
-          // A speculation still being prepared is too late to help: drop it.
-          this.specPending?.abort();
-          this.specPending = undefined;
-          const spec = this.spec;
-          this.spec = undefined;
+          const { speculation: spec, priorDiscarded } = this.speculation.take();
           const marks = {
             speechEndAt: this.speechEndAt ?? now,
             asrFinalAt: now,
             ...(this.intentStableAt !== undefined ? { intentStableAt: this.intentStableAt } : {}),
             ...(spec ? { speculation: spec } : {}),
-            priorDiscarded: this.specDiscarded,
+            priorDiscarded,
           };
-          this.specDiscarded = 0;
           this.turns.startVoiceTurn(text, marks, ev.language);
         } else {
-          this.discardSpec();
+          this.speculation.discard();
         }
         this.speechEndAt = undefined;
         this.intent.reset();
@@ -423,54 +414,7 @@ export class VoiceInput {
     const labels = [held, ...u.labels.filter((l) => l.label !== u.top)].slice(0, 3);
     this.s.send({ t: 'intent.update', labels, stable: u.stable, keywords });
     const top = labels[0];
-    if (u.stable && top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.s.ctx.config.segmenter.minIntentScore) this.speculateSegment(keywords);
-  }
-
-  /** options.speculate: segmentation starts while the user is still speaking, once the intent is
-   *  stable and confident; new keywords replace (and discard) the running speculation. */
-  private speculateSegment(keywords: string[]): void {
-    if (!this.s.options.speculate || keywords.length === 0) return;
-    const cur = this.spec;
-    if (cur?.kind === 'segment' && samePhrases(cur.phrases, keywords)) return;
-    this.discardSpec();
-    this.spec = this.turns.speculateSegment(keywords);
-  }
-
-  /** options.speculate: at the end of speech the answer starts from the last partial transcript,
-   *  before the final one arrives (a segmentation speculation already running is kept). */
-  private speculateAnswer(): void {
-    if (!this.s.options.speculate || this.spec !== undefined || this.lastPartial.trim().length === 0) return;
-    const ac = new AbortController();
-    this.specPending = ac;
-    this.turns
-      .speculateAnswer(this.lastPartial, ac.signal)
-      .then((spec) => {
-        if (this.specPending !== ac) {
-          // The final transcript (or the next utterance) came first: too late to be of use.
-          if (spec) {
-            spec.stream.abort();
-            this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
-            this.specDiscarded++;
-          }
-          return;
-        }
-        this.specPending = undefined;
-        this.spec = spec;
-      })
-      .catch((err: unknown) => {
-        this.s.ctx.log.error({ session: this.s.id, error: safeErrorFields(err) }, 'speculative answer failed');
-      });
-  }
-
-  private discardSpec(): void {
-    this.specPending?.abort();
-    this.specPending = undefined;
-    const spec = this.spec;
-    if (!spec) return;
-    this.spec = undefined;
-    spec.stream.abort();
-    this.specDiscarded++;
-    this.s.ctx.metrics.speculationsTotal.inc({ outcome: 'discarded' });
+    if (u.stable && top !== undefined && SEGMENT_LABELS.has(top.label) && top.score >= this.s.ctx.config.segmenter.minIntentScore) this.speculation.segment(keywords);
   }
 
   private tooFast(ms: number): void {
