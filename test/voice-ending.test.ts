@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AsrFinalMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
+import type { AsrFinalMsg, ErrorMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
 import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
 import type { WhisperLiveSim } from '../sim/asr/index.ts';
 import { parseWav } from '../src/audio/wav.ts';
@@ -68,7 +68,9 @@ describe('ending voice streams: one per session, closed with the session', () =>
   beforeAll(async () => {
     // No resume window: a closed connection closes its session. A long finalize timeout: a final
     // of speech cut off by audio.end comes only after it, so ended streams stay waiting.
-    stack = await startStack('ws', { asr: 'whisperlive', config: { asr: { finalizeTimeoutMs: 4000 }, limits: { resumeWindowMs: 0 } } });
+    // A large burst allowance: the cycles below send 50 s of audio at once, and the session's
+    // real-time guard (shared by its streams) would otherwise refuse most of it.
+    stack = await startStack('ws', { asr: 'whisperlive', config: { asr: { finalizeTimeoutMs: 4000 }, limits: { resumeWindowMs: 0 }, audio: { burstMs: 120_000 } } });
   }, 30_000);
   afterAll(async () => {
     await stack.close();
@@ -78,7 +80,7 @@ describe('ending voice streams: one per session, closed with the session', () =>
     const wl = whisperLive(stack);
     const c = await RawClient.session(stack.url);
     const before = wl.stats();
-    // One second of speech in one chunk (each new stream has its own 3 s burst allowance).
+    // One second of speech in one chunk.
     const loud = clipPcm('hello-how-are-you').subarray(300 * BYTES_PER_MS, 1300 * BYTES_PER_MS);
     for (let i = 0; i < 50; i++) {
       c.send(start16k);
@@ -221,6 +223,29 @@ describe('audio.end with several utterances awaiting their finals', () => {
     // Known gap (left): the WhisperLive adapter finalizes the first of two pending utterances
     // empty in this case (its words were in the partials), so only the second sends asr.final.
     expect(framesOf(c, 'error')).toEqual([]);
+    c.close();
+  }, 30_000);
+});
+
+describe('the real-time allowance is the session\'s, not the stream\'s', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack('ws', { asr: 'whisperlive' });
+  }, 30_000);
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('cycling audio.start does not renew the burst: 10 s of audio sent at once in 10 streams is refused past the 3 s burst', async () => {
+    const c = await RawClient.session(stack.url);
+    const second = clipPcm('hello-how-are-you').subarray(300 * BYTES_PER_MS, 1300 * BYTES_PER_MS);
+    for (let i = 0; i < 10; i++) {
+      c.send(start16k);
+      c.send({ t: 'audio.chunk', data: second });
+      c.send({ t: 'audio.end' });
+    }
+    await settled(c);
+    await expect.poll(() => framesOf<ErrorMsg>(c, 'error').filter((e) => e.code === 'AUDIO_TOO_FAST').length, { timeout: 5000 }).toBeGreaterThanOrEqual(6);
     c.close();
   }, 30_000);
 });

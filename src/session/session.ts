@@ -24,6 +24,7 @@ import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.
 import { SessionVision } from './session-vision.ts';
 import { paramsFor, routeTurn } from './turn-router.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
+import { RealtimeGuard } from '../audio/rate-guard.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -59,6 +60,9 @@ export class Session implements VoiceTurnStarter {
    *  left waiting for a final of its own, this one is closed (its final is dropped, SPEC.md
    *  audio.end); one that closes as it ends leaves this one waiting. */
   private endingVoice: VoiceInput | undefined;
+  /** Real-time guard of the session's audio, across its streams: cycling audio.start does not
+   *  renew the burst allowance. */
+  private audioGuard: RealtimeGuard | undefined;
   private voiceTurns = 0;
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
@@ -234,7 +238,9 @@ export class Session implements VoiceTurnStarter {
       throw err;
     }
     this.endAudio();
-    const voice = new VoiceInput(this, msg, asr, this, this.voiceClosed);
+    const a = this.ctx.config.audio;
+    this.audioGuard ??= new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
+    const voice = new VoiceInput(this, msg, asr, this, this.voiceClosed, this.audioGuard);
     this.voice = voice;
     // Counted from audio.start until the stream has closed (after audio.end, once its final came).
     this.ctx.metrics.voiceStreamsActive.inc();

@@ -103,10 +103,13 @@ export class VoiceInput {
     private readonly turns: VoiceTurnStarter,
     /** Called once, when the stream has closed (whatever closed it): the session's accounting. */
     private readonly onClosed: (voice: VoiceInput) => void,
+    /** The session's real-time guard, shared by its streams (a new audio.start gets no new burst
+     *  allowance); a guard of its own when not given. */
+    guard?: RealtimeGuard,
   ) {
     const a = s.ctx.config.audio;
     this.ring = new PcmRing(a.ringMs * SAMPLES_PER_MS);
-    this.guard = new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
+    this.guard = guard ?? new RealtimeGuard({ factor: a.maxRealtimeFactor, burstMs: a.burstMs });
     this.chunksTotal = s.ctx.metrics.audioChunksTotal;
     this.forwardSeconds = s.ctx.metrics.audioForwardSeconds;
     this.speculation = new UtteranceSpeculation(s, turns);
