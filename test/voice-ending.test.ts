@@ -2,40 +2,22 @@
 // loopback: a session keeps at most one stream waiting for its final transcript (an earlier one is
 // closed, its final dropped without a frame), the session's close closes it, the voice-stream
 // gauge counts it until it has closed, and it outlives a lost connection for a resuming client.
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsrFinalMsg, ErrorMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
 import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
 import type { WhisperLiveSim } from '../sim/asr/index.ts';
-import { parseWav } from '../src/audio/wav.ts';
 import { RawClient, startStack, type Stack } from './harness.ts';
+import { BYTES_PER_MS, clipPcm as clipPcmOf, start16k, streamPcm } from './voice-audio.ts';
 
 let clips: ClipFiles;
 beforeAll(async () => {
   clips = await ensureAudioClips();
 }, 60_000);
 
-/** PCM16 bytes of a generated 16 kHz clip. */
-function clipPcm(name: keyof ClipFiles['wav']): Uint8Array {
-  const wav = parseWav(new Uint8Array(readFileSync(clips.wav[name])));
-  if (wav.sampleRate !== 16000 || wav.channels !== 1 || wav.bitsPerSample !== 16) throw new Error('clips are 16 kHz mono PCM16');
-  return wav.data;
-}
+const clipPcm = (name: keyof ClipFiles['wav']): Uint8Array => clipPcmOf(clips, name);
 
-const CHUNK = 640; // 20 ms of 16 kHz PCM16
-const BYTES_PER_MS = 32;
-const start16k = { t: 'audio.start', format: { encoding: 'pcm16', sample_rate: 16000, channels: 1 } } as const;
 
-/** Streams PCM16 bytes as 20 ms audio.chunk frames at `speed` × real time (the server allows 2). */
-async function streamPcm(c: RawClient, pcm: Uint8Array, speed = 1.8): Promise<void> {
-  const t0 = performance.now();
-  for (let i = 0, k = 0; i < pcm.length; i += CHUNK, k++) {
-    const wait = t0 + (k * 20) / speed - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    c.send({ t: 'audio.chunk', data: pcm.subarray(i, Math.min(pcm.length, i + CHUNK)) });
-  }
-}
 
 /** A clip without its trailing silence: the utterance is still in progress at audio.end, and the
  *  simulated recognizer (which completes a segment only after silence) keeps it in progress. */

@@ -1,41 +1,21 @@
 // Live voice end to end: spoken clips (espeak-ng) streamed as audio.chunk frames through the real
 // gateway to each simulated ASR service on loopback; partials, finals, voice turns, barge-in and
 // bad audio input.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsrFinalMsg, AsrPartialMsg, ErrorMsg, GenDoneMsg, ServerMessage, TurnCancelledMsg, TurnMetricsMsg, VadMsg } from '../protocol/messages.ts';
 import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
-import { parseWav } from '../src/audio/wav.ts';
 import { ASR_KINDS, RawClient, startStack, type AsrKind, type Stack, type TransportKind } from './harness.ts';
+import { clipPcm as clipPcmOf, start16k, streamPcm } from './voice-audio.ts';
 
 let clips: ClipFiles;
 beforeAll(async () => {
   clips = await ensureAudioClips();
 }, 60_000);
 
-/** PCM16 bytes of a generated 16 kHz clip. */
-function clipPcm(name: keyof ClipFiles['wav']): Uint8Array {
-  const wav = parseWav(new Uint8Array(readFileSync(clips.wav[name])));
-  if (wav.sampleRate !== 16000 || wav.channels !== 1 || wav.bitsPerSample !== 16) throw new Error('clips are 16 kHz mono PCM16');
-  return wav.data;
-}
+const clipPcm = (name: keyof ClipFiles['wav']): Uint8Array => clipPcmOf(clips, name);
 
-const CHUNK = 640; // 20 ms of 16 kHz PCM16
 
-/** Streams PCM16 bytes as 20 ms audio.chunk frames at `speed` × real time (the server allows 2). */
-async function streamPcm(c: RawClient, pcm: Uint8Array, speed = 1.8, silenceMs = 0): Promise<void> {
-  const all = new Uint8Array(pcm.length + Math.round(silenceMs * 32));
-  all.set(pcm);
-  const t0 = performance.now();
-  for (let i = 0, k = 0; i < all.length; i += CHUNK, k++) {
-    const due = t0 + (k * 20) / speed;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    c.send({ t: 'audio.chunk', data: all.subarray(i, Math.min(all.length, i + CHUNK)) });
-  }
-}
 
-const start16k = { t: 'audio.start', format: { encoding: 'pcm16', sample_rate: 16000, channels: 1 } } as const;
 
 function framesOf<T extends ServerMessage>(c: RawClient, t: T['t']): T[] {
   return c.frames.filter((f) => f.t === t) as T[];
