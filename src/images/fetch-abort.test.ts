@@ -60,24 +60,13 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the fetch to fail');
 }
 
-function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 describe('fetchImage: the caller signal', () => {
   it('aborting mid-body closes the connection within 200 ms and rejects with an AbortError', async () => {
     const srv = await serve(stalled);
     const caller = new AbortController();
     const fetching = rejection(fetchImage(`${srv.base}/slow.jpg`, LOCAL, { signal: caller.signal }));
-    await until(() => srv.sockets.length === 1);
+    await expect.poll(() => srv.sockets.length, { timeout: 3000, interval: 5 }).toBe(1);
     const socket = srv.sockets[0]!;
     const closed = once(socket, 'close');
     const t0 = performance.now();
@@ -93,7 +82,7 @@ describe('fetchImage: the caller signal', () => {
     const srv = await serve(() => undefined); // never answers
     const caller = new AbortController();
     const fetching = rejection(fetchImage(`${srv.base}/never.jpg`, LOCAL, { signal: caller.signal }));
-    await until(() => srv.sockets.length === 1);
+    await expect.poll(() => srv.sockets.length, { timeout: 3000, interval: 5 }).toBe(1);
     const closed = once(srv.sockets[0]!, 'close');
     caller.abort();
     await closed;

@@ -50,17 +50,6 @@ function config(images: Record<string, unknown> = {}): Config {
 const put = (id: string, data: Uint8Array): ImagePutMsg => ({ t: 'image.put', id, data });
 const putUrl = (id: string, url: string): ImagePutMsg => ({ t: 'image.put', id, url });
 
-function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not met in time'));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 async function rejection(p: Promise<unknown>): Promise<VlpError> {
   try {
@@ -138,14 +127,14 @@ describe('SessionImages: checks in flight', () => {
     const srv = await stalledServer();
     const images = new SessionImages(config(), new AbortController().signal);
     const old = images.put(putUrl('a', `${srv.base}/old.jpg`));
-    await until(() => srv.requests.length === 1);
+    await expect.poll(() => srv.requests.length, { timeout: 3000, interval: 5 }).toBe(1);
     const oldSocket = srv.requests[0]!.socket;
     let oldClosedAt = 0;
     oldSocket.once('close', () => (oldClosedAt = performance.now()));
     const t0 = performance.now();
     const next = images.put(putUrl('a', `${srv.base}/new.jpg`));
     expect(await old).toBe('dropped');
-    await until(() => srv.requests.length === 2);
+    await expect.poll(() => srv.requests.length, { timeout: 3000, interval: 5 }).toBe(2);
     expect(oldClosedAt).toBeGreaterThan(0);
     expect(oldClosedAt - t0).toBeLessThan(200);
     const img = await jpeg(24, 12);
@@ -161,7 +150,7 @@ describe('SessionImages: the session ends', () => {
     const lifetime = new AbortController();
     const images = new SessionImages(config(), lifetime.signal);
     const p = images.put(putUrl('u', `${srv.base}/slow.jpg`));
-    await until(() => srv.requests.length === 1);
+    await expect.poll(() => srv.requests.length, { timeout: 3000, interval: 5 }).toBe(1);
     srv.requests[0]!.res.writeHead(200, { 'content-type': 'image/jpeg' });
     srv.requests[0]!.res.write(Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
     const closed = once(srv.requests[0]!.socket, 'close');
