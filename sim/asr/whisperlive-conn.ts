@@ -97,7 +97,8 @@ export class Conn {
   transcriptJson: string[] = [];
   uidJson: string | undefined;
   tick: NodeJS.Timeout | undefined;
-  finalizers = new Set<NodeJS.Timeout>();
+  /** Utterances that ended and wait for their finalize delay, oldest first, with their timers. */
+  finalizers = new Map<Utterance, NodeJS.Timeout>();
   loadTimer: NodeJS.Timeout | undefined;
   audioSinceTick = false;
   lastPartial = '';
@@ -138,7 +139,7 @@ export class Conn {
     this.state = 'closed';
     if (this.tick) clearTimeout(this.tick);
     if (this.loadTimer) clearTimeout(this.loadTimer);
-    for (const t of this.finalizers) clearTimeout(t);
+    for (const t of this.finalizers.values()) clearTimeout(t);
     this.finalizers.clear();
     this.tick = undefined;
     this.sh.clients.delete(this);
@@ -303,10 +304,10 @@ export class Conn {
     } else if (s - u.lastVoiced >= this.sh.timing.endSilenceSubs) {
       this.utt = undefined;
       const t = setTimeout(() => {
-        this.finalizers.delete(t);
+        this.finalizers.delete(u);
         this.finalize(u);
       }, this.delay(this.sh.timing.finalizeDelayMs));
-      this.finalizers.add(t);
+      this.finalizers.set(u, t);
     }
   }
 
@@ -420,8 +421,13 @@ export class Conn {
     this.audioSinceTick = false;
     const u = this.utt;
     if (u !== undefined) {
+      // Whisper transcribes the whole buffer since the last completed segment: an utterance that
+      // ended and still waits for its finalize delay comes out before this one, so it is no longer
+      // the last segment and the server completes it now (all but the last are).
+      const completed = this.completeEnded();
       this.decide(u, false);
       const text = this.textOf(u, false, u.lastVoiced + FRAME_SUBS);
+      if (text === '' && completed) this.sendSegments(undefined);
       if (text !== '' && (hadAudio || text !== this.lastPartial)) {
         this.lastPartial = text;
         this.sendSegments({ start: fmt3(u.onset / SUBS_PER_SECOND), end: fmt3((u.lastVoiced + FRAME_SUBS) / SUBS_PER_SECOND), text, completed: false });
@@ -430,7 +436,19 @@ export class Conn {
     if (hadAudio && this.state === 'ready' && !this.stalled) this.tick = setTimeout(() => this.onTick(), this.delay(this.sh.timing.partialEveryMs));
   }
 
-  finalize(u: Utterance): void {
+  /** Completes every ended utterance still waiting for its finalize delay, without sending. */
+  completeEnded(): boolean {
+    const n = this.transcript.length;
+    for (const [u, t] of this.finalizers) {
+      clearTimeout(t);
+      this.finalizers.delete(u);
+      this.finalize(u, false);
+    }
+    return this.transcript.length > n;
+  }
+
+  /** The utterance's completed segment, sent in a window unless `send` is false (the caller sends). */
+  finalize(u: Utterance, send = true): void {
     if (this.state !== 'ready' || this.stalled) return;
     this.decide(u, true);
     const end = u.lastVoiced + FRAME_SUBS;
@@ -445,6 +463,6 @@ export class Conn {
       this.transcript.splice(0, this.transcript.length - 500);
       this.transcriptJson.splice(0, this.transcriptJson.length - 500);
     }
-    this.sendSegments(undefined);
+    if (send) this.sendSegments(undefined);
   }
 }

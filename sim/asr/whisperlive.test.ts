@@ -152,6 +152,28 @@ describe('session', () => {
     c.ws.close();
   });
 
+  it('an ended segment still in its finalize delay is completed in the first window that carries the next one\'s words (all but the last segment are)', async () => {
+    const slowFinal = await startWhisperLiveSim({ ...FAST, finalizeDelayMs: 5000 });
+    try {
+      const c = client(slowFinal);
+      await c.open({ uid: 'next-1', language: 'en', task: 'transcribe', model: 'small' });
+      await c.waitFor((m) => m.message === 'SERVER_READY');
+      await c.stream(await clipSamples('hello-how-are-you'), 4096, 8);
+      await c.stream(silence(700), 4096, 20);
+      // Well within the 5 s finalize delay, the next utterance begins.
+      await c.stream(await clipSamples('segment-dog'), 4096, 8);
+      const withDog = await c.waitFor((m) => m.segments?.some((s) => s.text.includes('dog')) ?? false, 3000);
+      expect(withDog.segments?.[0]).toMatchObject({ text: ' Hello, how are you today?', completed: true });
+      expect(withDog.segments?.at(-1)?.completed).toBe(false);
+      // No window ever lacks the first utterance once the second one's words are out.
+      for (const segs of c.segments()) {
+        if (segs.some((x) => x.text.includes('dog') || x.text.includes('Segment'))) expect(segs[0]?.text).toBe(' Hello, how are you today?');
+      }
+    } finally {
+      await slowFinal.close();
+    }
+  });
+
   it('a pause inside a clip longer than endSilenceMs splits it into two completed segments, words not repeated', async () => {
     const eager = await startWhisperLiveSim({ ...FAST, endSilenceMs: 200 });
     try {

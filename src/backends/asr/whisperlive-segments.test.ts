@@ -74,6 +74,42 @@ describe('UtteranceMapper', () => {
     expect(m.forceFinal()).toBeUndefined();
   });
 
+  it('an ended utterance whose segments leave the window is not finalized empty: it waits for them to come back completed', () => {
+    const m = mapper();
+    m.start(0.3 * RATE);
+    m.addWindow([seg(0.3, 1.7, 'Hello, how are you today?', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'Hello, how are you today?' });
+    const first = m.end(1.72 * RATE);
+    m.start(2.9 * RATE);
+    // The next window holds only the second utterance's words: before, this finalized the first
+    // one with no text, and its words were lost.
+    m.addWindow([seg(2.79, 3.88, 'Detect the cars on', false)]);
+    expect(m.next()).toEqual({ kind: 'idle' });
+    expect(m.waiting(first)).toBe(true);
+    m.addWindow([seg(0.3, 1.72, 'Hello, how are you today?', true), seg(2.79, 4.1, 'Detect the cars on the', false)]);
+    expect(m.next()).toEqual({ kind: 'final', utterance: first, text: 'Hello, how are you today?' });
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'Detect the cars on the' });
+  });
+
+  it('an ended utterance that never showed text and has no segments is finalized empty at the next window', () => {
+    const m = mapper();
+    m.start(0);
+    const u = m.end(RATE);
+    m.addWindow([seg(5, 6, 'later', false)]);
+    expect(m.next()).toEqual({ kind: 'final', utterance: u, text: '' });
+  });
+
+  it('forceFinal() after segments left the window for good gives what the server last says (empty)', () => {
+    const m = mapper();
+    m.start(0);
+    m.addWindow([seg(0, 0.8, 'Thank you.', false)]);
+    expect(m.next()).toMatchObject({ kind: 'partial' });
+    const u = m.end(RATE);
+    m.addWindow([]);
+    expect(m.next()).toEqual({ kind: 'idle' });
+    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: u, text: '' });
+  });
+
   it('speechEnd with no utterance in speech gives an empty final', () => {
     const m = mapper();
     const u = m.end(RATE);

@@ -12,7 +12,9 @@
 // the in-progress one its unstable part. After speechEnd the final waits for a message in which
 // none of the utterance's segments is still in progress (WhisperLive completes the last segment
 // after `same_output_threshold` identical passes), or the owner's finalize timeout
-// (forceFinal()), after which the last in-progress text is used. Text already given out in a
+// (forceFinal()), after which the last in-progress text is used. A window in which an ended
+// utterance that had shown text has no segments at all does not finalize it (empty): only a
+// completed segment or the timeout does. Text already given out in a
 // final is stripped from segments that grow past it (the server does not know our utterance
 // boundaries).
 import { commonPrefix, glue, joinTokens, tidy, tokens } from './text.ts';
@@ -165,7 +167,12 @@ export class UtteranceMapper {
     if (u === undefined) return IDLE;
     if (u.empty) return this.final(u, []);
     const { done, live } = this.collect(u);
-    if (u.endSample !== undefined && this.seq > u.endSeq && live.length === 0) return this.final(u, done);
+    if (u.endSample !== undefined && this.seq > u.endSeq && live.length === 0) {
+      if (done.length > 0 || u.lastPartial === '') return this.final(u, done);
+      // Its segments left the window although it had shown text: not a sign its text is complete
+      // (the server may send them back completed). Wait for that or for the finalize timeout.
+      return IDLE;
+    }
     const stable = joinTexts(done);
     const unstable = glue(stable, joinTexts(live));
     // Only a change of the text is news (the port's rule), not of its stable/unstable split.
