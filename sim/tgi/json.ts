@@ -3,54 +3,11 @@
 // and serde_path_to_error's path prefix (e.g. "parameters.stop[0]: invalid type: ... at line 1 column 40").
 // Errors surface in document order, as with serde's streaming deserializer.
 import { isUtf8 } from 'node:buffer';
+import { JsonDecodeError, type FieldSpec, type IntName, type JsonValue, type Schema, type TaggedSchema } from './json-schema.ts';
 import { formatRyu } from './numfmt.ts';
+import { expectedOf, oneOf, rustDebugStr, unexpectedOf } from './serde-text.ts';
 
-export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
-
-export type IntName = 'u32' | 'u64' | 'usize' | 'i32';
-
-export type Schema =
-  | { t: 'string' }
-  | { t: 'bool' }
-  | { t: 'f32' }
-  | { t: 'int'; name: IntName }
-  | { t: 'option'; inner: Schema }
-  | { t: 'seq'; inner: Schema }
-  | { t: 'struct'; name: string; fields: Record<string, FieldSpec> }
-  | TaggedSchema
-  | { t: 'any' };
-
-/** serde's adjacently tagged enum (`#[serde(tag = "type", content = "value")]`) whose variants all
- *  carry content (newtype variants), decoded to `{ [tag]: variant, [content]: value }`. */
-export interface TaggedSchema {
-  t: 'tagged';
-  name: string;
-  tag: string;
-  content: string;
-  /** Variant names in declaration order (serde's VARIANTS, as listed in "expected one of"). */
-  variants: readonly string[];
-  /** `#[serde(alias = ...)]`: accepted spelling → variant name. */
-  aliases?: Readonly<Record<string, string>>;
-  /** Content schema per variant. */
-  contents: Readonly<Record<string, Schema>>;
-}
-
-export interface FieldSpec {
-  schema: Schema;
-  /** Value when the key is absent; absent and no default = "missing field". */
-  default?: () => JsonValue;
-}
-
-/** `syntax` maps to axum's 400 JsonSyntaxError, `data` to the 422 JsonDataError. */
-export class JsonDecodeError extends Error {
-  constructor(
-    readonly category: 'syntax' | 'data',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'JsonDecodeError';
-  }
-}
+export { JsonDecodeError, type FieldSpec, type IntName, type JsonValue, type Schema, type TaggedSchema };
 
 const INT_MAX: Record<IntName, bigint> = {
   u32: 0xffffffffn,
@@ -65,64 +22,6 @@ const I64_MIN_ABS = 0x8000000000000000n;
 type ParsedNumber = { kind: 'u64' | 'i64'; int: bigint } | { kind: 'f64'; float: number };
 
 type PathSegment = string | number;
-
-function expectedOf(schema: Schema): string {
-  switch (schema.t) {
-    case 'string':
-      return 'a string';
-    case 'bool':
-      return 'a boolean';
-    case 'f32':
-      return 'f32';
-    case 'int':
-      return schema.name;
-    case 'option':
-      return expectedOf(schema.inner);
-    case 'seq':
-      return 'a sequence';
-    case 'struct':
-      return `struct ${schema.name}`;
-    case 'tagged':
-      return `adjacently tagged enum ${schema.name}`;
-    case 'any':
-      return 'any value';
-  }
-}
-
-/** serde's `OneOf` display of expected variant names. */
-function oneOf(names: readonly string[]): string {
-  if (names.length === 0) return 'there are no variants';
-  if (names.length === 1) return `\`${names[0]}\``;
-  if (names.length === 2) return `\`${names[0]}\` or \`${names[1]}\``;
-  return `one of ${names.map((n) => `\`${n}\``).join(', ')}`;
-}
-
-/** serde's `Unexpected` text for an already parsed value. */
-function unexpectedOf(v: JsonValue): string {
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return `boolean \`${v}\``;
-  if (typeof v === 'bigint') return `integer \`${v}\``;
-  if (typeof v === 'number') return Number.isInteger(v) ? `integer \`${v}\`` : `floating point \`${formatRyu(v)}\``;
-  if (typeof v === 'string') return `string ${rustDebugStr(v)}`;
-  return Array.isArray(v) ? 'sequence' : 'map';
-}
-
-/** Rust's `{:?}` for a str, as used by serde's `Unexpected::Str`. */
-function rustDebugStr(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c === 0) out += '\\0';
-    else if (c < 0x20 || c === 0x7f) out += `\\u{${c.toString(16)}}`;
-    else out += ch;
-  }
-  return out + '"';
-}
 
 class Reader {
   private i = 0;
