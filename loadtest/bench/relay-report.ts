@@ -23,6 +23,9 @@ export interface PathReport {
   otherCores: { loadGenerator: number; simulator: number; pipe: number };
   /** Calibration: how late an idle process on the same machine was woken during the phase. */
   idleProcessNoise: NoiseFigures;
+  /** Time the hypervisor took each core (vCPU) from this VM during the phase, ms (/proc/stat,
+   *  10 ms ticks; absent in reports written before it was recorded). */
+  stealMsPerCore?: number[];
   /** vlp_token_relay_seconds over the phase (bucket upper bounds), ms. */
   gatewayRelayMs: { p50: number; p99: number; p999: number };
   /** prom-client event-loop lag of the gateway over the phase (10 ms resolution), ms. */
@@ -31,7 +34,7 @@ export interface PathReport {
    *  (HTTP APIs only). */
   tcpPipeFloor?: { perTokenLatencyMs: { p50: number; p90: number; p99: number; max: number }; addedP99Ms: number };
   /** Key figures of every repetition (this report row is the median one by added p99). */
-  repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number; idleStalledPct: number }[];
+  repetitions?: { directP99Ms: number; gatewayP99Ms: number; addedP99Ms: number; tcpPipeAddedP99Ms?: number; gatewayRelayP99Ms: number; cpuUsPerToken: number; idleStalledPct: number; stealMsPerCore?: number[] }[];
 }
 
 export interface TransportReport {
@@ -46,6 +49,12 @@ interface Meta {
   date: string;
   params: { gateway: string; pinned: boolean; gatewayGc?: string; gatewayNice: number; repeat: number; concurrentStreams: number; sideStreams: number; startRampMs: number; tokensPerStream: number; itlMs: number; ttftMs: number; jitter: number; idleSessions: number };
   targets: { addedPerTokenP99Ms: number; idleRssPerSessionKiB: number; sagemakerOverTgiP99Ms: number };
+}
+
+/** "; steal per core (ms) a/b, …" over the repetitions, when they recorded it. */
+function stealText(reps: NonNullable<PathReport['repetitions']>): string {
+  if (!reps.every((k) => k.stealMsPerCore !== undefined)) return '';
+  return `; hypervisor steal per core (ms, cores 0 / 1) ${reps.map((k) => (k.stealMsPerCore ?? []).join('/')).join(', ')}`;
 }
 
 const verdict = (ok: boolean): string => (ok ? 'met' : '**NOT met**');
@@ -117,7 +126,7 @@ export function renderRelayReport(meta: Meta, reports: TransportReport[]): { md:
         .join(', ');
       const spread = meanInterval(x.repetitions.map((k) => k.addedP99Ms));
       const mean = spread ? `; their mean ${r2(spread.mean)} ms, 95 % interval of the mean ${r2(spread.low)} to ${r2(spread.high)} ms` : '';
-      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}${mean}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}; an idle process stalled > 2 ms ${x.repetitions.map((k) => k.idleStalledPct).join(' / ')} % of the time.`);
+      lines.push(`- ${r.transport} / ${x.path}: added p99 per repetition (ms): ${reps}${mean}; gateway-internal relay p99 ≤ ${x.repetitions.map((k) => k.gatewayRelayP99Ms).join(' / ')} ms; CPU µs/token ${x.repetitions.map((k) => k.cpuUsPerToken).join(' / ')}; an idle process stalled > 2 ms ${x.repetitions.map((k) => k.idleStalledPct).join(' / ')} % of the time${stealText(x.repetitions)}.`);
     }
   }
   for (const r of reports) {

@@ -21,6 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { runDirect, runGateway, openIdleSessions, settleLatencies, type DirectTarget, type PhaseResult, type RelayPath } from './relay-clients.ts';
 import { r2, summarize } from './stats.ts';
 import { measureMixed } from './relay-mixed.ts';
+import { stealDelta, stealMsPerCore } from './proc-stat.ts';
 import { renderRelayReport, type PathReport, type TransportReport } from './relay-report.ts';
 
 const { values } = parseArgs({
@@ -143,7 +144,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, noise: NoisePro
   // Peak RSS from /proc: a /metrics scrape mid-phase would stall the gateway's loop.
   const sampler = setInterval(() => (peak = Math.max(peak, gw.rssFromProc())), 250);
   await noise.take();
-  const cpu0 = { self: process.cpuUsage(), sim: procCpuSeconds(fleet.pid), pipe: pipe ? procCpuSeconds(pipe.pid) : 0, t: performance.now() };
+  const cpu0 = { self: process.cpuUsage(), sim: procCpuSeconds(fleet.pid), pipe: pipe ? procCpuSeconds(pipe.pid) : 0, t: performance.now(), steal: stealMsPerCore() };
   eld.enable();
   // Side by side: the gateway's streams, the direct readers and the TCP-pipe readers run in the same
   // phase on interleaved start schedules, so every group lives through the same machine noise
@@ -154,6 +155,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, noise: NoisePro
     pipeUrl !== undefined ? runDirect({ ...target, url: pipeUrl }, SIDE, TOKENS, seedBase + 2500, RAMP) : Promise.resolve(undefined),
   ]);
   const self = process.cpuUsage(cpu0.self);
+  const stealMs = stealDelta(cpu0.steal, stealMsPerCore());
   const wallS = (performance.now() - cpu0.t) / 1000;
   const machineCores = {
     loadGenerator: r2((self.user + self.system) / 1e6 / wallS),
@@ -172,7 +174,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, noise: NoisePro
   const f = floor ? phaseSummary(floor) : undefined;
   const cpuS = s1.cpuS - s0.cpuS;
   console.log(
-    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token (${r2(cpuS / through.seconds)} cores); cores load gen / sim / pipe ${machineCores.loadGenerator} / ${machineCores.simulator} / ${machineCores.pipe}; an idle process's timer late p99 ${machineNoise.p99Ms} ms, stalled > 2 ms ${machineNoise.stalledPct} % of the time`,
+    `  [${path}] direct p50/p99 ${d.perTokenLatencyMs.p50}/${d.perTokenLatencyMs.p99} ms,${f ? ` tcp-pipe p50/p99 ${f.perTokenLatencyMs.p50}/${f.perTokenLatencyMs.p99} ms,` : ''} gateway p50/p99 ${g.perTokenLatencyMs.p50}/${g.perTokenLatencyMs.p99} ms, gateway-internal relay p50/p99 ≤ ${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000}/${bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000} ms, gateway CPU ${r2((cpuS * 1e6) / Math.max(1, through.tokens))} µs/token (${r2(cpuS / through.seconds)} cores); cores load gen / sim / pipe ${machineCores.loadGenerator} / ${machineCores.simulator} / ${machineCores.pipe}; an idle process's timer late p99 ${machineNoise.p99Ms} ms, stalled > 2 ms ${machineNoise.stalledPct} % of the time; steal per core ${stealMs.join(' / ')} ms`,
   );
   return {
     path,
@@ -187,6 +189,7 @@ async function measurePath(gw: GatewayProc, fleet: SimFleetProc, noise: NoisePro
     loadgenLoopDelayP99Ms: r2(eld.percentile(99) / 1e6),
     otherCores: machineCores,
     idleProcessNoise: machineNoise,
+    stealMsPerCore: stealMs,
     gatewayRelayMs: {
       p50: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.5) * 1000,
       p99: bucketQuantile(s0.relayBuckets, s1.relayBuckets, 0.99) * 1000,
@@ -211,6 +214,7 @@ function medianRepetition(reps: PathReport[]): PathReport {
       gatewayRelayP99Ms: r.gatewayRelayMs.p99,
       cpuUsPerToken: r.gatewayCpu.usPerToken,
       idleStalledPct: r.idleProcessNoise.stalledPct,
+      ...(r.stealMsPerCore !== undefined ? { stealMsPerCore: r.stealMsPerCore } : {}),
     })),
   };
 }
