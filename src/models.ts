@@ -1,6 +1,6 @@
 // Model registry: builds each configured model's backend (replicas of one vendor adapter behind
-// the router, plus an optional fallback model) and answers lookups by id. The session asks for a
-// model by id and reads its capabilities; it never sees vendor details.
+// the router, plus an optional fallback model, all behind the token cap) and answers lookups by
+// id. The session asks for a model by id and reads its capabilities; it never sees vendor details.
 import type { ModelInfo } from '../protocol/messages.ts';
 import type { Config, ModelConfig } from './config/schema.ts';
 import type { ChatMessage, TextGenBackend } from './backends/ports.ts';
@@ -8,6 +8,7 @@ import { createTgiBackend } from './backends/tgi/index.ts';
 import { createOpenAiBackend } from './backends/openai/index.ts';
 import { createSageMakerBackend } from './backends/sagemaker/index.ts';
 import { createRoutedBackend } from './backends/router/index.ts';
+import { withTokenCap } from './backends/token-cap.ts';
 import type { Logger } from './observability/log.ts';
 
 export interface ModelEntry {
@@ -111,7 +112,9 @@ export class ModelRegistry {
       return backend;
     };
     for (const m of config.models) {
-      const backend = route(m, true);
+      // The token cap is outermost, so it covers the fallback too and every consumer of the entry
+      // (turns, speculation, planning, image descriptions): see backends/token-cap.ts.
+      const backend = withTokenCap(route(m, true), config.limits.maxNewTokens);
       this.owned.push(backend);
       this.byId.set(m.id, { config: m, backend });
     }

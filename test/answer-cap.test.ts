@@ -1,11 +1,11 @@
 // The gateway bounds every answer itself: a backend that gets no max_new_tokens (model params {})
 // stops at limits.maxNewTokens, and one that ignores the max_new_tokens it was sent stops at that
 // value. The client gets exactly that many tokens and gen.done finish 'length' (with empty text:
-// the answer is the tokens'), and the upstream request is closed (the simulator / fake server sees it end early). Covers
-// TGI native SSE, the OpenAI Messages API and SageMaker response streaming, all through the real
-// gateway.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// the answer is the tokens'), the upstream request is closed (the simulator / fake server sees it
+// end early) and the exchange stays out of the dialogue history. Covers TGI native SSE, the OpenAI
+// Messages API and SageMaker response streaming, all through the real gateway. (The cap itself is
+// the registry's, backends/token-cap.ts: test/token-cap-consumers.test.ts covers the other
+// consumers of the generation port.)
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { ConfigSchema } from '../src/config/schema.ts';
@@ -14,98 +14,11 @@ import { startFleetSim, type FleetSim } from '../sim/fleet.ts';
 import type { RequestClosedEvent } from '../sim/tgi/index.ts';
 import type { SageMakerRequestClosedEvent } from '../sim/sagemaker/index.ts';
 import { RawClient } from './harness.ts';
+import { startFakeUpstream, UPSTREAM_TOKENS, type FakeRequest, type FakeUpstream } from './ignoring-upstream.ts';
 import type { ErrorMsg, GenDoneMsg, GenTokenMsg, ServerMessage, TurnMetricsMsg } from '../protocol/messages.ts';
 
 /** limits.maxNewTokens of the gateway under test. */
 const CEILING = 64;
-/** What the simulated and fake upstreams would stream if nobody stopped them. */
-const UPSTREAM_TOKENS = 10_000;
-
-// ---- a fake upstream that ignores max_new_tokens ------------------------------------------------
-
-interface FakeRequest {
-  path: string;
-  body: Record<string, unknown>;
-  /** Token events written when the response closed. */
-  written: number;
-  /** The response ran to its end (all UPSTREAM_TOKENS and the final event). */
-  completed: boolean;
-  /** Resolves when the response closed (either way). */
-  closed: Promise<void>;
-}
-
-interface FakeUpstream {
-  url: string;
-  requests: FakeRequest[];
-  close(): Promise<void>;
-}
-
-function tgiNative(i: number, last: boolean): string {
-  const token = { id: i, text: ` w${i}`, logprob: -0.1, special: false };
-  const final = last ? { generated_text: 'the whole answer', details: { finish_reason: 'eos_token', generated_tokens: i + 1 } } : { generated_text: null, details: null };
-  return `data: ${JSON.stringify({ index: i + 1, token, ...final })}\n\n`;
-}
-
-function openAiChunk(i: number, last: boolean): string {
-  const choice = { index: 0, delta: { role: 'assistant', content: ` w${i}` }, finish_reason: last ? 'stop' : null };
-  const chunk = `data: ${JSON.stringify({ object: 'chat.completion.chunk', id: '1', created: 0, model: 'fake', choices: [choice] })}\n\n`;
-  return last ? `${chunk}data: [DONE]\n\n` : chunk;
-}
-
-/** Streams UPSTREAM_TOKENS tokens for every request, whatever max_new_tokens / max_tokens says,
- *  a few events per event-loop turn, until the client closes the connection. */
-async function startFakeUpstream(): Promise<FakeUpstream> {
-  const requests: FakeRequest[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '';
-      const event = path.endsWith('/generate_stream') ? tgiNative : openAiChunk;
-      let done!: () => void;
-      const rec: FakeRequest = {
-        path,
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-        written: 0,
-        completed: false,
-        closed: new Promise<void>((r) => (done = r)),
-      };
-      requests.push(rec);
-      let open = true;
-      res.on('close', () => {
-        open = false;
-        done();
-      });
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      const pump = (): void => {
-        for (let k = 0; k < 8 && open; k++) {
-          const i = rec.written;
-          const last = i === UPSTREAM_TOKENS - 1;
-          res.write(event(i, last));
-          rec.written++;
-          if (last) {
-            rec.completed = true;
-            res.end();
-            return;
-          }
-        }
-        if (open) setImmediate(pump);
-      };
-      pump();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 // ---- the stack ------------------------------------------------------------------------------------
 
@@ -260,6 +173,18 @@ describe('answer cap: an upstream that ignores the max_new_tokens it was sent', 
     await req.closed;
     expect(req.completed).toBe(false);
     expect(req.written).toBeLessThan(UPSTREAM_TOKENS);
+    c.close();
+  });
+
+  it('a capped exchange stays out of the dialogue history: the next request carries only the new question', async () => {
+    const c = await RawClient.session(url);
+    expectCapped(await runTurn(c, 'p', 'fake-tgi', { max_new_tokens: 4 }), 4);
+    const mark = fake.requests.length;
+    const next = await runTurn(c, 'q', 'fake-tgi', { max_new_tokens: 3 });
+    expectCapped(next, 3);
+    const inputs = String((fake.requests[mark] as FakeRequest).body.inputs);
+    expect(inputs.split('Tell me a very long story.')).toHaveLength(2); // the question once: no history
+    expect(inputs).not.toContain(' w0');
     c.close();
   });
 

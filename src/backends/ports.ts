@@ -46,6 +46,11 @@ export interface DoneEvent {
   generatedText: string;
   /** Tokens generated upstream. */
   tokens: number;
+  /** Set only by the gateway's token cap (backends/token-cap.ts) when it cut the stream: the
+   *  backend streamed past the request's max_new_tokens (or the gateway ceiling), its request was
+   *  closed, `finish` is 'length', `tokens` the cap and `generatedText` '' — the answer's text is
+   *  the token events', and it is not known to be whole. */
+  capped?: true;
 }
 
 export type GenEvent = TokenEvent | DoneEvent;

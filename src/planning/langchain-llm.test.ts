@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AIMessage, ChatMessage as LcChatMessage, HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import type { AIMessageChunk } from '@langchain/core/messages';
+import { withTokenCap } from '../backends/token-cap.ts';
 import { ScriptedBackend } from './fake-backend.testkit.ts';
 import { TextGenChatModel, toPortMessages } from './langchain-llm.ts';
 
@@ -115,6 +116,20 @@ describe('TextGenChatModel', () => {
     expect(call?.ended).toBe('returned');
     expect(call?.request.signal.aborted).toBe(true);
     expect(call?.sent).toBeLessThan(4);
+  });
+
+  it('over a backend held to the token cap, one that ignores max_new_tokens stops at it: the fake stream is closed', async () => {
+    const backend = new ScriptedBackend({ tokens: Array.from({ length: 200 }, (_, i) => `t${i} `) });
+    const model = new TextGenChatModel({ backend: withTokenCap(backend, 4096), maxNewTokens: 5 });
+    const chunks: AIMessageChunk[] = [];
+    for await (const c of await model.stream('q')) chunks.push(c);
+    expect(chunks.map((c) => c.text).join('')).toBe('t0 t1 t2 t3 t4 ');
+    expect(chunks.at(-1)?.response_metadata).toMatchObject({ finish_reason: 'length', generated_tokens: 5 });
+    const call = backend.calls[0];
+    expect(call?.request.params.max_new_tokens).toBe(5);
+    expect(call?.sent).toBe(6); // token 6 was read, then the stream was closed
+    expect(call?.ended).toBe('returned'); // the fake's finally ran
+    expect(await model.invoke('q')).toMatchObject({ text: 't0 t1 t2 t3 t4 ' }); // _call accumulates at most the cap
   });
 
   it('honours the timeout call option', async () => {

@@ -12,6 +12,9 @@
 //   upstream HTTP request is closed either way.
 // - Parameters: the HuggingFaceTextGenInference-style fields (maxNewTokens, topK, …) and raw
 //   GenParams map onto the port's GenParams; call options `params` and `stop` override per call.
+// - Bounds: the registry's backends hold every stream to the token cap (backends/token-cap.ts), so
+//   a backend that ignores max_new_tokens ends after it with finish_reason 'length' (and the text
+//   is the chunks'); a backend given here from elsewhere is used as it is.
 import { SimpleChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseChatModelCallOptions, BaseChatModelParams } from '@langchain/core/language_models/chat_models';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';

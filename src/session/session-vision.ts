@@ -16,6 +16,8 @@ import type { TurnRun } from './turn.ts';
 
 /** What the vision model is asked about every image (its answer ranks detection keywords). */
 const DESCRIBE_PROMPT = 'Describe this image in one short sentence, naming the main objects you can see.';
+/** The description's max_new_tokens (one short sentence). */
+const DESCRIBE_MAX_TOKENS = 48;
 
 function preferOf(description: string | undefined): { prefer?: string } {
   return description === undefined ? {} : { prefer: description };
@@ -107,9 +109,14 @@ export class SessionVision {
       // The image and the request only: no system prompt, no dialogue.
       const messages = await withFittedImage([{ role: 'user', content: DESCRIBE_PROMPT }], img, entry);
       if (signal.aborted) return;
+      // The token cap ends a backend that ignores max_new_tokens without its text (backends/
+      // token-cap.ts): then the description is the tokens' text (48 at most, off the token path).
       let text = '';
-      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: 48, do_sample: false }, signal })) {
-        if (ev.kind === 'done') text = ev.generatedText;
+      let fromTokens = '';
+      for await (const ev of entry.backend.generate({ messages, params: { max_new_tokens: DESCRIBE_MAX_TOKENS, do_sample: false }, signal })) {
+        if (ev.kind === 'token') {
+          if (!ev.special) fromTokens += ev.text;
+        } else text = ev.capped === true ? fromTokens : ev.generatedText;
       }
       if (!signal.aborted) this.imageState?.setDescription(imageId, text);
     } catch (err) {

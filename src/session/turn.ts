@@ -1,7 +1,9 @@
 // Runs one text turn: streams the model's tokens to the outbox as gen.token frames, then ends
 // with exactly one of gen.done, turn.cancelled or error, followed by turn.metrics. The gateway
-// bounds every answer itself (answer cap below): a backend that ignores max_new_tokens, or gets
-// none, is cut off after the cap and the turn ends with gen.done finish 'length'.
+// bounds every answer itself: the registry's backends are held to the token cap
+// (backends/token-cap.ts), so a backend that ignores max_new_tokens, or gets none, is cut off
+// after the cap, its request closed, and the turn ends with gen.done finish 'length'. (`entry`
+// is the registry's, or replays a speculative stream of the registry's backend: speculation.ts.)
 import type { CancelReason, FinishReason, GenParams, TurnKind } from '../../protocol/messages.ts';
 import { reportTurnFailure } from './turn-failure.ts';
 import { sendTurnMetrics } from './turn-metrics.ts';
@@ -25,19 +27,6 @@ export interface TurnRun {
 }
 
 type Outcome = 'done' | 'cancelled' | 'error';
-
-/** Thrown by the token sink when the answer cap is reached. consumeEvents() then closes the
- *  backend stream as a consumer leaving early — every adapter destroys its upstream request then
- *  (the port's contract), as a turn.cancel's abort does — and rethrows it; runTextTurn catches it
- *  and ends the turn normally. Never escapes this module. */
-const CAP_REACHED = new Error('the answer reached the gateway cap');
-
-/** Tokens one answer may have: the request's max_new_tokens when set (the backend was asked for
- *  it too), else the gateway's ceiling limits.maxNewTokens (which is not sent: a backend's own
- *  limit, e.g. TGI's max_total_tokens − input, may be lower and a larger value is refused). */
-function answerCap(params: GenParams, maxNewTokens: number): number {
-  return params.max_new_tokens ?? maxNewTokens;
-}
 
 /** Remove a trailing stop sequence that TGI keeps in generated_text. */
 function stripStop(text: string, stop: readonly string[] | undefined): string {
@@ -70,10 +59,8 @@ export async function runTextTurn(
   let firstAt = -1;
   let outcome: Outcome;
   let errorCode: string | undefined;
-  const cap = answerCap(params, s.ctx.config.limits.maxNewTokens);
-  // When the cap ends an answer its text is not rebuilt: keeping every token's text for that case
-  // would hold each answer's strings for the whole turn (old-generation growth and longer
-  // scavenges on the token path); the client has the text from the gen.token frames.
+  // The token cap ended the answer (a done event with `capped`): its text is not rebuilt (the
+  // client has it from the gen.token frames) and the exchange stays out of the dialogue history.
   let capped = false;
   try {
     let finish: FinishReason = 'error';
@@ -81,33 +68,21 @@ export async function runTextTurn(
     if (prepare) await prepare();
     // Push mode where the backend offers it (push-drain.ts): each token is relayed inside the
     // backend socket's data callback.
-    try {
-      await consumeEvents(entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry }), (ev) => {
-        if (ev.kind === 'token') {
-          // Token cap + 1 means the backend ignored the limit; a backend that honours it sends its
-          // final event after token cap, which ends the answer with its own finish and text.
-          if (upstreamTokens === cap) {
-            capped = true;
-            throw CAP_REACHED;
-          }
-          upstreamTokens++;
-          if (ev.special || ev.text.length === 0) return;
-          if (firstAt < 0) firstAt = performance.now();
-          s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
-          visible++;
-          if (ev.recvAt !== undefined) relay.observe((performance.now() - ev.recvAt) / 1000);
-        } else {
-          finish = ev.finish;
-          text = ev.generatedText;
-          upstreamTokens = ev.tokens;
-        }
-      });
-    } catch (err) {
-      if (err !== CAP_REACHED || !capped) throw err;
-      // The upstream request is closed (consumeEvents left the stream): gen.done without text, and
-      // the exchange stays out of the dialogue history (its answer is not known whole).
-      finish = 'length';
-    }
+    await consumeEvents(entry.backend.generate({ messages, params, signal: run.controller.signal, onRetry }), (ev) => {
+      if (ev.kind === 'token') {
+        upstreamTokens++;
+        if (ev.special || ev.text.length === 0) return;
+        if (firstAt < 0) firstAt = performance.now();
+        s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
+        visible++;
+        if (ev.recvAt !== undefined) relay.observe((performance.now() - ev.recvAt) / 1000);
+      } else {
+        finish = ev.finish;
+        text = ev.generatedText;
+        upstreamTokens = ev.tokens;
+        capped = ev.capped === true;
+      }
+    });
     const now = performance.now();
     const answer = stripStop(text, params.stop).trim();
     if (!capped) s.history.add(userText, answer);
