@@ -82,7 +82,7 @@ export const ERRORS = {
   },
   SESSION_SLOW_CONSUMER: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.SLOW_CONSUMER,
-    summary: 'The client reads too slowly: the bounded outbox overflowed with frames that cannot be dropped, or, before hello, more than `limits.highWaterBytes` of replies were left unread.',
+    summary: 'The client reads too slowly: the bounded outbox (frames or bytes waiting) overflowed with frames that cannot be dropped, or, before hello, more than `limits.highWaterBytes` of replies were left unread.',
   },
   SESSION_IDLE_TIMEOUT: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.IDLE_TIMEOUT,

@@ -32,6 +32,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ argv: ['--config', bad] })).toThrow(/limits.*maxSesions|maxSesions/);
   });
 
+  it('bounds the outbox by frames and by bytes (limits.outboxMaxBytes: 4 MiB by default, 64 KiB to 1 GiB)', () => {
+    const c = loadConfig();
+    expect(c.limits.outboxMaxFrames).toBe(1024);
+    expect(c.limits.outboxMaxBytes).toBe(4 << 20);
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cfg-'));
+    const file = (name: string, outboxMaxBytes: number): string => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ limits: { outboxMaxBytes } }));
+      return path;
+    };
+    expect(loadConfig({ argv: ['--config', file('ok.json', 64 << 10)] }).limits.outboxMaxBytes).toBe(64 << 10);
+    expect(() => loadConfig({ argv: ['--config', file('small.json', (64 << 10) - 1)] })).toThrow(/outboxMaxBytes/);
+    expect(() => loadConfig({ argv: ['--config', file('big.json', 2 ** 30 + 1)] })).toThrow(/outboxMaxBytes/);
+  });
+
   it('rejects unknown VLP_ env vars, bad numbers, bad enums and unknown flags', () => {
     expect(() => loadConfig({ env: { VLP_PROT: '1' } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { PORT: 'eighty' } })).toThrow(/PORT must be a number/);

@@ -113,6 +113,9 @@ export const ConfigSchema = z
         maxSessions: int(1, 1_000_000).default(20_000),
         /** Frames that may wait in one session's outbox before it is closed as a slow consumer. */
         outboxMaxFrames: int(8, 1_000_000).default(1024),
+        /** Estimated bytes those frames may hold (text at 3 bytes per UTF-16 unit, see
+         *  session/frame-bytes.ts) before the session is closed as a slow consumer. */
+        outboxMaxBytes: int(64 << 10, 1 << 30).default(4 << 20),
         /** Sent frames kept for resume (per session). */
         replayFrames: int(0, 100_000).default(512),
         /** Bytes of sent frames kept for resume (per session; msgpack-encoded, outside the JS heap). */

@@ -3,11 +3,14 @@
 // frames of one turn coalesce while the socket is backpressured (up to MAX_MERGED_TOKEN_CHARS of
 // text per frame); intent.update and asr.partial are latest-wins. A frame is written at once when
 // nothing is queued and the socket takes more (lowest latency); otherwise it waits in the queue
-// for the socket's drain. Frames about the connection itself (goaway, the fatal error before a
-// close) go around the queue and are not kept for replay (sendDirect).
+// for the socket's drain. The queue is bounded by frames and by an estimate of the bytes it holds
+// (frame-bytes.ts); past either bound the session is a slow consumer. Frames about the connection
+// itself (goaway, the fatal error before a close) go around the queue and are not kept for replay
+// (sendDirect).
 import type { GenTokenMsg, ServerMessage, ServerPayload } from '../../protocol/messages.ts';
 import type { SendResult } from '../transport/types.ts';
 import { ReplayRing } from './replay.ts';
+import { frameBytes, textBytes } from './frame-bytes.ts';
 
 /** Where frames go: the session's current connection (encodes and writes one frame). */
 export interface OutboxSink {
@@ -20,6 +23,9 @@ export interface OutboxSink {
 export interface OutboxOptions {
   /** Max frames waiting to be written; beyond it onOverflow fires once. */
   maxFrames: number;
+  /** Max estimated bytes of the frames waiting (frameBytes); beyond it onOverflow fires once.
+   *  Default 4 MiB (the default of limits.outboxMaxBytes). */
+  maxBytes?: number;
   replayFrames: number;
   /** Byte bound of the replay buffer. */
   replayBytes?: number;
@@ -28,7 +34,8 @@ export interface OutboxOptions {
 
 /** Longest text a queued gen.token frame grows to by merging, UTF-16 code units (≤ 192 KiB of
  *  UTF-8). Past it the next token starts a new frame, so a client that does not read a long
- *  answer fills the queue up to maxFrames (slow consumer) instead of one frame growing without end. */
+ *  answer fills the queue up to maxBytes or maxFrames (slow consumer) instead of one frame growing
+ *  without end. */
 export const MAX_MERGED_TOKEN_CHARS = 64 * 1024;
 
 /** Seqs of frames written by sendDirect that are remembered (each connection has at most one
@@ -41,6 +48,9 @@ export class Outbox {
   private readonly unreplayed: number[] = [];
   private queue: ServerPayload[] = [];
   private head = 0;
+  /** Sum of frameBytes over the queue from `head` (kept in step with every change to it). */
+  private queuedBytes = 0;
+  private readonly maxBytes: number;
   private sink: OutboxSink | undefined;
   private blocked = false;
   private scheduled = false;
@@ -53,6 +63,7 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {
     this.replay = new ReplayRing(opts.replayFrames, opts.replayBytes);
+    this.maxBytes = opts.maxBytes ?? 4 << 20;
   }
 
   get lastSeq(): number {
@@ -61,6 +72,11 @@ export class Outbox {
 
   get pending(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Estimated bytes of the frames waiting (frame-bytes.ts); 0 when none wait. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
   }
 
   /** Attach a connection; frames queued while detached were already moved to the replay ring. */
@@ -104,8 +120,10 @@ export class Outbox {
       tail.turn === p.turn &&
       tail.text.length + p.text.length <= MAX_MERGED_TOKEN_CHARS
     ) {
+      this.queuedBytes += textBytes(p.text);
       tail.text += p.text;
       tail.n += p.n;
+      if (this.queuedBytes > this.maxBytes) this.overflow();
       return;
     }
     if (p.t === 'intent.update' || p.t === 'asr.partial') {
@@ -113,23 +131,30 @@ export class Outbox {
         const q = this.queue[k];
         if (q !== undefined && q.t === p.t) {
           this.queue[k] = p;
+          this.queuedBytes += frameBytes(p) - frameBytes(q);
+          if (this.queuedBytes > this.maxBytes) this.overflow();
           return;
         }
       }
     }
     this.queue.push(p);
-    if (this.pending > this.opts.maxFrames) {
-      // Slow consumer: stop writing to this connection, keep every frame for a resume. The
-      // connection's fatal error (sent by onOverflow through sendDirect) takes its seq before the
-      // waiting frames get theirs in the replay ring: a client that got the error and resumes
-      // from its seq still gets every waiting frame.
-      this.overflowed = true;
-      this.opts.onOverflow();
-      this.sink = undefined;
-      this.drainToReplay();
+    this.queuedBytes += frameBytes(p);
+    if (this.pending > this.opts.maxFrames || this.queuedBytes > this.maxBytes) {
+      this.overflow();
       return;
     }
     this.schedule();
+  }
+
+  /** Slow consumer: stop writing to this connection, keep every frame for a resume. The
+   *  connection's fatal error (sent by onOverflow through sendDirect) takes its seq before the
+   *  waiting frames get theirs in the replay ring: a client that got the error and resumes from
+   *  its seq still gets every waiting frame. */
+  private overflow(): void {
+    this.overflowed = true;
+    this.opts.onOverflow();
+    this.sink = undefined;
+    this.drainToReplay();
   }
 
   /** Send a frame now, ahead of nothing queued (flushes the queue first to keep order). */
@@ -200,6 +225,7 @@ export class Outbox {
       const p = this.queue[this.head] as ServerPayload;
       this.queue[this.head] = undefined as unknown as ServerPayload;
       this.head++;
+      this.queuedBytes -= frameBytes(p);
       const msg = this.stamp(p);
       const r = sink.send(msg);
       this.replay.add(msg, sink.lastMsgpack);
@@ -215,6 +241,7 @@ export class Outbox {
     if (this.head >= this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
+      this.queuedBytes = 0;
     } else if (this.head > 1024) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -228,6 +255,7 @@ export class Outbox {
     }
     this.queue = [];
     this.head = 0;
+    this.queuedBytes = 0;
   }
 
   /** The frame with its seq, keys in SPEC §2's canonical order (t, seq, then the fields). */

@@ -75,6 +75,7 @@ export class Session implements VoiceTurnStarter {
     const { limits } = ctx.config;
     this.outbox = new Outbox({
       maxFrames: limits.outboxMaxFrames,
+      maxBytes: limits.outboxMaxBytes,
       replayFrames: limits.replayFrames,
       replayBytes: limits.replayBytes,
       onOverflow: () => host.onSlowConsumer(this),
