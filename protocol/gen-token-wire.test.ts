@@ -3,6 +3,7 @@
 import { Encoder, decode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { GenTokenWire } from './gen-token-wire.ts';
+import { MAX_RETAINED_ENCODE_BYTES } from './reused-encoder.ts';
 import type { GenTokenMsg } from './messages.ts';
 
 const generic = new Encoder({ ignoreUndefined: true });
@@ -47,5 +48,24 @@ describe('GenTokenWire', () => {
     expect(new GenTokenWire().encode(msg({ seq: 2 ** 32 }))).toBeUndefined();
     expect(new GenTokenWire().encode(msg({ i: -1 }))).toBeUndefined();
     expect(new GenTokenWire().encode(msg({ n: 1.5 }))).toBeUndefined();
+  });
+
+  it('drops a buffer grown past the bound by one huge token, and keeps reusing a small one', () => {
+    const wire = new GenTokenWire();
+    const first = wire.encode(msg({ text: 'Hi' })) as Uint8Array;
+    const before = wire.retainedBytes;
+    expect(before).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    const hugeText = 'z'.repeat(200_000);
+    const large = wire.encode(msg({ text: hugeText })) as Uint8Array;
+    expect(large.byteLength).toBeGreaterThan(200_000);
+    expect(wire.retainedBytes).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    const next = wire.encode(msg({ seq: 2, text: 'ok' })) as Uint8Array;
+    expect(wire.retainedBytes).toBe(before);
+    expect(next.buffer.byteLength).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    // The large frame is intact after the next encode; small frames share one buffer.
+    expect(decode(large)).toEqual(msg({ text: hugeText }));
+    expect(decode(next)).toEqual(msg({ seq: 2, text: 'ok' }));
+    expect(wire.encode(msg({ seq: 3 }))?.buffer).toBe(next.buffer);
+    void first;
   });
 });

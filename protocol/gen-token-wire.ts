@@ -4,6 +4,7 @@
 // the fast path's ranges (a seq, i or n past 2^32 - 1, an unusual shape) returns undefined and the
 // caller uses the generic encoder.
 import type { GenTokenMsg } from './messages.ts';
+import { MAX_RETAINED_ENCODE_BYTES } from './reused-encoder.ts';
 
 const INITIAL_BYTES = 256;
 
@@ -44,7 +45,9 @@ export class GenTokenWire {
   private pos = 0;
   private readonly utf8 = new TextEncoder();
 
-  /** The frame's bytes: a view into this writer's buffer, valid until its next encode. */
+  /** The frame's bytes: a view into this writer's buffer, valid until its next encode. A buffer grown
+   *  past MAX_RETAINED_ENCODE_BYTES (a huge token text) is dropped after the frame is written; the
+   *  returned view keeps it alive only as long as the caller holds the frame. */
   encode(m: GenTokenMsg): Uint8Array | undefined {
     if (!isUint32(m.seq) || !isUint32(m.i) || !isUint32(m.n) || typeof m.turn !== 'string' || typeof m.text !== 'string') {
       return undefined;
@@ -64,15 +67,26 @@ export class GenTokenWire {
     this.uint(m.n);
     this.put(KEY_TEXT);
     this.str(m.text, textBytes);
-    return this.buf.subarray(0, this.pos);
+    const out = this.buf.subarray(0, this.pos);
+    if (this.buf.length > MAX_RETAINED_ENCODE_BYTES) this.setBuffer(new Uint8Array(INITIAL_BYTES));
+    return out;
+  }
+
+  /** Bytes of buffer this writer keeps between frames (for tests and memory accounting). */
+  get retainedBytes(): number {
+    return this.buf.length;
   }
 
   private ensure(bytes: number): void {
     if (bytes <= this.buf.length) return;
     let size = this.buf.length;
     while (size < bytes) size *= 2;
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+    this.setBuffer(new Uint8Array(size));
+  }
+
+  private setBuffer(buf: Uint8Array<ArrayBuffer>): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer);
   }
 
   private put(bytes: Uint8Array): void {

@@ -1,8 +1,10 @@
-// The vlp.v1.msgpack wire: one reused Encoder and Decoder, decoder length limits, a pre-decode shape
-// scan, and the mapping of decoder failures to stable error codes. Untyped: codec.ts validates.
-import { Decoder, Encoder } from '@msgpack/msgpack';
+// The vlp.v1.msgpack wire: one reused Encoder (which drops its buffer after a large frame) and
+// Decoder, decoder length limits, a pre-decode shape scan, and the mapping of decoder failures to
+// stable error codes. Untyped: codec.ts validates.
+import { Decoder } from '@msgpack/msgpack';
 import { decodeFailure, type DecodeFailure } from './decode-result.ts';
 import { MsgpackShapeScanner, SHAPE_EXT, SHAPE_MALFORMED, SHAPE_OK, SHAPE_TOO_DEEP, SHAPE_TOO_MANY_VALUES, type ShapeVerdict } from './msgpack-shape.ts';
+import { ReusedEncoder } from './reused-encoder.ts';
 
 export interface WireBounds {
   /** Longest msgpack str, UTF-8 bytes. */
@@ -19,7 +21,7 @@ export interface WireBounds {
 export type RawResult = { ok: true; value: unknown } | DecodeFailure;
 
 export class MsgpackWire {
-  private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly encoder = new ReusedEncoder();
   private readonly decoder: Decoder;
   private readonly scanner: MsgpackShapeScanner;
   private readonly maxBinBytes: number;
@@ -62,7 +64,12 @@ export class MsgpackWire {
 
   /** A view into the encoder's shared buffer, valid only until the next encode on this wire. */
   encode(msg: object): Uint8Array {
-    return this.encoder.encodeSharedRef(msg);
+    return this.encoder.encode(msg);
+  }
+
+  /** Encode buffer bytes this wire keeps between frames (for tests and memory accounting). */
+  get retainedEncodeBytes(): number {
+    return this.encoder.retainedBytes;
   }
 
   /** Never throws. */

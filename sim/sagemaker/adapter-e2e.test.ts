@@ -172,7 +172,8 @@ describe('faults map to stable codes', () => {
   it('unknown endpoint → ValidationError → UPSTREAM_REJECTED (account id masked)', async () => {
     const { error } = await collect(backend({ endpointName: 'no-such-endpoint' }).generate(request()));
     const e = expectCode(error, 'UPSTREAM_REJECTED');
-    expect(e.message).toBe('SageMaker ValidationError: Endpoint no-such-endpoint of account <account> not found.');
+    expect(e.message).toMatch(/^SageMaker ValidationError: Endpoint no-such-endpoint of account <account> not found\. \(HTTP 400, request id [\w-]+\)$/);
+    expect(e.cause).toBeUndefined();
   });
 
   it('unknown target variant → UPSTREAM_REJECTED', async () => {

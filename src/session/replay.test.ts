@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
-import { ReplayRing } from './replay.ts';
+import { ReplayRing, replayEncoder } from './replay.ts';
+import { MAX_RETAINED_ENCODE_BYTES } from '../../protocol/reused-encoder.ts';
 import type { ServerMessage } from '../../protocol/messages.ts';
 
 const token = (seq: number, text = `tok${seq}`): ServerMessage => ({ t: 'gen.token', seq, turn: 't', i: seq, n: 1, text });
@@ -68,5 +69,17 @@ describe('ReplayRing (msgpack bytes outside the JS heap)', () => {
     const r = new ReplayRing(0);
     r.add(token(1));
     expect(r.length).toBe(0);
+  });
+
+  it('its shared encoder keeps no large buffer after encoding a large frame itself', () => {
+    const r = new ReplayRing(8, 1 << 20);
+    r.add(token(1));
+    expect(replayEncoder.retainedBytes).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    const long = 'w'.repeat(300_000);
+    r.add(token(2, long));
+    expect(replayEncoder.retainedBytes).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    r.add(token(3));
+    expect(replayEncoder.retainedBytes).toBeLessThanOrEqual(MAX_RETAINED_ENCODE_BYTES);
+    expect(r.since(0, 3)).toEqual([token(1), token(2, long), token(3)]);
   });
 });

@@ -3,11 +3,13 @@
 // buffer (typed-array memory, outside the JS heap): the sent frame objects die young instead of
 // being promoted by the GC, which keeps scavenge pauses short on the per-token path. Oldest frames
 // fall off when either bound (frames, bytes) is exceeded; `ack` frees them early.
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Decoder } from '@msgpack/msgpack';
 import type { ServerMessage } from '../../protocol/messages.ts';
+import { ReusedEncoder } from '../../protocol/reused-encoder.ts';
 
-/** Encoder for frames that were not already encoded as msgpack by the connection. */
-const encoder = new Encoder({ ignoreUndefined: true });
+/** Encoder for frames that were not already encoded as msgpack by the connection (shared by every
+ *  session; it drops its buffer after a large frame). Exported for tests. */
+export const replayEncoder = new ReusedEncoder();
 const decoder = new Decoder();
 const INITIAL_BYTES = 2048;
 
@@ -44,7 +46,7 @@ export class ReplayRing {
     // A resuming client has its `ready` by definition (it carries the session id and token), and
     // gets a fresh one; not storing it keeps idle sessions free of any replay buffer.
     if (this.capacity === 0 || msg.t === 'ready') return;
-    const data = encoded ?? encoder.encodeSharedRef(msg);
+    const data = encoded ?? replayEncoder.encode(msg);
     const len = data.byteLength;
     if (len > this.maxBytes) {
       this.clear(); // a frame larger than the whole buffer cannot be kept; older ones would be stale

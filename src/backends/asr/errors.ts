@@ -5,7 +5,7 @@
 // Messages never carry transcripts or request content; upstream text is cut to 200 characters.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
@@ -56,15 +56,25 @@ function handshakeCode(status: number): ErrorCode {
   return 'UPSTREAM_REJECTED';
 }
 
-/** A ws 'error' event. `opened` = after the handshake (then any failure is a reset). */
+/** The server (or a proxy in front of it) answered the WebSocket upgrade with an HTTP status instead
+ *  of 101. An overloaded answer (429, 503) carries its Retry-After (seconds or HTTP date, at most
+ *  MAX_RETRY_AFTER_S, 300 s: the voice layer waits max(1 s, retryAfterS) before reopening) as
+ *  retryAfterS. The response body is not read (a proxy's page may quote the request). */
+export function whisperLiveUpgradeError(status: number, retryAfter: string | string[] | undefined): VlpError {
+  const code = handshakeCode(status);
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? cappedRetryAfter(retryAfter) : undefined;
+  const wait = retryAfterS === undefined ? '' : `, retry after ${retryAfterS} s`;
+  return new VlpError(code, `${WL} refused the WebSocket upgrade (HTTP ${status}${wait})`, retryAfterS === undefined ? {} : { retryAfterS });
+}
+
+/** A ws 'error' event. `opened` = after the handshake (then any failure is a reset). A refused
+ *  upgrade normally arrives through whisperLiveUpgradeError (the stream listens for ws's
+ *  'unexpected-response', which carries the headers); ws's own error for it has only the status. */
 export function whisperLiveTransportError(err: unknown, opened: boolean): VlpError {
   if (opened) return new VlpError('UPSTREAM_RESET', `${WL} connection failed mid-stream (${errorCodeOf(err) ?? 'socket error'})`, { cause: err });
   const message = err instanceof Error ? err.message : '';
   const m = /Unexpected server response: (\d{3})/.exec(message);
-  if (m !== null) {
-    const status = Number(m[1]);
-    return new VlpError(handshakeCode(status), `${WL} refused the WebSocket upgrade (HTTP ${status})`, { cause: err });
-  }
+  if (m !== null) return whisperLiveUpgradeError(Number(m[1]), undefined);
   if (/Opening handshake has timed out/.test(message)) return new VlpError('UPSTREAM_TIMEOUT', `${WL} did not complete the WebSocket handshake in time`, { cause: err });
   const code = errorCodeOf(err);
   if (code !== undefined && !UNREACHABLE_CODES.has(code)) {

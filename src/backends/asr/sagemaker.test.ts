@@ -163,6 +163,8 @@ describe('SageMaker Whisper adapter', () => {
       if (ev?.kind !== 'error') throw new Error(`expected an error, got ${JSON.stringify(ev)}`);
       expect(ev.error.code).toBe(code);
       expect(ev.error.message).not.toContain('123456789012');
+      // The shared mapper keeps no SDK error (its message and raw response) as the cause.
+      expect(ev.error.cause).toBeUndefined();
     });
   }
 

@@ -294,6 +294,43 @@ describe('WhisperLive adapter', () => {
     expect((await errorOf(c.events)).code).toBe('UPSTREAM_TIMEOUT');
   });
 
+  it('carries the Retry-After of a refused upgrade (HTTP 503/429: seconds or HTTP date, at most 300 s) as retryAfterS', async () => {
+    const answers: { status: number; retryAfter?: string }[] = [];
+    let upgrades = 0;
+    const http = createServer((_req, res) => {
+      res.writeHead(500);
+      res.end();
+    });
+    // A proxy or a server at capacity answers the upgrade request itself with a status.
+    http.on('upgrade', (_req, socket) => {
+      const a = answers[upgrades++] ?? { status: 503 };
+      const head = [`HTTP/1.1 ${a.status} Unavailable`, 'Content-Type: text/plain', 'Content-Length: 4', 'Connection: close'];
+      if (a.retryAfter !== undefined) head.push(`Retry-After: ${a.retryAfter}`);
+      socket.end(`${head.join('\r\n')}\r\n\r\nbusy`);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const busy = createWhisperLiveBackend({ kind: 'whisperlive', url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}` });
+    cleanups.push(() => busy.close());
+    const refusedWith = async (a: { status: number; retryAfter?: string }): Promise<{ code: ErrorCode; retryAfterS: number | undefined; message: string }> => {
+      answers.push(a);
+      return errorOf(open(busy).events);
+    };
+
+    expect(await refusedWith({ status: 503, retryAfter: '30' })).toEqual({
+      code: 'UPSTREAM_OVERLOADED', retryAfterS: 30, message: 'WhisperLive refused the WebSocket upgrade (HTTP 503, retry after 30 s)',
+    });
+    const date = await refusedWith({ status: 503, retryAfter: new Date(Date.now() + 42_000).toUTCString() });
+    expect(date.retryAfterS).toBeGreaterThanOrEqual(40);
+    expect(date.retryAfterS).toBeLessThanOrEqual(43);
+    expect((await refusedWith({ status: 429, retryAfter: '86400' })).retryAfterS).toBe(300);
+    expect(await refusedWith({ status: 503 })).toMatchObject({ code: 'UPSTREAM_OVERLOADED', retryAfterS: undefined });
+    expect(await refusedWith({ status: 503, retryAfter: 'soon' })).toMatchObject({ code: 'UPSTREAM_OVERLOADED', retryAfterS: undefined });
+    // Not an overload: the header is not a promise the server will take the stream later.
+    expect(await refusedWith({ status: 403, retryAfter: '30' })).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfterS: undefined });
+    expect(upgrades).toBe(6);
+  });
+
   it('close() sends binary END_OF_AUDIO and closes the socket at once; no events afterwards', async () => {
     const { wl, backend } = await setup();
     const { s, events } = open(backend);

@@ -8,7 +8,7 @@
 // Sample clock: the server times segments in seconds of audio received; we send all audio, so
 // server second t is our sample t × 16000 (+ whatever was dropped from the pre-ready buffer).
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
@@ -18,7 +18,7 @@ import { ASR_DEFAULTS, ASR_SAMPLE_RATE, SAMPLES_PER_MS, positiveOption, resolveC
 import type { ResolvedCommon, WhisperLiveConfig } from './config.ts';
 import {
   asrProtocolError, asrTimeoutError, whisperLiveClosedError, whisperLiveDisconnectError, whisperLiveStatusError,
-  whisperLiveTransportError, whisperLiveWaitError,
+  whisperLiveTransportError, whisperLiveUpgradeError, whisperLiveWaitError,
 } from './errors.ts';
 import { AudioUplink, rawSocketSink, wsSendSink } from './whisperlive-audio.ts';
 import { directWriter, socketFd, streamWriter } from './direct-write.ts';
@@ -93,6 +93,7 @@ export class WhisperLiveStream implements AsrStream {
     // Server seconds of stream sample n.
     this.map = new UtteranceMapper((n) => Math.max(0, n - this.audio.dropped) / ASR_SAMPLE_RATE);
     this.ws.on('upgrade', this.onUpgrade);
+    this.ws.on('unexpected-response', this.onUnexpectedResponse);
     this.ws.on('open', this.onOpen);
     this.ws.on('message', this.onMessage);
     this.ws.on('error', this.onError);
@@ -192,6 +193,18 @@ export class WhisperLiveStream implements AsrStream {
     if (!(socket instanceof Socket)) return;
     const fd = socketFd(socket);
     this.audio.attach(rawSocketSink(this.ws, fd === undefined ? streamWriter(socket) : directWriter(socket, fd)));
+  };
+
+  /** The upgrade was answered with an HTTP status instead of 101 (a proxy, a server at capacity).
+   *  With this listener ws leaves the request to us: fail() terminates the socket, which aborts it
+   *  (the body is never read). Without it ws would report only "Unexpected server response: 503",
+   *  losing the Retry-After. */
+  private readonly onUnexpectedResponse = (_req: ClientRequest, res: IncomingMessage): void => {
+    if (this.state === State.Dead) {
+      this.ws.terminate();
+      return;
+    }
+    this.fail(whisperLiveUpgradeError(res.statusCode ?? 0, res.headers['retry-after']));
   };
 
   private readonly onOpen = (): void => {

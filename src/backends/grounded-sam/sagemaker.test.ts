@@ -167,7 +167,8 @@ describe('faults map to stable codes (streaming)', () => {
 
   it('unknown endpoint → ValidationError → UPSTREAM_REJECTED (account id masked)', async () => {
     const e = expectCode((await run(backend({ endpointName: 'no-such-endpoint' }), req(['dog']))).error, 'UPSTREAM_REJECTED');
-    expect(e.message).toBe('SageMaker ValidationError: Endpoint no-such-endpoint of account <account> not found.');
+    expect(e.message).toMatch(/^SageMaker ValidationError: Endpoint no-such-endpoint of account <account> not found\. \(HTTP 400, request id [\w-]+\)$/);
+    expect(e.cause).toBeUndefined();
   });
 
   it('nothing listening → UPSTREAM_UNAVAILABLE', async () => {

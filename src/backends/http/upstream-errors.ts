@@ -14,6 +14,16 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
 }
 
+/** The longest wait taken from an upstream's Retry-After where an adapter bounds it, s: a proxy
+ *  answering with hours must not keep a stream (or a replica) shut for that long. */
+export const MAX_RETRY_AFTER_S = 300;
+
+/** parseRetryAfter, at most MAX_RETRY_AFTER_S. */
+export function cappedRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
+  const s = parseRetryAfter(value, nowMs);
+  return s === undefined ? undefined : Math.min(s, MAX_RETRY_AFTER_S);
+}
+
 /** Finds a node/undici error code, looking into AggregateError (happy eyeballs) and `cause`. */
 export function errorCodeOf(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {

@@ -2,8 +2,11 @@
 // clean end, streams that end early or carry the wrong content type, keep-alive-only streams, config
 // errors (region, credentials) and construction checks. Faults through the real simulator are in
 // sim/sagemaker/adapter-e2e.test.ts.
+import type { ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { VlpError } from '../../../protocol/errors.ts';
+import { VlpError } from '../../../protocol/errors.ts';
+import type { ErrorCode } from '../../../protocol/errors.ts';
 import type { GenEvent, TextGenBackend, TextGenRequest } from '../ports.ts';
 import { createSageMakerBackend, type SageMakerBackendOptions } from './index.ts';
 import { part, sleep, startFakeRuntime, streamHead, tgiEvent, type FakeRuntime, type RuntimeScript } from './fake-runtime.testkit.ts';
@@ -130,6 +133,48 @@ describe('sagemaker backend (scripted runtime)', () => {
     expect(rt.requests[0]?.path).toBe('/endpoints/ep/invocations');
     expect((JSON.parse(rt.requests[0]?.body ?? '{}') as { stream: boolean }).stream).toBe(false);
   });
+});
+
+describe('AWS error replies through the real SDK: no cause, no request text', () => {
+  const SECRET = 'my secret question about the patient';
+  const awsError = (res: ServerResponse, status: number, type: string, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, {
+      'content-type': 'application/json', 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.sagemaker.runtime/`,
+      'x-amzn-requestid': 'a1b2c3d4-0000-4000-8000-000000000001', ...headers,
+    });
+    res.end(JSON.stringify(body));
+  };
+  /** The prompt as the runtime received it (the scripts quote it back, as AWS and containers can). */
+  const inputsOf = (body: string): string => (JSON.parse(body) as { inputs: string }).inputs;
+  const cases: [string, RuntimeScript, ErrorCode, string, number | undefined][] = [
+    ['ValidationError quoting the request', (req, res) => awsError(res, 400, 'ValidationError', {
+      Message: `1 validation error detected: Value '${inputsOf(req.body)}' at 'body' failed to satisfy constraint: Member must not be null`,
+    }), 'UPSTREAM_REJECTED', "SageMaker ValidationError: 1 validation error detected: Value '…' at 'body' failed to satisfy constraint: Member must not be null (HTTP 400, request id a1b2c3d4-0000-4000-8000-000000000001)", undefined],
+    ['ModelError quoting the request', (req, res) => awsError(res, 424, 'ModelError', {
+      Message: `Received client error (422) from primary with message "Failed to deserialize: ${inputsOf(req.body)}".`, OriginalStatusCode: 422, OriginalMessage: `Failed to deserialize: ${inputsOf(req.body)}`,
+    }), 'UPSTREAM_REJECTED', 'SageMaker ModelError: the model container answered HTTP 422 (request id a1b2c3d4-0000-4000-8000-000000000001)', undefined],
+    ['an unmodeled exception quoting the request', (req, res) => awsError(res, 400, 'SomethingNewException', {
+      message: `cannot handle "${inputsOf(req.body)}"`,
+    }), 'UPSTREAM_REJECTED', 'SageMaker SomethingNewException: cannot handle "…" (HTTP 400, request id a1b2c3d4-0000-4000-8000-000000000001)', undefined],
+    ['ThrottlingException with Retry-After', (_req, res) => awsError(res, 400, 'ThrottlingException', { message: 'Rate exceeded' }, { 'retry-after': '5' }),
+      'UPSTREAM_OVERLOADED', 'SageMaker ThrottlingException: Rate exceeded (HTTP 400, request id a1b2c3d4-0000-4000-8000-000000000001)', 5],
+    // A proxy's 503 that is not AWS JSON: the SDK's parse error quotes the body.
+    ['an unreadable 503 reply quoting the request, with Retry-After', (req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '4' });
+      res.end(`upstream busy while handling ${inputsOf(req.body)}`);
+    }, 'UPSTREAM_OVERLOADED', 'SageMaker answered with an unreadable error reply (SyntaxError) (HTTP 503)', 4],
+  ];
+  for (const [what, script, code, message, retryAfterS] of cases) {
+    it(`${what} → ${code}`, async () => {
+      const { b } = await setup(script);
+      const { error } = await collect(b.generate(request({ messages: [{ role: 'user', content: SECRET }] })));
+      expect(error).toBeInstanceOf(VlpError);
+      const e = error as VlpError;
+      expect([e.code, e.message, e.retryAfterS]).toEqual([code, message, retryAfterS]);
+      expect(e.cause).toBeUndefined();
+      expect(inspect(e, { depth: 8, showHidden: true })).not.toContain('secret');
+    });
+  }
 });
 
 describe('configuration problems', () => {

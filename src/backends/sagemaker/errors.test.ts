@@ -55,15 +55,14 @@ describe('sageMakerError', () => {
     ['TimeoutError carrying ECONNRESET', Object.assign(named('TimeoutError'), { code: 'ECONNRESET' }), 'stream', 'UPSTREAM_RESET'],
     ['TimeoutError carrying EPIPE', Object.assign(named('TimeoutError'), { code: 'EPIPE' }), 'request', 'UPSTREAM_RESET'],
   ];
-  // ModelError carries the container's raw answer (it may quote the prompt) and a protocol fault
-  // is about upstream bytes: neither is kept as the cause (logs print the cause chain).
-  const withoutCause = (what: string): boolean => what.startsWith('ModelError') || what === 'bad CRC';
+  // No mapping keeps the SDK error as the cause (logs print the cause chain): a ModelError carries
+  // the container's raw answer, a ValidationError or an unmodeled exception may quote the request,
+  // and every service exception holds the raw HTTP response.
   for (const [what, err, phase, code] of table) {
-    it(`${what} → ${code}`, () => {
+    it(`${what} → ${code}, without a cause`, () => {
       const e = sageMakerError(err, phase);
       expect(e.code).toBe(code);
-      if (withoutCause(what)) expect(e.cause).toBeUndefined();
-      else expect(e.cause).toBe(err);
+      expect(e.cause).toBeUndefined();
     });
   }
 
@@ -84,5 +83,52 @@ describe('sageMakerError', () => {
     const region = sageMakerError(new Error('Region is missing'), 'request');
     expect(region.retryable).toBe(false);
     expect(region.message).toMatch(/no AWS region configured/);
+  });
+
+  it('withholds request content quoted by AWS messages; keeps the exception name, HTTP status and request id', () => {
+    const secret = 'my secret prompt about the patient';
+    const withMeta = { $metadata: { httpStatusCode: 400, requestId: 'b7c2-11ef-9a3e' } };
+    const validation = sageMakerError(
+      new ValidationError({ ...withMeta, message: `1 validation error detected: Value '${secret}' at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024` }),
+      'request',
+    );
+    expect(validation.code).toBe('UPSTREAM_REJECTED');
+    expect(validation.cause).toBeUndefined();
+    expect(validation.message).toBe(
+      "SageMaker ValidationError: 1 validation error detected: Value '…' at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 (HTTP 400, request id b7c2-11ef-9a3e)",
+    );
+    const unmodeled = sageMakerError(
+      new SageMakerRuntimeServiceException({ ...withMeta, name: 'SomethingNew', $fault: 'client', message: `Cannot process "${secret}"` }),
+      'request',
+    );
+    expect(unmodeled.cause).toBeUndefined();
+    expect(unmodeled.message).toBe('SageMaker SomethingNew: Cannot process "…" (HTTP 400, request id b7c2-11ef-9a3e)');
+    // A quote that never closes ends the text; apostrophes are not quotes.
+    const open = sageMakerError(new ValidationError({ ...meta, message: `Endpoint doesn't accept '${secret}` }), 'request');
+    expect(open.message).toBe("SageMaker ValidationError: Endpoint doesn't accept …");
+    const model = sageMakerError(
+      new ModelError({ $metadata: { httpStatusCode: 424, requestId: 'r-1' }, message: `Received client error (422) with message "${secret}"`, OriginalStatusCode: 422, OriginalMessage: secret }),
+      'request',
+    );
+    expect(model.message).toBe('SageMaker ModelError: the model container answered HTTP 422 (request id r-1)');
+    for (const e of [validation, unmodeled, open, model]) expect(e.message).not.toContain('secret');
+  });
+
+  it('an overload carries the Retry-After of the raw response (at most 300 s)', () => {
+    const throttled = (retryAfter: string): unknown => {
+      const err = new SageMakerRuntimeServiceException({ $metadata: { httpStatusCode: 400 }, name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded' });
+      Object.defineProperty(err, '$response', { value: { statusCode: 400, headers: { 'retry-after': retryAfter } }, enumerable: false });
+      return err;
+    };
+    expect(sageMakerError(throttled('7'), 'request').retryAfterS).toBe(7);
+    expect(sageMakerError(throttled('86400'), 'request').retryAfterS).toBe(300);
+    expect(sageMakerError(modelError(422), 'request').retryAfterS).toBeUndefined();
+  });
+
+  it('a non-object throw and odd names or request ids are not echoed', () => {
+    const thrownString = sageMakerError('raw secret string', 'request');
+    expect([thrownString.code, thrownString.message, thrownString.cause]).toEqual(['UPSTREAM_RESET', 'SageMaker request failed', undefined]);
+    const odd = new SageMakerRuntimeServiceException({ $metadata: { httpStatusCode: 500, requestId: 'id with secret spaces' }, name: 'secret name with spaces', $fault: 'server', message: 'x' });
+    expect(sageMakerError(odd, 'request').message).toBe('SageMaker Error: x (HTTP 500)');
   });
 });
