@@ -114,7 +114,9 @@ export class Gateway implements SessionHost, SessionTable {
   // --- SessionHost --------------------------------------------------------------------------
   onSlowConsumer(session: Session): void {
     const conn = this.attached.get(session);
-    this.ctx.log.warn({ session: session.id }, 'slow consumer: outbox overflowed, closing connection');
+    // Which bound tripped: the frames and estimated bytes waiting (counts only, no content).
+    const { pending, pendingBytes } = session.outbox;
+    this.ctx.log.warn({ session: session.id, pendingFrames: pending, pendingBytes }, 'slow consumer: outbox overflowed, closing connection');
     conn?.fail('SESSION_SLOW_CONSUMER', 'the client reads too slowly; resume to get the frames it missed');
   }
 

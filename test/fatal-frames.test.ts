@@ -2,7 +2,7 @@
 // ahead of frames waiting behind backpressure, before the close; and it is not kept for replay, so
 // a resuming client never gets a stale `fatal: true` error. Server-side FakeConnections let the
 // test stall a client's socket exactly (its send reports backpressure).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { startStack, type Stack } from './harness.ts';
 import type { ClientMessage, ErrorMsg, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
@@ -43,7 +43,13 @@ describe('slow consumer', () => {
 
   it('gets the SESSION_SLOW_CONSUMER frame before the close 4008, though its socket is backpressured', () => {
     const a = connect(stack);
+    const warn = vi.spyOn(stack.gw.ctx.log, 'warn');
     overflow(a);
+    // The log says which bound tripped (counts only): 9 frames waiting, over outboxMaxFrames 8.
+    const call = warn.mock.calls.find((c) => c[1] === 'slow consumer: outbox overflowed, closing connection');
+    warn.mockRestore();
+    expect(call?.[0]).toMatchObject({ pendingFrames: 9, pendingBytes: expect.any(Number) as number });
+    expect((call?.[0] as { pendingBytes: number }).pendingBytes).toBeGreaterThan(0);
     expect(a.conn.closed).toEqual({ code: 4008, reason: 'SESSION_SLOW_CONSUMER' });
     expect(pongTs(a.conn.sent)).toEqual([1]);
     const last = a.conn.sent.at(-1);

@@ -75,6 +75,28 @@ describe('Outbox', () => {
     expect(sink.frames[1]).toMatchObject({ t: 'intent.update', stable: true, keywords: ['dog'], seq: 2 });
   });
 
+  it('latest-wins keeps order: a partial never overtakes a queued asr.final, and intent updates of another turn are kept', async () => {
+    const o = new Outbox({ maxFrames: 20, replayFrames: 20, onOverflow: () => undefined });
+    const sink = new FakeSink();
+    o.attach(sink);
+    sink.next = 'backpressure';
+    o.push({ t: 'pong', ts: 0 }); // blocks the socket
+    o.push({ t: 'asr.partial', stable: '', unstable: 'hello' });
+    o.push({ t: 'asr.partial', stable: 'hello', unstable: ' there' });
+    o.push({ t: 'asr.final', text: 'Hello there.', language: 'en', turn: 'v1' });
+    o.push({ t: 'asr.partial', stable: '', unstable: 'next' });
+    o.push({ t: 'intent.update', turn: 'v1', labels: [{ label: 'chat', score: 0.4 }], stable: false, keywords: [] });
+    o.push({ t: 'intent.update', turn: 'v2', labels: [{ label: 'segment', score: 0.9 }], stable: false, keywords: [] });
+    o.push({ t: 'intent.update', turn: 'v1', labels: [{ label: 'chat', score: 0.8 }], stable: true, keywords: [] });
+    await tick();
+    sink.next = 'ok';
+    o.onDrain();
+    const sent = sink.frames.slice(1).map((f) => (f.t === 'asr.partial' ? `partial:${f.stable}${f.unstable}` : f.t === 'intent.update' ? `intent:${f.turn ?? ''}:${f.stable}` : f.t));
+    // Before, the partial of the next utterance replaced the first one, ahead of the final.
+    expect(sent).toEqual(['partial:hello there', 'asr.final', 'partial:next', 'intent:v1:true', 'intent:v2:false']);
+    expect(o.pendingBytes).toBe(0);
+  });
+
   it('overflows once when control frames exceed the bound and keeps them for resume', async () => {
     let overflows = 0;
     const o = new Outbox({ maxFrames: 3, replayFrames: 100, onOverflow: () => overflows++ });

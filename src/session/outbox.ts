@@ -127,14 +127,13 @@ export class Outbox {
       return;
     }
     if (p.t === 'intent.update' || p.t === 'asr.partial') {
-      for (let k = this.head; k < this.queue.length; k++) {
-        const q = this.queue[k];
-        if (q !== undefined && q.t === p.t) {
-          this.queue[k] = p;
-          this.queuedBytes += frameBytes(p) - frameBytes(q);
-          if (this.queuedBytes > this.maxBytes) this.overflow();
-          return;
-        }
+      const k = this.replaceable(p);
+      if (k >= 0) {
+        const q = this.queue[k] as ServerPayload;
+        this.queue[k] = p;
+        this.queuedBytes += frameBytes(p) - frameBytes(q);
+        if (this.queuedBytes > this.maxBytes) this.overflow();
+        return;
       }
     }
     this.queue.push(p);
@@ -144,6 +143,24 @@ export class Outbox {
       return;
     }
     this.schedule();
+  }
+
+  /** Index of the queued frame a latest-wins frame replaces, or -1 to append it: the newest queued
+   *  frame of its type (intent.update: of its turn), unless a frame that closes what it describes
+   *  lies after it — an asr.final after a queued asr.partial (the new partial is about the next
+   *  utterance and must not overtake that final), a turn.started or gen.done of the intent's turn. */
+  private replaceable(p: ServerPayload): number {
+    for (let k = this.queue.length - 1; k >= this.head; k--) {
+      const q = this.queue[k] as ServerPayload;
+      if (p.t === 'asr.partial') {
+        if (q.t === 'asr.partial') return k;
+        if (q.t === 'asr.final') return -1;
+      } else if (p.t === 'intent.update') {
+        if (q.t === 'intent.update' && q.turn === p.turn) return k;
+        if ((q.t === 'turn.started' || q.t === 'gen.done') && q.turn === p.turn) return -1;
+      }
+    }
+    return -1;
   }
 
   /** Slow consumer: stop writing to this connection, keep every frame for a resume. The

@@ -5,12 +5,16 @@
 import type { GenEvent, TextGenBackend, TextGenRequest } from '../backends/ports.ts';
 import type { SegmentEvent, SegmentRequest, SegmenterBackend } from '../backends/segmenter-port.ts';
 
-/** Events a speculation may buffer before it gives up (and is discarded). */
-const MAX_BUFFERED_EVENTS = 4096;
+/** Events a speculation may hold unread before it gives up (and is discarded): more than a whole
+ *  answer of the default limits.maxNewTokens (4096 tokens + its done event). Events the committed
+ *  turn has read are released and do not count. */
+export const MAX_BUFFERED_EVENTS = 8192;
 
 /** One speculative upstream request and its buffered events. */
 export class BufferedStream<E> {
-  private readonly events: E[] = [];
+  private events: (E | undefined)[] = [];
+  /** Events the committed reader has taken (their slots are released). */
+  private read = 0;
   private finished = false;
   private failure: { err: unknown } | undefined;
   private wake: (() => void) | undefined;
@@ -42,10 +46,11 @@ export class BufferedStream<E> {
     if (signal.aborted) this.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      let i = 0;
       for (;;) {
-        if (i < this.events.length) {
-          yield this.events[i++] as E;
+        if (this.read < this.events.length) {
+          const ev = this.events[this.read] as E;
+          this.release();
+          yield ev;
           continue;
         }
         if (this.failure) throw this.failure.err;
@@ -62,7 +67,7 @@ export class BufferedStream<E> {
   private async pump(source: AsyncIterable<E>): Promise<void> {
     try {
       for await (const ev of source) {
-        if (this.events.length >= MAX_BUFFERED_EVENTS) throw new Error('speculation buffer full');
+        if (this.events.length - this.read >= MAX_BUFFERED_EVENTS) throw new Error('speculation buffer full');
         this.events.push(ev);
         this.notify();
       }
@@ -71,6 +76,21 @@ export class BufferedStream<E> {
     }
     this.finished = true;
     this.notify();
+  }
+
+  /** Events held and not yet read (tests). */
+  get held(): number {
+    return this.events.length - this.read;
+  }
+
+  /** Drops the event at `read` (the reader has it) and compacts the array now and then, so a
+   *  committed stream holds only what its reader has not taken yet. */
+  private release(): void {
+    this.events[this.read++] = undefined;
+    if (this.read >= 1024 && this.read * 2 >= this.events.length) {
+      this.events = this.events.slice(this.read);
+      this.read = 0;
+    }
   }
 
   private notify(): void {
