@@ -174,7 +174,7 @@ export const ERRORS = {
   },
   UPSTREAM_OVERLOADED: {
     category: 'upstream', retryable: true, status: 'active',
-    summary: 'The backend is overloaded (HTTP 429/503 or TGI error_type "overloaded").',
+    summary: 'The backend is overloaded (HTTP 429/503, TGI error_type "overloaded", WhisperLive WAIT). The frame names no wait; where the gateway retries on its own (text-model replicas, the speech recognizer) it waits what the backend named (Retry-After, WAIT), at most 300 s.',
   },
   UPSTREAM_REJECTED: {
     category: 'upstream', retryable: false, status: 'active',

@@ -5,7 +5,7 @@
 // Messages never carry transcripts or request content; upstream text is cut to 200 characters.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { cappedRetryAfter, cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cappedWaitS, cutText, errorCodeOf, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
@@ -26,10 +26,12 @@ export function asrProtocolError(service: string, what: string): VlpError {
 
 const WL = 'WhisperLive';
 
-/** `{"status":"WAIT","message":<minutes>}`: the server is at max_clients. */
+/** `{"status":"WAIT","message":<minutes>}`: the server is at max_clients. The minutes become
+ *  retryAfterS (at least 1 s, at most MAX_RETRY_AFTER_S, 300 s, like an HTTP Retry-After). */
 export function whisperLiveWaitError(minutes: unknown): VlpError {
   const m = typeof minutes === 'number' ? minutes : typeof minutes === 'string' ? Number(minutes) : NaN;
-  const retryAfterS = Number.isFinite(m) && m >= 0 ? Math.max(1, Math.ceil(m * 60)) : undefined;
+  const s = Number.isFinite(m) ? cappedWaitS(m * 60) : undefined;
+  const retryAfterS = s === undefined ? undefined : Math.max(1, s);
   return new VlpError('UPSTREAM_OVERLOADED', `${WL} is at its client limit (WAIT${retryAfterS === undefined ? '' : `, about ${retryAfterS} s`})`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 
@@ -113,9 +115,11 @@ function fastApiDetail(body: string): string {
   }
 }
 
+/** A non-200 answer; an overloaded one (429, 503) carries its Retry-After (at most
+ *  MAX_RETRY_AFTER_S, 300 s) as retryAfterS. Only a 422's FastAPI detail is shown. */
 export function whisperAsrHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = httpCode(status);
-  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? cappedRetryAfter(retryAfter) : undefined;
   return new VlpError(code, `${WA} answered HTTP ${status}${status === 422 ? fastApiDetail(body) : ''}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 

@@ -149,6 +149,7 @@ describe('whisper-asr-webservice adapter', () => {
     ['400', 400, {}, 'bad', 'UPSTREAM_REJECTED', undefined],
     ['429 with Retry-After', 429, { 'retry-after': '7' }, '', 'UPSTREAM_OVERLOADED', 7],
     ['503', 503, {}, '', 'UPSTREAM_OVERLOADED', undefined],
+    ['503 with a day-long Retry-After (capped at 300 s)', 503, { 'retry-after': '86400' }, '', 'UPSTREAM_OVERLOADED', 300],
     ['500', 500, {}, 'Internal Server Error', 'UPSTREAM_GENERATION_FAILED', undefined],
     ['502', 502, {}, '', 'UPSTREAM_GENERATION_FAILED', undefined],
   ];

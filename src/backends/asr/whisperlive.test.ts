@@ -226,6 +226,8 @@ describe('WhisperLive adapter', () => {
 
   const statusCases: [string, (c: FakeWlConnection) => void, ErrorCode, number | undefined][] = [
     ['WAIT', (c) => c.send({ uid: 'u', status: 'WAIT', message: 2.5 }), 'UPSTREAM_OVERLOADED', 150],
+    ['WAIT of a day (capped at 300 s)', (c) => c.send({ uid: 'u', status: 'WAIT', message: 1440 }), 'UPSTREAM_OVERLOADED', 300],
+    ['WAIT of 1e308 minutes (capped at 300 s)', (c) => c.send({ uid: 'u', status: 'WAIT', message: 1e308 }), 'UPSTREAM_OVERLOADED', 300],
     ['ERROR', (c) => c.send({ uid: 'u', status: 'ERROR', message: 'Failed to load model: huge' }), 'UPSTREAM_UNAVAILABLE', undefined],
     ['DISCONNECT', (c) => { c.ready(); c.send({ uid: 'u', message: 'DISCONNECT' }); }, 'UPSTREAM_RESET', undefined],
     ['a close mid-stream', (c) => { c.ready(); setTimeout(() => c.ws.close(1011), 10); }, 'UPSTREAM_RESET', undefined],
@@ -244,6 +246,8 @@ describe('WhisperLive adapter', () => {
       expect(e.code).toBe(code);
       expect(e.retryAfterS).toBe(retryAfterS);
       if (name === 'ERROR') expect(e.message).toContain('Failed to load model: huge');
+      // The message (what the client's error frame says) names the capped wait too.
+      if (name.startsWith('WAIT of')) expect(e.message).toBe('WhisperLive is at its client limit (WAIT, about 300 s)');
       s.speechStart(0);
       s.speechEnd(100);
       feed(s, 100);

@@ -2,7 +2,7 @@
 // before the stream, in-band error lines, transport errors, timeouts and protocol faults.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { cutText, errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cutText, errorCodeOf, jsonErrorText, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 function codeForErrorType(errorType: string): ErrorCode {
   switch (errorType) {
@@ -34,7 +34,7 @@ function codeForStatus(status: number): ErrorCode {
  *  shown (plain-text proxy bodies are withheld). */
 export function gsamHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
-  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? cappedRetryAfter(retryAfter) : undefined;
   const message = jsonErrorText(body);
   const text = message === undefined ? '' : `: ${cutText(message)}`;
   return new VlpError(code, `Grounded-SAM answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });

@@ -5,7 +5,7 @@
 // read is the Inference API's cold start: 503 {"error":"Model … is currently loading","estimated_time":20.0}.
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
-import { errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cappedWaitS, errorCodeOf, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 
 function codeForStatus(status: number): ErrorCode {
   switch (status) {
@@ -38,12 +38,13 @@ function estimatedTime(body: string): number | undefined {
   return undefined;
 }
 
-/** Maps a non-200 answer; a loading 503 carries its estimated_time as retryAfterS. */
+/** Maps a non-200 answer; an overloaded one carries its Retry-After, else a loading 503 its
+ *  estimated_time, as retryAfterS (at most MAX_RETRY_AFTER_S, 300 s). */
 export function hfHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
   if (code !== 'UPSTREAM_OVERLOADED') return new VlpError(code, `HF inference answered HTTP ${status}`);
   const eta = status === 503 ? estimatedTime(body) : undefined;
-  const retryAfterS = parseRetryAfter(retryAfter) ?? (eta === undefined ? undefined : Math.ceil(eta));
+  const retryAfterS = cappedRetryAfter(retryAfter) ?? (eta === undefined ? undefined : cappedWaitS(eta));
   const what = eta === undefined ? '' : ` (model loading, estimated ${Math.ceil(eta)} s)`;
   return new VlpError(code, `HF inference answered HTTP ${status}${what}`, retryAfterS === undefined ? {} : { retryAfterS });
 }

@@ -1,27 +1,31 @@
-// Helpers shared by every HTTP upstream adapter: Retry-After parsing, finding the node/undici
-// error code inside wrapped errors, the codes that mean "never reached", the text of a JSON error
-// body and cutting upstream text to length. Vendor-neutral; each adapter maps codes in its own
-// errors.ts.
+// Helpers shared by every HTTP upstream adapter: reading Retry-After and capping any wait an
+// upstream names, finding the node/undici error code inside wrapped errors, the codes that mean
+// "never reached", the text of a JSON error body and cutting upstream text to length.
+// Vendor-neutral; each adapter maps codes in its own errors.ts.
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP-date), rounded up; undefined if absent
- *  or unparseable. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
+/** The longest wait the gateway takes from an upstream, s: an HTTP Retry-After (every adapter,
+ *  through cappedRetryAfter), WhisperLive's WAIT minutes or an HF loading estimate (through
+ *  cappedWaitS). A proxy answering with hours must not keep a replica out of the router (its
+ *  notBefore) or an ASR stream shut (the voice layer's reopen backoff) for that long. */
+export const MAX_RETRY_AFTER_S = 300;
+
+/** A wait an upstream named, in seconds (any finite number >= 0, or Infinity): rounded up, at most
+ *  MAX_RETRY_AFTER_S; undefined for NaN or a negative number. */
+export function cappedWaitS(seconds: number): number | undefined {
+  if (Number.isNaN(seconds) || seconds < 0) return undefined;
+  return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_S);
+}
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP-date; the first of repeated headers),
+ *  rounded up and at most MAX_RETRY_AFTER_S; undefined if absent or unparseable. The only reader
+ *  of Retry-After: every adapter takes its wait from here. */
+export function cappedRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined) return undefined;
   const s = v.trim();
-  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d+$/.test(s)) return cappedWaitS(Number(s));
   const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
-}
-
-/** The longest wait taken from an upstream's Retry-After where an adapter bounds it, s: a proxy
- *  answering with hours must not keep a stream (or a replica) shut for that long. */
-export const MAX_RETRY_AFTER_S = 300;
-
-/** parseRetryAfter, at most MAX_RETRY_AFTER_S. */
-export function cappedRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
-  const s = parseRetryAfter(value, nowMs);
-  return s === undefined ? undefined : Math.min(s, MAX_RETRY_AFTER_S);
+  return Number.isNaN(at) ? undefined : cappedWaitS(Math.max(0, (at - nowMs) / 1000));
 }
 
 /** Finds a node/undici error code, looking into AggregateError (happy eyeballs) and `cause`. */

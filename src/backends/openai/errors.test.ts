@@ -1,6 +1,6 @@
 // Unit checks of the error mapping helpers that the stream tests reach only indirectly.
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, openAiEventError, openAiTransportError, parseRetryAfter, readUpstreamError } from './errors.ts';
+import { errorCodeOf, openAiEventError, openAiHttpError, openAiTransportError, readUpstreamError } from './errors.ts';
 
 describe('OpenAI error mapping', () => {
   it('reads each server family’s error shape', () => {
@@ -31,13 +31,11 @@ describe('OpenAI error mapping', () => {
     expect(e.message).toBe(`OpenAI-compatible server error event: ${'a'.repeat(199)}…`);
   });
 
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    const now = Date.parse('2025-01-01T00:00:00Z');
-    expect(parseRetryAfter('12', now)).toBe(12);
-    expect(parseRetryAfter(['3', '9'], now)).toBe(3);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:30 GMT', now)).toBe(30);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  it('takes an overloaded answer\'s Retry-After as retryAfterS, at most 300 s, and ignores it otherwise', () => {
+    expect(openAiHttpError(429, '12', '').retryAfterS).toBe(12);
+    expect(openAiHttpError(503, '86400', '').retryAfterS).toBe(300);
+    expect(openAiHttpError(503, undefined, '').retryAfterS).toBeUndefined();
+    expect(openAiHttpError(400, '12', '').retryAfterS).toBeUndefined();
   });
 
   it('maps transport errors by phase, looking into AggregateError and causes', () => {

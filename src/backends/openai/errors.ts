@@ -3,7 +3,7 @@
 // transport (socket/DNS/connect) errors, timeouts and protocol faults. Messages never contain the
 // prompt: upstream text is shown only from JSON error bodies, cut to 200 characters, and withheld
 // when it looks like a request echo (pydantic validation errors quote the offending input).
-import { cutText, errorCodeOf, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cutText, errorCodeOf, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -87,7 +87,7 @@ function codeForStatus(status: number): ErrorCode {
  *  is shown (plain-text bodies from proxies or axum rejections may quote the request). */
 export function openAiHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
-  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? cappedRetryAfter(retryAfter) : undefined;
   let message: string | undefined;
   try {
     message = readUpstreamError(JSON.parse(body))?.message;
@@ -127,4 +127,4 @@ export function openAiProtocolError(what: string): VlpError {
   return new VlpError('UPSTREAM_PROTOCOL', `${WHO} protocol error: ${what}`);
 }
 
-export { errorCodeOf, parseRetryAfter };
+export { errorCodeOf };

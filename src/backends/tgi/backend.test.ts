@@ -261,6 +261,15 @@ describe('TGI adapter: error mapping', () => {
     expect(e.retryAfterS).toBeLessThanOrEqual(31);
   });
 
+  it('HTTP 503 with a day-long Retry-After → retryAfterS capped at 300 s', async () => {
+    const { backend } = await setup((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '86400' });
+      res.end(JSON.stringify({ error: 'unhealthy', error_type: 'healthcheck' }));
+    });
+    const e = expectVlp((await collect(backend.generate(request()))).error, 'UPSTREAM_OVERLOADED');
+    expect(e.retryAfterS).toBe(300);
+  });
+
   it('HTTP 422 plain text → UPSTREAM_REJECTED without echoing the body', async () => {
     const { backend } = await setup((_req, res) => {
       res.writeHead(422, { 'content-type': 'text/plain; charset=utf-8' });

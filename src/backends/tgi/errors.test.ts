@@ -1,16 +1,13 @@
 // Unit checks of the TGI error mapping helpers that the stream tests reach only indirectly.
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, parseRetryAfter, tgiEventError, tgiTransportError } from './errors.ts';
+import { errorCodeOf, tgiEventError, tgiHttpError, tgiTransportError } from './errors.ts';
 
 describe('TGI error mapping', () => {
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    const now = Date.parse('2025-01-01T00:00:00Z');
-    expect(parseRetryAfter('12', now)).toBe(12);
-    expect(parseRetryAfter(['3', '9'], now)).toBe(3);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:30 GMT', now)).toBe(30);
-    expect(parseRetryAfter('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  it('takes an overloaded answer\'s Retry-After as retryAfterS, at most 300 s, and ignores it otherwise', () => {
+    expect(tgiHttpError(503, '12', '').retryAfterS).toBe(12);
+    expect(tgiHttpError(429, '86400', '').retryAfterS).toBe(300);
+    expect(tgiHttpError(503, 'soon', '').retryAfterS).toBeUndefined();
+    expect(tgiHttpError(500, '12', '').retryAfterS).toBeUndefined();
   });
 
   it('finds error codes inside AggregateError and causes', () => {

@@ -1,7 +1,7 @@
 // The one place that maps TGI failures to stable VlpError codes: HTTP statuses before the stream,
 // in-band SSE error events, transport (socket/DNS/connect) errors, timeouts and protocol faults.
 // Messages never contain the prompt; TGI's own error text is included, cut to 200 characters.
-import { cutText, errorCodeOf, jsonErrorText, parseRetryAfter, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
+import { cappedRetryAfter, cutText, errorCodeOf, jsonErrorText, UNREACHABLE_CODES } from '../http/upstream-errors.ts';
 import { VlpError } from '../../../protocol/errors.ts';
 import type { ErrorCode } from '../../../protocol/errors.ts';
 
@@ -52,7 +52,7 @@ function codeForStatus(status: number): ErrorCode {
  *  content, so they are withheld. */
 export function tgiHttpError(status: number, retryAfter: string | string[] | undefined, body: string): VlpError {
   const code = codeForStatus(status);
-  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? parseRetryAfter(retryAfter) : undefined;
+  const retryAfterS = code === 'UPSTREAM_OVERLOADED' ? cappedRetryAfter(retryAfter) : undefined;
   const message = jsonErrorText(body);
   const text = message === undefined ? '' : `: ${cutText(message)}`;
   return new VlpError(code, `TGI answered HTTP ${status}${text}`, retryAfterS === undefined ? {} : { retryAfterS });
@@ -93,4 +93,4 @@ export function tgiProtocolError(what: string): VlpError {
   return new VlpError('UPSTREAM_PROTOCOL', `TGI protocol error: ${what}`);
 }
 
-export { errorCodeOf, parseRetryAfter };
+export { errorCodeOf };
