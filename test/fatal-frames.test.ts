@@ -85,6 +85,38 @@ describe('slow consumer', () => {
   });
 });
 
+describe('slow consumer at the default limits', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // Only the message rate is raised (to send 1100 pings at once); outbox and replay bounds are
+    // the defaults.
+    stack = await startStack('ws', { config: { limits: { maxMessagesPerSec: 100_000 } } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('a session closed as a slow consumer can be resumed: every waiting frame is replayed (the replay buffer holds more than the outbox)', () => {
+    const a = connect(stack);
+    a.conn.stalled = true;
+    for (let ts = 1; ts <= 1100; ts++) a.send({ t: 'ping', ts });
+    expect(a.conn.closed).toEqual({ code: 4008, reason: 'SESSION_SLOW_CONSUMER' });
+    a.ctx.onClose(4008, 'SESSION_SLOW_CONSUMER');
+    const lastSeq = Math.max(...a.conn.sent.map((m) => m.seq));
+    const b = new FakeConnection();
+    const ctxB = new ConnectionHandlerCtx(b, stack.gw.ctx, stack.gw);
+    ctxB.onMessage(encode({ t: 'hello', resume: { session_id: a.ready.session_id, token: a.ready.resume_token, last_seq: lastSeq } }), true);
+    // Before (512 frames / 256 KiB of replay under 1024 frames / 4 MiB of outbox), this resume
+    // was refused with SESSION_RESUME_FAILED / 4001.
+    expect(b.closed).toBeUndefined();
+    expect(b.sent[0]).toMatchObject({ t: 'ready', resumed: true });
+    const pongs = pongTs(b.sent);
+    expect(pongs.length).toBeGreaterThan(1024);
+    expect(pongs).toEqual(Array.from({ length: pongs.length }, (_, k) => k + 2));
+    ctxB.onClose(1000, '');
+  });
+});
+
 describe('idle timeout', () => {
   let stack: Stack;
   beforeAll(async () => {

@@ -32,10 +32,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ argv: ['--config', bad] })).toThrow(/limits.*maxSesions|maxSesions/);
   });
 
-  it('bounds the outbox by frames and by bytes (limits.outboxMaxBytes: 4 MiB by default, 64 KiB to 1 GiB)', () => {
+  it('bounds the outbox by frames and by bytes (limits.outboxMaxBytes: 512 KiB by default, 64 KiB to 1 GiB), under the replay buffer\'s bounds', () => {
     const c = loadConfig();
     expect(c.limits.outboxMaxFrames).toBe(1024);
-    expect(c.limits.outboxMaxBytes).toBe(4 << 20);
+    expect(c.limits.outboxMaxBytes).toBe(512 << 10);
+    // A slow consumer's waiting frames fit the replay buffer at the defaults, with the transport's
+    // high-water mark of frames written but perhaps unread on top.
+    expect(c.limits.replayFrames).toBeGreaterThan(c.limits.outboxMaxFrames);
+    expect(c.limits.replayBytes).toBeGreaterThanOrEqual(c.limits.outboxMaxBytes + c.limits.highWaterBytes);
     const dir = mkdtempSync(join(tmpdir(), 'vlp-cfg-'));
     const file = (name: string, outboxMaxBytes: number): string => {
       const path = join(dir, name);

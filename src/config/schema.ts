@@ -115,11 +115,14 @@ export const ConfigSchema = z
         outboxMaxFrames: int(8, 1_000_000).default(1024),
         /** Estimated bytes those frames may hold (text at 3 bytes per UTF-16 unit, see
          *  session/frame-bytes.ts) before the session is closed as a slow consumer. */
-        outboxMaxBytes: int(64 << 10, 1 << 30).default(4 << 20),
-        /** Sent frames kept for resume (per session). */
-        replayFrames: int(0, 100_000).default(512),
-        /** Bytes of sent frames kept for resume (per session; msgpack-encoded, outside the JS heap). */
-        replayBytes: int(1024, 64 << 20).default(256 << 10),
+        outboxMaxBytes: int(64 << 10, 1 << 30).default(512 << 10),
+        /** Sent frames kept for resume (per session; the index grows with the frames kept, 12 bytes
+         *  each). Above outboxMaxFrames, so a slow consumer's waiting frames fit (SPEC §9). */
+        replayFrames: int(0, 100_000).default(16_384),
+        /** Bytes of sent frames kept for resume (per session; msgpack-encoded, outside the JS heap,
+         *  grown as frames are kept and freed by acks). At least outboxMaxBytes + highWaterBytes,
+         *  so a slow consumer's waiting frames and the ones still in the server's socket buffer fit. */
+        replayBytes: int(1024, 64 << 20).default(1 << 20),
         resumeWindowMs: int(0, 3_600_000).default(30_000),
         idleTimeoutMs: int(1000, 86_400_000).default(300_000),
         /** A connection that has not sent hello this long after opening is closed

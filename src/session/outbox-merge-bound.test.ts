@@ -19,7 +19,7 @@ const TOKEN = 'abcdefghij'.repeat(10); // 100 chars per token
 
 describe('Outbox gen.token merging bound', () => {
   it('a slow reader of a long answer gets several bounded frames with all the text, in order', () => {
-    const o = new Outbox({ maxFrames: 1024, replayFrames: 0, onOverflow: () => undefined });
+    const o = new Outbox({ maxFrames: 1024, maxBytes: 4 << 20, replayFrames: 0, onOverflow: () => undefined });
     const sink = new SlowSink();
     o.attach(sink);
     o.push({ t: 'turn.started', turn: 'a', kind: 'chat', model: 'm' }); // written; the socket is now backpressured

@@ -24,7 +24,7 @@ export interface OutboxOptions {
   /** Max frames waiting to be written; beyond it onOverflow fires once. */
   maxFrames: number;
   /** Max estimated bytes of the frames waiting (frameBytes); beyond it onOverflow fires once.
-   *  Default 4 MiB (the default of limits.outboxMaxBytes). */
+   *  Default 512 KiB (the default of limits.outboxMaxBytes). */
   maxBytes?: number;
   replayFrames: number;
   /** Byte bound of the replay buffer. */
@@ -63,7 +63,7 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {
     this.replay = new ReplayRing(opts.replayFrames, opts.replayBytes);
-    this.maxBytes = opts.maxBytes ?? 4 << 20;
+    this.maxBytes = opts.maxBytes ?? 512 << 10;
   }
 
   get lastSeq(): number {

@@ -36,6 +36,25 @@ describe('ReplayRing (msgpack bytes outside the JS heap)', () => {
     expect(r.since(5, 10)).toBeUndefined();
   });
 
+  it('grows its index with the frames it keeps (not the frame bound up front), across wrap-arounds', () => {
+    const r = new ReplayRing(16_384, 1 << 20);
+    r.add(token(1));
+    // One small frame: 64 index slots, not 16 384 (which would be 192 KiB per session that sent anything).
+    expect(r.allocatedBytes).toBeLessThan(4096);
+    for (let s = 2; s <= 50; s++) r.add(token(s));
+    r.ack(40); // the ring's head moves: the next growth copies a wrapped ring
+    for (let s = 51; s <= 3000; s++) r.add(token(s));
+    expect(r.length).toBe(2960);
+    expect(r.since(40, 3000)?.map((m) => m.seq)).toEqual(Array.from({ length: 2960 }, (_, k) => k + 41));
+    // Index: 4096 slots (the power of two above 2960), bytes: 256 KiB for about 108 KiB of frames.
+    expect(r.allocatedBytes).toBe(4096 * 12 + 262_144);
+    // The frame bound still holds once the index is at its full size.
+    const small = new ReplayRing(100);
+    for (let s = 1; s <= 1000; s++) small.add(token(s));
+    expect(small.length).toBe(100);
+    expect(small.since(900, 1000)?.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, k) => k + 901));
+  });
+
   it('drops the oldest frames past the byte bound, compacting and growing the buffer as needed', () => {
     const r = new ReplayRing(10_000, 4096);
     const big = 'x'.repeat(300);

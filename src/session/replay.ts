@@ -12,6 +12,8 @@ import { ReusedEncoder } from '../../protocol/reused-encoder.ts';
 export const replayEncoder = new ReusedEncoder();
 const decoder = new Decoder();
 const INITIAL_BYTES = 2048;
+/** Index slots allocated at first; the index doubles as frames are kept, up to `capacity`. */
+const INITIAL_SLOTS = 64;
 
 export class ReplayRing {
   /** Lazily allocated: sessions that never send hold no buffer. */
@@ -20,6 +22,8 @@ export class ReplayRing {
   private seqs: Int32Array | undefined;
   private offs: Int32Array | undefined;
   private lens: Int32Array | undefined;
+  /** Index slots allocated (≤ capacity): the ring's modulus. */
+  private slots = 0;
   private head = 0;
   private size = 0;
   /** Byte offset where the oldest stored frame starts, and where the next one is appended. */
@@ -37,7 +41,7 @@ export class ReplayRing {
 
   /** Bytes currently allocated (for tests and memory accounting). */
   get allocatedBytes(): number {
-    return (this.bytes?.byteLength ?? 0) + (this.seqs ? this.capacity * 12 : 0);
+    return (this.bytes?.byteLength ?? 0) + this.slots * 12;
   }
 
   /** Store a sequenced frame. `encoded` = its msgpack bytes when the caller already has them
@@ -55,9 +59,10 @@ export class ReplayRing {
     if (this.size === this.capacity) this.dropOldest();
     while (this.size > 0 && this.endOff - this.startOff + len > this.maxBytes) this.dropOldest();
     this.reserve(len);
+    if (this.size === this.slots) this.growIndex();
     const bytes = this.bytes as Uint8Array;
     bytes.set(data, this.endOff);
-    const slot = (this.head + this.size) % this.capacity;
+    const slot = (this.head + this.size) % this.slots;
     (this.seqs as Int32Array)[slot] = msg.seq;
     (this.offs as Int32Array)[slot] = this.endOff;
     (this.lens as Int32Array)[slot] = len;
@@ -76,7 +81,7 @@ export class ReplayRing {
     if (lastSeq >= currentSeq) return lastSeq === currentSeq ? [] : undefined;
     const out: ServerMessage[] = [];
     for (let k = 0; k < this.size; k++) {
-      const slot = (this.head + k) % this.capacity;
+      const slot = (this.head + k) % this.slots;
       const seq = (this.seqs as Int32Array)[slot] as number;
       if (seq <= lastSeq) continue;
       const off = (this.offs as Int32Array)[slot] as number;
@@ -91,23 +96,37 @@ export class ReplayRing {
   private dropOldest(): void {
     const len = (this.lens as Int32Array)[this.head] as number;
     this.startOff += len;
-    this.head = (this.head + 1) % this.capacity;
+    this.head = (this.head + 1) % this.slots;
     this.size--;
   }
 
   private clear(): void {
     this.bytes = undefined;
     this.seqs = this.offs = this.lens = undefined;
-    this.head = this.size = this.startOff = this.endOff = 0;
+    this.slots = this.head = this.size = this.startOff = this.endOff = 0;
+  }
+
+  /** The index is full (size === slots < capacity): double it (at most capacity), oldest first. */
+  private growIndex(): void {
+    const next = Math.min(this.capacity, Math.max(INITIAL_SLOTS, this.slots * 2));
+    const seqs = new Int32Array(next);
+    const offs = new Int32Array(next);
+    const lens = new Int32Array(next);
+    for (let k = 0; k < this.size; k++) {
+      const slot = (this.head + k) % this.slots;
+      seqs[k] = (this.seqs as Int32Array)[slot] as number;
+      offs[k] = (this.offs as Int32Array)[slot] as number;
+      lens[k] = (this.lens as Int32Array)[slot] as number;
+    }
+    this.seqs = seqs;
+    this.offs = offs;
+    this.lens = lens;
+    this.slots = next;
+    this.head = 0;
   }
 
   /** Make room for `len` more bytes at endOff: compact to the front, or grow (up to maxBytes). */
   private reserve(len: number): void {
-    if (!this.seqs) {
-      this.seqs = new Int32Array(this.capacity);
-      this.offs = new Int32Array(this.capacity);
-      this.lens = new Int32Array(this.capacity);
-    }
     const live = this.endOff - this.startOff;
     const have = this.bytes?.byteLength ?? 0;
     if (this.endOff + len <= have) return;
@@ -122,7 +141,7 @@ export class ReplayRing {
     this.bytes = next;
     const shift = this.startOff;
     for (let k = 0; k < this.size; k++) {
-      const slot = (this.head + k) % this.capacity;
+      const slot = (this.head + k) % this.slots;
       (this.offs as Int32Array)[slot] = ((this.offs as Int32Array)[slot] as number) - shift;
     }
     this.startOff = 0;
