@@ -44,7 +44,7 @@ export const ENV_KEYS: Record<string, { path: string[]; kind: EnvKind }> = {
 const ALLOWED_EXTRA_ENV = new Set(['VLP_CONFIG', 'VLP_URL']);
 
 /** CLI flags; each maps onto the same paths as the env variables. */
-const FLAG_TO_ENV: Record<string, string> = {
+export const FLAG_TO_ENV: Record<string, string> = {
   port: 'PORT',
   host: 'VLP_HOST',
   transport: 'VLP_TRANSPORT',
