@@ -97,6 +97,24 @@ describe('Outbox', () => {
     expect(o.pendingBytes).toBe(0);
   });
 
+  it('a turn-less intent.update (the user still speaking) does not overtake the asr.final of the utterance before', async () => {
+    const o = new Outbox({ maxFrames: 20, replayFrames: 20, onOverflow: () => undefined });
+    const sink = new FakeSink();
+    o.attach(sink);
+    sink.next = 'backpressure';
+    o.push({ t: 'pong', ts: 0 });
+    o.push({ t: 'intent.update', labels: [{ label: 'chat', score: 0.9 }], stable: true, keywords: ['one'] });
+    o.push({ t: 'asr.final', text: 'utterance one', turn: 'v1' });
+    o.push({ t: 'turn.started', turn: 'v1', kind: 'chat', model: 'm' });
+    o.push({ t: 'intent.update', labels: [{ label: 'segment', score: 0.5 }], stable: false, keywords: ['two'] });
+    o.push({ t: 'intent.update', labels: [{ label: 'segment', score: 0.7 }], stable: false, keywords: ['two', 'dog'] });
+    await tick();
+    sink.next = 'ok';
+    o.onDrain();
+    const sent = sink.frames.slice(1).map((f) => (f.t === 'intent.update' ? `intent:${f.keywords.join('+')}` : f.t));
+    expect(sent).toEqual(['intent:one', 'asr.final', 'turn.started', 'intent:two+dog']);
+  });
+
   it('overflows once when control frames exceed the bound and keeps them for resume', async () => {
     let overflows = 0;
     const o = new Outbox({ maxFrames: 3, replayFrames: 100, onOverflow: () => overflows++ });

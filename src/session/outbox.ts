@@ -147,8 +147,9 @@ export class Outbox {
 
   /** Index of the queued frame a latest-wins frame replaces, or -1 to append it: the newest queued
    *  frame of its type (intent.update: of its turn), unless a frame that closes what it describes
-   *  lies after it — an asr.final after a queued asr.partial (the new partial is about the next
-   *  utterance and must not overtake that final), a turn.started or gen.done of the intent's turn. */
+   *  lies after it — an asr.final after a queued asr.partial or turn-less intent.update (the new
+   *  frame is about the next utterance and must not overtake that final), a turn.started or
+   *  gen.done of the intent's turn. */
   private replaceable(p: ServerPayload): number {
     for (let k = this.queue.length - 1; k >= this.head; k--) {
       const q = this.queue[k] as ServerPayload;
@@ -158,6 +159,9 @@ export class Outbox {
       } else if (p.t === 'intent.update') {
         if (q.t === 'intent.update' && q.turn === p.turn) return k;
         if ((q.t === 'turn.started' || q.t === 'gen.done') && q.turn === p.turn) return -1;
+        // Updates made while the user speaks carry no turn: an asr.final closes that utterance, so
+        // the next utterance's update must not replace (and overtake) the one before it.
+        if (p.turn === undefined && q.t === 'asr.final') return -1;
       }
     }
     return -1;

@@ -99,15 +99,18 @@ describe('UtteranceMapper', () => {
     expect(m.next()).toEqual({ kind: 'final', utterance: u, text: '' });
   });
 
-  it('forceFinal() after segments left the window for good gives what the server last says (empty)', () => {
+  it('forceFinal() after segments left the windows for good gives the text last shown (not an empty final); the next utterance goes on', () => {
     const m = mapper();
-    m.start(0);
-    m.addWindow([seg(0, 0.8, 'Thank you.', false)]);
-    expect(m.next()).toMatchObject({ kind: 'partial' });
-    const u = m.end(RATE);
-    m.addWindow([]);
+    m.start(RATE);
+    m.addWindow([seg(1, 2, 'hello there', false)]);
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'hello there' });
+    const u = m.end(2 * RATE);
+    m.start(3 * RATE);
+    m.addWindow([seg(3, 3.5, 'second', false)]);
     expect(m.next()).toEqual({ kind: 'idle' });
-    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: u, text: '' });
+    // Before, the timeout's final was '' and the words shown were lost.
+    expect(m.forceFinal()).toEqual({ kind: 'final', utterance: u, text: 'hello there' });
+    expect(m.next()).toEqual({ kind: 'partial', stable: '', unstable: 'second' });
   });
 
   it('speechEnd with no utterance in speech gives an empty final', () => {

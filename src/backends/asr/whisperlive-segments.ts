@@ -14,7 +14,8 @@
 // after `same_output_threshold` identical passes), or the owner's finalize timeout
 // (forceFinal()), after which the last in-progress text is used. A window in which an ended
 // utterance that had shown text has no segments at all does not finalize it (empty): only a
-// completed segment or the timeout does. Text already given out in a
+// completed segment or the timeout does, and at the timeout, with still no segment of it, the text
+// last shown in its partial is its final. Text already given out in a
 // final is stripped from segments that grow past it (the server does not know our utterance
 // boundaries).
 import { commonPrefix, glue, joinTokens, tidy, tokens } from './text.ts';
@@ -189,7 +190,11 @@ export class UtteranceMapper {
     if (u === undefined) return undefined;
     if (u.empty) return this.final(u, []);
     const { done, live } = this.collect(u);
-    return this.final(u, done.concat(live));
+    const used = done.concat(live);
+    // Its segments left the windows for good (the server re-transcribed that audio to nothing):
+    // the gateway's VAD heard speech and the client was shown these words, so they are the final.
+    if (used.length === 0 && u.lastPartial !== '') return this.finalText(u, u.lastPartial);
+    return this.final(u, used);
   }
 
   /** Forgets segments that can no longer belong to an utterance (`pos`: samples written): those
@@ -208,6 +213,12 @@ export class UtteranceMapper {
   clear(): void {
     this.utts = [];
     this.current = undefined;
+  }
+
+  /** Takes `u` (the first of `utts`) out with `text` for its final, no segment consumed. */
+  private finalText(u: Utterance, text: string): FinalStep {
+    this.utts.shift();
+    return { kind: 'final', utterance: u, text };
   }
 
   /** Takes `u` (the first of `utts`) out with the segments `used` for its final. */

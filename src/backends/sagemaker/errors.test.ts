@@ -111,7 +111,16 @@ describe('sageMakerError', () => {
       'request',
     );
     expect(model.message).toBe('SageMaker ModelError: the model container answered HTTP 422 (request id r-1)');
-    for (const e of [validation, unmodeled, open, model]) expect(e.message).not.toContain('secret');
+    // A value holding quotes of its own does not leak its tail (before, the span closed at the
+    // first quote followed by a non-word character).
+    const nested = sageMakerError(new ValidationError({ ...meta, message: `Value 'She said 'hi' to my secret friend' at 'customAttributes' failed to satisfy constraint: x` }), 'request');
+    expect(nested.message).toBe("SageMaker ValidationError: Value '…' at 'customAttributes' failed to satisfy constraint: x");
+    const apostrophes = sageMakerError(new ValidationError({ ...meta, message: `Value 'don't tell ' anyone secret' at 'x' failed to satisfy constraint` }), 'request');
+    expect(apostrophes.message).toBe("SageMaker ValidationError: Value '…' at 'x' failed to satisfy constraint");
+    // "at '…'" inside the value is not a member reference.
+    const lookalike = sageMakerError(new ValidationError({ ...meta, message: `Value 'look at 'this' secret' at 'body' failed to satisfy constraint` }), 'request');
+    expect(lookalike.message).toBe("SageMaker ValidationError: Value '…' at 'body' failed to satisfy constraint");
+    for (const e of [validation, unmodeled, open, model, nested, apostrophes, lookalike]) expect(e.message).not.toContain('secret');
   });
 
   it('an overload carries the Retry-After of the raw response (at most 300 s)', () => {

@@ -19,21 +19,39 @@ function clean(s: string): string {
   return cutText(s.replace(/\b\d{12}\b/g, '<account>'));
 }
 
-/** A quoted span, and the `at ` before it when there is one (AWS validation messages: "Value 'x' at
- *  'customAttributes' failed to satisfy constraint"). A quote opens only after a non-word character
- *  and closes only before one, so apostrophes ("doesn't") neither open nor close a span. */
-const QUOTED = /(\bat )?(?<!\w)(['"`])([\s\S]*?)\2(?!\w)/g;
+/** AWS's member reference in a validation message: " at 'customAttributes' failed to satisfy
+ *  constraint". Only that exact template keeps its quoted member name. */
+const MEMBER_REF = /\bat (['"`])([A-Za-z][\w.[\]-]{0,63})\1 failed to satisfy constraint/g;
+/** A quote opens only after a non-word character, so apostrophes ("doesn't") do not. */
 const OPENING_QUOTE = /(?<!\w)['"`]/;
-const MEMBER = /^[A-Za-z][\w.[\]-]{0,63}$/;
 
-/** AWS's own text for a message: quoted values withheld (they can be request content), member names
- *  after "at" kept; a quote that opens and never closes ends the text. Account ids masked, cut to
- *  200 characters. */
+/** AWS's own text for a message: everything between quotes is withheld (it can be request content),
+ *  greedily — from an opening quote to the last quote of the same kind before the next member
+ *  reference — so a value holding quotes of its own cannot leak its tail; a quote that never
+ *  closes ends the text there. Member names of AWS's "at '<member>' failed to satisfy constraint"
+ *  are kept. Account ids masked, cut to 200 characters. */
 export function awsText(s: string): string {
-  let out = s.replace(QUOTED, (m, at: string | undefined, q: string, inner: string) => (at !== undefined && MEMBER.test(inner) ? m : `${at ?? ''}${q}…${q}`));
-  const open = out.replace(QUOTED, (m) => ' '.repeat(m.length)).search(OPENING_QUOTE);
-  if (open >= 0) out = `${out.slice(0, open)}…`;
-  return clean(out);
+  let out = '';
+  let from = 0;
+  for (const m of s.matchAll(MEMBER_REF)) {
+    const seg = withhold(s.slice(from, m.index));
+    out += seg.text;
+    if (seg.cut) return clean(out);
+    out += m[0];
+    from = m.index + m[0].length;
+  }
+  return clean(out + withhold(s.slice(from)).text);
+}
+
+/** `seg` with its quoted spans withheld; `cut` when a quote opened and never closed. */
+function withhold(seg: string): { text: string; cut: boolean } {
+  const open = seg.search(OPENING_QUOTE);
+  if (open < 0) return { text: seg, cut: false };
+  const q = seg[open] as string;
+  const close = seg.lastIndexOf(q);
+  if (close === open) return { text: `${seg.slice(0, open)}…`, cut: true };
+  const rest = withhold(seg.slice(close + 1));
+  return { text: `${seg.slice(0, open)}${q}…${q}${rest.text}`, cut: rest.cut };
 }
 
 function field(err: object, key: string): unknown {
