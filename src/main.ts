@@ -2,6 +2,7 @@
 // gateway → signals. The embedded simulator is loaded here only, by dynamic import; the gateway
 // core reaches every backend, simulated or real, by URL.
 import { loadConfig, ConfigError } from './config/load.ts';
+import { limitsAdvice } from './config/limits-advice.ts';
 import type { Config } from './config/schema.ts';
 import { createLogger } from './observability/log.ts';
 import { installFatalHandlers, safeErrorFields } from './observability/fatal.ts';
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
   const cpu = cpuBudget();
   const advice = gcPlacementAdvice(cpu);
   if (advice !== undefined) log.warn({ cpu }, advice);
+  const limitsWarning = limitsAdvice(config.limits);
+  if (limitsWarning !== undefined) log.warn(limitsWarning);
   const embedded = await startEmbeddedFleet(config, log);
   const gateway = new Gateway(embedded.config, log, {
     env: process.env,
