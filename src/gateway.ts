@@ -1,6 +1,9 @@
 // The gateway: owns the transport, the session table, the models and the ops routes. Built from
 // a validated Config; used by main.ts and, in-process, by the integration tests.
 import { createConfiguredAsr } from './asr-backend.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { logAuthPosture } from './auth/posture.ts';
+import { withoutAuthSecrets } from './auth/redact.ts';
 import { createIntentClassifier } from './intent-classifier.ts';
 import { preloadAudioCodecs } from './audio/preload.ts';
 import type { StaticAwsCredentials } from './backends/sagemaker/index.ts';
@@ -21,6 +24,8 @@ const SWEEP_MS = 1000;
 const HEALTH_CACHE_MS = 2000;
 
 export class Gateway implements SessionHost, SessionTable {
+  /** The configuration, with the auth secrets replaced by placeholders (auth/redact.ts). */
+  readonly config: Config;
   readonly ctx: GatewayContext;
   readonly metrics: GatewayMetrics;
   readonly sessions = new Map<string, Session>();
@@ -32,6 +37,8 @@ export class Gateway implements SessionHost, SessionTable {
    *  the first one still within the timeout. Left on bind (hello) or close. */
   private readonly awaitingHello = new Map<ConnectionHandlerCtx, number>();
   private readonly transport: TransportServer;
+  private readonly auth: Authenticator;
+  private readonly env: Record<string, string | undefined>;
   private draining = false;
   private readonly warmUpIntent: () => void;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -39,13 +46,22 @@ export class Gateway implements SessionHost, SessionTable {
   port = 0;
 
   constructor(
-    readonly config: Config,
+    fullConfig: Config,
     log: Logger,
     /** awsCredentials: static credentials for the SageMaker ASR and segmenter endpoints (the
-     *  simulated fleet); absent = the AWS SDK's standard chain. */
-    opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined>; awsCredentials?: StaticAwsCredentials } = {},
+     *  simulated fleet); absent = the AWS SDK's standard chain. nowMs: the wall clock client
+     *  tokens expire by (tests). */
+    opts: { defaultMetrics?: boolean; env?: Record<string, string | undefined>; awsCredentials?: StaticAwsCredentials; nowMs?: () => number } = {},
   ) {
+    const config = withoutAuthSecrets(fullConfig);
+    this.config = config;
+    this.env = opts.env ?? {};
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    this.auth = new Authenticator(fullConfig.auth, {
+      refused: this.metrics.upgradesRefusedTotal,
+      log,
+      ...(opts.nowMs !== undefined && { nowMs: opts.nowMs }),
+    });
     const models = new ModelRegistry(config, log, opts.env ?? {});
     const segmenter = createConfiguredSegmenter(config, opts.awsCredentials);
     const asr = createConfiguredAsr(config, opts.awsCredentials);
@@ -64,7 +80,9 @@ export class Gateway implements SessionHost, SessionTable {
         accepting: () => !this.draining,
         backendsHealthy: () => this.backendsHealthy(),
         registry: this.metrics.registry,
+        auth: this.auth,
       }),
+      admit: (req) => this.auth.admitUpgrade(req),
     });
   }
 
@@ -73,6 +91,7 @@ export class Gateway implements SessionHost, SessionTable {
     // stream: the audio WASM modules and the intent classifier's first run.
     await preloadAudioCodecs();
     this.warmUpIntent();
+    logAuthPosture(this.ctx.log, this.config.auth, this.env);
     this.port = await this.transport.listen();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();

@@ -76,6 +76,8 @@ export async function startStack(
     whisperLive?: WhisperLiveSimOptions;
     whisperAsr?: WhisperAsrSimOptions;
     gsam?: GroundedSamSimOptions;
+    /** The gateway's wall clock (client token expiry). */
+    nowMs?: () => number;
   } = {},
 ): Promise<Stack> {
   const sim = await startTgiSim({ ttftMs: 20, itlMs: 2, jitter: 0, ...opts.sim });
@@ -101,7 +103,11 @@ export async function startStack(
       { id: 'idefics-9b-instruct', kind: 'vlm', backend: 'tgi', urls: [vlmUrl], template: 'idefics', params: { max_new_tokens: 40 } },
     ],
   });
-  const gw = new Gateway(config, pino({ level: 'silent' }), { defaultMetrics: false, awsCredentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' } });
+  const gw = new Gateway(config, pino({ level: 'silent' }), {
+    defaultMetrics: false,
+    awsCredentials: { accessKeyId: 'SIMULATED', secretAccessKey: 'SIMULATED' },
+    ...(opts.nowMs !== undefined && { nowMs: opts.nowMs }),
+  });
   const port = await gw.start();
   return {
     gw,
@@ -145,8 +151,9 @@ export class RawClient {
     });
   }
 
-  static async open(url: string, sub: Subprotocol = 'vlp.v1.msgpack'): Promise<RawClient> {
-    const ws = new WebSocket(url, [sub], { perMessageDeflate: false });
+  /** headers: extra upgrade request headers (Authorization, Origin). */
+  static async open(url: string, sub: Subprotocol = 'vlp.v1.msgpack', headers: Record<string, string> = {}): Promise<RawClient> {
+    const ws = new WebSocket(url, [sub], { perMessageDeflate: false, headers });
     const c = new RawClient(ws, sub);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -156,8 +163,13 @@ export class RawClient {
   }
 
   /** Open and complete hello → ready. */
-  static async session(url: string, sub: Subprotocol = 'vlp.v1.msgpack', hello: Partial<Extract<ClientMessage, { t: 'hello' }>> = {}): Promise<RawClient> {
-    const c = await RawClient.open(url, sub);
+  static async session(
+    url: string,
+    sub: Subprotocol = 'vlp.v1.msgpack',
+    hello: Partial<Extract<ClientMessage, { t: 'hello' }>> = {},
+    headers: Record<string, string> = {},
+  ): Promise<RawClient> {
+    const c = await RawClient.open(url, sub, headers);
     c.send({ t: 'hello', client: 'test', ...hello });
     await c.waitFor((m) => m.t === 'ready');
     return c;

@@ -64,4 +64,14 @@ describe('parseCliArgs', () => {
     expect(usage(['--audio', 'q.wav', '--transcript-timeout-ms', '0'])).toMatch(/--transcript-timeout-ms must be an integer >= 1/);
     expect(usage(['--barge-in', 'always', 'hi'])).toMatch(/--barge-in must be off, speech_start or first_words/);
   });
+
+  it('takes the API key from --api-key, else VLP_API_KEY, and refuses one a header cannot carry without echoing it', () => {
+    const run = (argv: string[], env: Record<string, string>) => parseCliArgs(argv, env);
+    expect(run(['--api-key', 'flag-key-0123456789', 'hi'], { VLP_API_KEY: 'env-key-0123456789' })).toMatchObject({ kind: 'run', config: { apiKey: 'flag-key-0123456789' } });
+    expect(run(['hi'], { VLP_API_KEY: 'env-key-0123456789' })).toMatchObject({ kind: 'run', config: { apiKey: 'env-key-0123456789' } });
+    expect(config(['hi'])).not.toHaveProperty('apiKey');
+    const spaced = run(['--api-key', 'two words', 'hi'], {});
+    expect(spaced).toEqual({ kind: 'usage', error: '--api-key must be non-empty printable ASCII without spaces' });
+    expect(run(['hi'], { VLP_API_KEY: '' })).toEqual({ kind: 'usage', error: 'VLP_API_KEY must be non-empty printable ASCII without spaces' });
+  });
 });

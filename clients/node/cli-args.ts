@@ -1,5 +1,5 @@
 // Command-line parsing for the vlp CLI (node:util parseArgs): flags to a typed config, or a usage
-// error message. Reads VLP_URL only through the env object it is given.
+// error message. Reads VLP_URL and VLP_API_KEY only through the env object it is given.
 import { parseArgs } from 'node:util';
 import type { AsrTask, AudioFormat, GenParams, SessionOptions, Subprotocol } from '../../protocol/messages.ts';
 import { parseAudioFormat } from './audio.ts';
@@ -14,6 +14,9 @@ the question is spoken: partial transcripts and the final one ("you said: ...") 
 answer of each voice turn the speech starts to stdout.
 
   --url URL               gateway WebSocket URL (env VLP_URL, default ${DEFAULT_URL})
+  --api-key KEY           API key of a gateway with client authentication, sent as
+                          Authorization: Bearer (env VLP_API_KEY, preferred: flags show in ps
+                          and shell history)
   --model ID              model id (ready.models lists them)
   --max-new-tokens N      generation cap, tokens
   --temperature X         sampling temperature (> 0)
@@ -47,6 +50,8 @@ exit codes: 0 ok, 1 error frame or failure, 2 usage error, 130 interrupted (Ctrl
 
 export interface CliConfig {
   url: string;
+  /** API key for the handshake (--api-key, else VLP_API_KEY). */
+  apiKey?: string;
   /** The typed question; empty when the question is spoken (audio). */
   prompt: string;
   subprotocol: Subprotocol;
@@ -73,6 +78,7 @@ export type ParsedArgs = { kind: 'run'; config: CliConfig } | { kind: 'help' } |
 
 const OPTIONS = {
   url: { type: 'string' },
+  'api-key': { type: 'string' },
   model: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   temperature: { type: 'string' },
@@ -172,12 +178,16 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
   const transcriptTimeoutMs = int('transcript-timeout-ms', values['transcript-timeout-ms'], 1) ?? 20_000;
   const url = values.url ?? env.VLP_URL ?? DEFAULT_URL;
   if (!/^wss?:\/\//.test(url)) errors.push(`--url must start with ws:// or wss://, got "${url}"`);
+  const apiKey = values['api-key'] ?? env.VLP_API_KEY;
+  // Never echo the key.
+  if (apiKey !== undefined && !/^[\x21-\x7e]+$/.test(apiKey)) errors.push(`${values['api-key'] !== undefined ? '--api-key' : 'VLP_API_KEY'} must be non-empty printable ASCII without spaces`);
   if (errors.length > 0) return { kind: 'usage', error: errors.join('\n') };
 
   return {
     kind: 'run',
     config: {
       url,
+      ...(apiKey !== undefined && { apiKey }),
       prompt,
       subprotocol: values.json === true ? 'vlp.v1.json' : 'vlp.v1.msgpack',
       events: values.events === true,

@@ -43,6 +43,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       subprotocol: cfg.subprotocol,
       client: 'vlp-cli/0.1',
       connectTimeoutMs: cfg.timeoutMs,
+      ...(cfg.apiKey !== undefined && { apiKey: cfg.apiKey }),
       ...(cfg.options !== undefined && { options: cfg.options }),
     });
   } catch (err) {

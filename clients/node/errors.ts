@@ -5,6 +5,10 @@ import type { ErrorCode } from '../../protocol/errors.ts';
 /** Failures detected by the client itself (never sent by the gateway). */
 export type ClientErrorCode =
   | 'CLIENT_CONNECT_FAILED'
+  /** The gateway answered the handshake 401: credentials missing, wrong or expired (apiKey, token). */
+  | 'CLIENT_UNAUTHORIZED'
+  /** The gateway answered the handshake 403 (Origin not allowed). */
+  | 'CLIENT_FORBIDDEN'
   | 'CLIENT_TIMEOUT'
   | 'CLIENT_CLOSED'
   | 'CLIENT_SLOW_CONSUMER'

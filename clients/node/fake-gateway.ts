@@ -44,6 +44,10 @@ export interface FakeGateway {
   received: ClientMessage[];
   /** Subprotocol negotiated per connection, in order. */
   subprotocols: Subprotocol[];
+  /** The Authorization header of each accepted upgrade, in order (undefined: none sent). */
+  authorizations: (string | undefined)[];
+  /** When set, upgrades without `Authorization: Bearer <requireKey>` are refused with 401. */
+  requireKey: string | undefined;
   /** Whether each received frame was binary, in order. */
   binaryFrames: boolean[];
   /** Voice script; tests may change it before the audio starts. */
@@ -75,6 +79,11 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     host: '127.0.0.1',
     port: 0,
     handleProtocols: (offered) => [...offered].find((p) => p === 'vlp.v1.msgpack' || p === 'vlp.v1.json') ?? false,
+    verifyClient: (info, done) => {
+      const key = gw.requireKey;
+      if (key === undefined || info.req.headers.authorization === `Bearer ${key}`) done(true);
+      else done(false, 401, 'Unauthorized', { 'WWW-Authenticate': 'Bearer realm="fake"' });
+    },
   });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const sessions = new Map<string, Session>();
@@ -82,6 +91,8 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     url: '',
     received: [],
     subprotocols: [],
+    authorizations: [],
+    requireKey: undefined,
     binaryFrames: [],
     voice: { utterances: ['What is the capital of France?'], partialEvery: 5, silent: false, asrUnavailable: false },
     audioChunkTimes: [],
@@ -95,9 +106,10 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   if (addr === null || typeof addr === 'string') throw new Error('expected a TCP address');
   gw.url = `ws://127.0.0.1:${addr.port}/v1/ws`;
 
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     const sub = ws.protocol as Subprotocol;
     gw.subprotocols.push(sub);
+    gw.authorizations.push(req.headers.authorization);
     new Connection(ws, createServerCodec(sub), sessions, gw).listen();
   });
   return gw;

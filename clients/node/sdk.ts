@@ -10,6 +10,7 @@ import { VlpClientError } from './errors.ts';
 import { DEFAULT_MAX_BACKLOG } from './queue.ts';
 import { SeqTracker } from './seq.ts';
 import { DEFAULT_HIGH_WATER_BYTES, decodeFrame } from './wire.ts';
+import { authorizationHeader, displayUrl, handshakeError } from './handshake.ts';
 
 export { VlpClient, type AskOptions, type ResumeState, type VoiceTurn } from './client.ts';
 export {
@@ -48,10 +49,16 @@ export interface ConnectOptions {
   highWaterBytes?: number;
   /** Decoder limits for server frames. */
   limits?: ProtocolLimits;
+  /** API key of a gateway with client authentication, sent as `Authorization: Bearer` on the
+   *  upgrade (also by resume()). For servers: never ship one to a browser. */
+  apiKey?: string;
+  /** A client token (POST /v1/client_tokens) instead of an API key, sent the same way. */
+  token?: string;
 }
 
 /** Open a session: WebSocket with the subprotocol, hello, wait for ready. Rejects with a
- *  VlpClientError when an error frame, a close or the timeout comes first. */
+ *  VlpClientError when an error frame, a close or the timeout comes first, or when the gateway
+ *  refuses the handshake (CLIENT_UNAUTHORIZED on 401, CLIENT_FORBIDDEN on 403). */
 export function connect(url: string, opts: ConnectOptions = {}): Promise<VlpClient> {
   return open(url, opts, 0);
 }
@@ -84,12 +91,23 @@ function open(url: string, opts: ConnectOptions, turnCounter: number): Promise<V
     ...(opts.resume !== undefined && { resume: opts.resume }),
   };
 
+  // Error messages name the gateway without the URL's query, which may hold a credential.
+  const where = displayUrl(url);
   return new Promise<VlpClient>((resolve, reject) => {
+    const auth = authorizationHeader(opts);
+    if (typeof auth === 'object') {
+      reject(auth);
+      return;
+    }
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, [sub], { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      ws = new WebSocket(url, [sub], {
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+        ...(auth !== undefined && { headers: { authorization: auth } }),
+      });
     } catch (err) {
-      reject(new VlpClientError('CLIENT_CONNECT_FAILED', `cannot connect to ${url}: ${String(err)}`, { retryable: false, cause: err }));
+      reject(new VlpClientError('CLIENT_CONNECT_FAILED', `cannot connect to ${where}: ${err instanceof Error ? err.message : 'invalid URL'}`, { retryable: false, cause: err }));
       return;
     }
     let client: VlpClient | undefined;
@@ -103,12 +121,17 @@ function open(url: string, opts: ConnectOptions, turnCounter: number): Promise<V
       reject(err);
     };
     const timer = setTimeout(
-      () => fail(new VlpClientError('CLIENT_TIMEOUT', `no ready from ${url} within ${timeoutMs} ms`, { retryable: true })),
+      () => fail(new VlpClientError('CLIENT_TIMEOUT', `no ready from ${where} within ${timeoutMs} ms`, { retryable: true })),
       timeoutMs,
     );
 
     ws.on('open', () => {
       ws.send(codec.encode(hello));
+    });
+    // The handshake was answered with a plain HTTP status instead of 101 (401/403: credentials).
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      fail(handshakeError(where, res.statusCode ?? 0));
     });
     ws.on('message', (data, isBinary) => {
       if (client !== undefined) {
@@ -144,7 +167,7 @@ function open(url: string, opts: ConnectOptions, turnCounter: number): Promise<V
     });
     ws.on('error', (err) => {
       if (client === undefined) {
-        fail(new VlpClientError('CLIENT_CONNECT_FAILED', `cannot connect to ${url}: ${err.message}`, { retryable: true, cause: err }));
+        fail(new VlpClientError('CLIENT_CONNECT_FAILED', `cannot connect to ${where}: ${err.message}`, { retryable: true, cause: err }));
       }
       // After ready, 'close' always follows 'error' and the client reports it.
     });

@@ -31,6 +31,8 @@ const TURNS_PER_CONN = Number(__ENV.TURNS_PER_CONN || 3);
 /** A turn that has not finished after this long counts as failed, ms. */
 const TURN_TIMEOUT_MS = Number(__ENV.TURN_TIMEOUT_MS || 30000);
 const MODEL = __ENV.MODEL || '';
+/** API key of a gateway with authentication on (auth.apiKeys), sent as `Authorization: Bearer`. */
+const API_KEY = __ENV.VLP_API_KEY || '';
 
 /** @type {import('k6/options').Options} */
 export const options = {
@@ -72,7 +74,10 @@ export default function () {
   let turnsDone = 0;
   let turnCounter = 0;
 
-  const res = ws.connect(URL, { headers: { 'Sec-WebSocket-Protocol': 'vlp.v1.json' }, tags: { name: 'vlp_ws' } }, (socket) => {
+  /** @type {Record<string, string>} */
+  const headers = { 'Sec-WebSocket-Protocol': 'vlp.v1.json' };
+  if (API_KEY) headers.Authorization = `Bearer ${API_KEY}`;
+  const res = ws.connect(URL, { headers, tags: { name: 'vlp_ws' } }, (socket) => {
     const startTurn = () => {
       turnCounter += 1;
       const id = `t${turnCounter}`;

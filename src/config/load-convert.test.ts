@@ -9,7 +9,7 @@ describe('convert', () => {
     expect(convert('VLP_HOST', '0.0.0.0', 'string')).toBe('0.0.0.0');
     expect(convert('PORT', '8080', 'int')).toBe(8080);
     expect(convert('VLP_SIM_JITTER', '0.25', 'number')).toBe(0.25);
-    expect(convert('VLP_TGI_URL', ' http://a:80, ,http://b:80 ', 'urls')).toEqual(['http://a:80', 'http://b:80']);
+    expect(convert('VLP_TGI_URL', ' http://a:80, ,http://b:80 ', 'list')).toEqual(['http://a:80', 'http://b:80']);
     expect(() => convert('PORT', 'eighty', 'int')).toThrow(ConfigError);
   });
 

@@ -13,7 +13,7 @@ type Json = Record<string, unknown>;
 
 /** Env variables we read; any other VLP_* variable is rejected as a probable typo. */
 /** How an env variable's or flag's text becomes a config value. */
-export type EnvKind = 'string' | 'int' | 'number' | 'urls';
+export type EnvKind = 'string' | 'int' | 'number' | 'list';
 
 /** What convert() makes of each kind. */
 export type EnvValue = string | number | string[];
@@ -26,22 +26,31 @@ export const ENV_KEYS: Record<string, { path: string[]; kind: EnvKind }> = {
   VLP_SIM: { path: ['sim'], kind: 'string' },
   VLP_DEFAULT_MODEL: { path: ['defaultModel'], kind: 'string' },
   VLP_DEFAULT_VISION_MODEL: { path: ['defaultVisionModel'], kind: 'string' },
-  VLP_IMAGE_HOSTS: { path: ['images', 'allowedHosts'], kind: 'urls' },
+  VLP_IMAGE_HOSTS: { path: ['images', 'allowedHosts'], kind: 'list' },
   VLP_GROUNDED_SAM_URL: { path: ['segmenter', 'url'], kind: 'string' },
   VLP_ASR_BACKEND: { path: ['asr', 'backend'], kind: 'string' },
   VLP_ASR_URL: { path: ['asr', 'url'], kind: 'string' },
   VLP_BARGE_IN: { path: ['audio', 'bargeIn'], kind: 'string' },
   VLP_SYSTEM_PROMPT: { path: ['systemPrompt'], kind: 'string' },
-  VLP_TGI_URL: { path: ['@model', 'llama-2-7b-chat', 'urls'], kind: 'urls' },
-  VLP_IDEFICS_URL: { path: ['@model', 'idefics-9b-instruct', 'urls'], kind: 'urls' },
+  VLP_TGI_URL: { path: ['@model', 'llama-2-7b-chat', 'urls'], kind: 'list' },
+  VLP_IDEFICS_URL: { path: ['@model', 'idefics-9b-instruct', 'urls'], kind: 'list' },
   VLP_MAX_SESSIONS: { path: ['limits', 'maxSessions'], kind: 'int' },
   VLP_RESUME_WINDOW_MS: { path: ['limits', 'resumeWindowMs'], kind: 'int' },
   VLP_SHUTDOWN_GRACE_MS: { path: ['shutdownGraceMs'], kind: 'int' },
   VLP_SIM_TTFT_MS: { path: ['simulator', 'ttftMs'], kind: 'number' },
   VLP_SIM_ITL_MS: { path: ['simulator', 'itlMs'], kind: 'number' },
   VLP_SIM_JITTER: { path: ['simulator', 'jitter'], kind: 'number' },
+  // Secrets have no flags: a command line shows in ps and shell history.
+  VLP_API_KEYS: { path: ['auth', 'apiKeys'], kind: 'list' },
+  VLP_TOKEN_SECRET: { path: ['auth', 'tokenSecret'], kind: 'string' },
+  VLP_TOKEN_TTL_S: { path: ['auth', 'tokenTtlS'], kind: 'int' },
+  VLP_ALLOWED_ORIGINS: { path: ['auth', 'allowedOrigins'], kind: 'list' },
 };
-const ALLOWED_EXTRA_ENV = new Set(['VLP_CONFIG', 'VLP_URL']);
+/** Read by others, not by the gateway: the config file's path, and the CLI's URL and API key. */
+const ALLOWED_EXTRA_ENV = new Set(['VLP_CONFIG', 'VLP_URL', 'VLP_API_KEY']);
+/** List variables that must not be empty when set: an empty VLP_API_KEYS (say, from a missing
+ *  secret) would otherwise turn authentication off without a word. */
+const NON_EMPTY_LISTS = new Set(['VLP_API_KEYS']);
 
 /** CLI flags; each maps onto the same paths as the env variables. */
 export const FLAG_TO_ENV: Record<string, string> = {
@@ -68,7 +77,7 @@ export function convert(name: string, raw: string, kind: EnvKind): EnvValue {
       if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`);
       return n;
     }
-    case 'urls':
+    case 'list':
       return raw
         .split(',')
         .map((s) => s.trim())
@@ -152,8 +161,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
     const spec = ENV_KEYS[name];
-    if (spec) setPath(raw, spec.path, convert(name, value, spec.kind));
-    else if (name.startsWith('VLP_') && !ALLOWED_EXTRA_ENV.has(name)) {
+    if (spec) {
+      const converted = convert(name, value, spec.kind);
+      if (NON_EMPTY_LISTS.has(name) && Array.isArray(converted) && converted.length === 0) {
+        throw new ConfigError(`${name} is set but holds no value; unset it to run without client authentication`);
+      }
+      setPath(raw, spec.path, converted);
+    } else if (name.startsWith('VLP_') && !ALLOWED_EXTRA_ENV.has(name)) {
       throw new ConfigError(`unknown environment variable ${name} (known: ${[...Object.keys(ENV_KEYS), ...ALLOWED_EXTRA_ENV].join(', ')})`);
     }
   }

@@ -81,6 +81,51 @@ export const ModelSchema = z
     if (m.kind === 'vlm' && m.template === 'llama2-chat') ctx.addIssue({ code: 'custom', message: 'a vlm cannot use the text-only llama2-chat template' });
   });
 
+/** Origin as browsers send it: scheme://host[:port], no path, no trailing slash. */
+const ORIGIN_RE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
+
+/** Client authentication (src/auth/). No apiKeys = authentication off. Error messages name the
+ *  offending entry by position, never its value. */
+export const AuthSchema = z
+  .object({
+    /** Long-lived API keys (server-side callers, and minting client tokens). Kept in memory only
+     *  as SHA-256 digests. Printable ASCII without spaces or commas (VLP_API_KEYS is comma-separated). */
+    apiKeys: z
+      .array(
+        z
+          .string()
+          .min(16, 'an API key must be at least 16 characters')
+          .max(512, 'an API key must be at most 512 characters')
+          .regex(/^[\x21-\x2b\x2d-\x7e]+$/, 'an API key must be printable ASCII without spaces or commas'),
+      )
+      .max(64)
+      .default([]),
+    /** HMAC-SHA256 secret that signs ephemeral client tokens; absent = no token minting (only API
+     *  keys authenticate). Share it between gateways that must accept each other's tokens. */
+    tokenSecret: z
+      .string()
+      .min(32, 'auth.tokenSecret must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+      .max(1024, 'auth.tokenSecret must be at most 1024 characters')
+      .optional(),
+    /** Longest lifetime of a minted client token, and the default one, seconds. */
+    tokenTtlS: int(10, 7200).default(600),
+    /** Origins allowed to open WebSockets (checked when a request carries an Origin header);
+     *  empty = any origin. */
+    allowedOrigins: z
+      .array(z.string().regex(ORIGIN_RE, 'an allowed origin is scheme://host[:port] with no path or trailing slash, e.g. https://app.example.com'))
+      .default([]),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.tokenSecret !== undefined && a.apiKeys.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenSecret'],
+        message: 'auth.tokenSecret is set but auth.apiKeys is empty: without API keys client authentication is off; set VLP_API_KEYS (or remove the secret)',
+      });
+    }
+  });
+
 export const ConfigSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -302,6 +347,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    auth: AuthSchema.prefault({}),
     shutdownGraceMs: int(0, 600_000).default(10_000),
   })
   .strict();
@@ -309,3 +355,4 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
+export type AuthConfig = z.infer<typeof AuthSchema>;

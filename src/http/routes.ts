@@ -1,6 +1,10 @@
-// Plain-HTTP operations routes: liveness, readiness (accepting + backends healthy) and metrics.
+// Plain-HTTP routes: liveness, readiness (accepting + backends healthy) and metrics, open to anyone
+// except /metrics, which needs an API key while client authentication is on; and the client-token
+// route (client-tokens.ts).
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { HttpHandler, HttpResponse } from '../transport/types.ts';
 import type { Registry } from 'prom-client';
+import { CLIENT_TOKENS_PATH, clientTokensRoute } from './client-tokens.ts';
 
 export interface OpsState {
   /** False while shutting down. */
@@ -8,6 +12,7 @@ export interface OpsState {
   /** Backend health, cached by the caller. */
   backendsHealthy(): Promise<{ ok: boolean; detail: Record<string, boolean> }>;
   registry: Registry;
+  auth: Authenticator;
 }
 
 const json = (status: number, body: unknown): HttpResponse => ({
@@ -17,7 +22,8 @@ const json = (status: number, body: unknown): HttpResponse => ({
 });
 
 export function createOpsRoutes(state: OpsState): HttpHandler {
-  return async (method, path) => {
+  return async (method, path, req) => {
+    if (path === CLIENT_TOKENS_PATH) return clientTokensRoute(state.auth, method, req);
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     switch (path) {
       case '/healthz':
@@ -28,7 +34,13 @@ export function createOpsRoutes(state: OpsState): HttpHandler {
         return json(h.ok ? 200 : 503, { status: h.ok ? 'ready' : 'backends_unhealthy', backends: h.detail });
       }
       case '/metrics':
-        return { status: 200, headers: { 'content-type': state.registry.contentType }, body: await state.registry.metrics() };
+        return (
+          state.auth.requireApiKey(req.header('authorization')) ?? {
+            status: 200,
+            headers: { 'content-type': state.registry.contentType },
+            body: await state.registry.metrics(),
+          }
+        );
       default:
         return undefined;
     }

@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   sessionsDetached: Gauge;
   sessionsTotal: Counter<'outcome'>;
   connectionsTotal: Counter;
+  upgradesRefusedTotal: Counter<'reason'>;
   turnsTotal: Counter<'outcome'>;
   tokensTotal: Counter;
   ttftSeconds: Histogram;
@@ -38,6 +39,12 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
     sessionsDetached: new Gauge({ name: 'vlp_sessions_detached', help: 'Sessions waiting for a resume', registers: r }),
     sessionsTotal: new Counter({ name: 'vlp_sessions_total', help: 'Sessions ended, by outcome', labelNames: ['outcome'], registers: r }),
     connectionsTotal: new Counter({ name: 'vlp_connections_total', help: 'WebSocket connections accepted', registers: r }),
+    upgradesRefusedTotal: new Counter({
+      name: 'vlp_upgrades_refused_total',
+      help: 'WebSocket upgrades refused by client authentication, by reason (missing_credentials, invalid_credentials, expired_token, api_key_in_query, origin_not_allowed)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     turnsTotal: new Counter({ name: 'vlp_turns_total', help: 'Turns ended, by outcome (done, cancelled, error)', labelNames: ['outcome'], registers: r }),
     tokensTotal: new Counter({ name: 'vlp_tokens_total', help: 'Generated tokens relayed to clients', registers: r }),
     ttftSeconds: new Histogram({

@@ -46,8 +46,32 @@ export interface HttpResponse {
   body: string | Uint8Array;
 }
 
-/** Plain HTTP GET/HEAD routes (non-upgrade requests). Returning undefined means 404. */
-export type HttpHandler = (method: string, path: string) => Promise<HttpResponse | undefined> | HttpResponse | undefined;
+/** What a plain HTTP handler may read of its request besides method and path. */
+export interface HttpRequestInfo {
+  /** A request header by lower-case name; undefined when absent (or empty). */
+  header(name: string): string | undefined;
+  /** The body: empty for GET and HEAD, at most MAX_HTTP_BODY_BYTES (larger ones get 413 first). */
+  body: Uint8Array;
+}
+
+/** Plain HTTP routes (non-upgrade requests). Returning undefined means 404. */
+export type HttpHandler = (
+  method: string,
+  path: string,
+  req: HttpRequestInfo,
+) => Promise<HttpResponse | undefined> | HttpResponse | undefined;
+
+/** What an upgrade gate may read of a WebSocket upgrade request. Only valid during the call. */
+export interface UpgradeRequestInfo {
+  /** A request header by lower-case name; undefined when absent (or empty). */
+  header(name: string): string | undefined;
+  /** The query string without its "?" ('' when there is none). */
+  query: string;
+}
+
+/** Decides, synchronously and before the handshake completes, whether an upgrade on wsPath may
+ *  proceed: undefined = yes; a response = refuse with it (no upgrade, connection closed). */
+export type UpgradeGate = (req: UpgradeRequestInfo) => HttpResponse | undefined;
 
 export interface TransportOptions {
   host: string;
@@ -61,6 +85,9 @@ export interface TransportOptions {
   highWaterBytes: number;
   handler: ConnectionHandler;
   http: HttpHandler;
+  /** Runs on every upgrade of wsPath once the server is known to be accepting, before the
+   *  subprotocol is negotiated; absent = every upgrade may proceed. */
+  admit?: UpgradeGate;
 }
 
 export interface TransportServer {

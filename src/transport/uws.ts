@@ -3,17 +3,27 @@
 import { STATUS_CODES } from 'node:http';
 import uWS from 'uWebSockets.js';
 import type {
+  HttpRequest as UwsHttpRequest,
   HttpResponse as UwsHttpResponse,
   TemplatedApp,
   WebSocket as UwsWebSocket,
   us_listen_socket,
 } from 'uWebSockets.js';
 import type { Subprotocol } from '../../protocol/messages.ts';
-import { isFramingHeader, runHttpHandler } from './http-routes.ts';
+import {
+  BodyCollector,
+  EMPTY_BODY,
+  PAYLOAD_TOO_LARGE,
+  declaresTooLarge,
+  isFramingHeader,
+  readsBody,
+  runHttpHandler,
+} from './http-routes.ts';
 import { negotiateSubprotocol } from './types.ts';
 import type {
   Connection,
   ConnectionListener,
+  HttpRequestInfo,
   HttpResponse,
   SendResult,
   TransportOptions,
@@ -166,6 +176,28 @@ function refuse(res: UwsHttpResponse, status: number): void {
   res.writeStatus(`${status} ${text}`).writeHeader('content-type', 'text/plain').end(text, true);
 }
 
+/** Answer with `r` and close the connection (a refused upgrade, an oversized body). */
+function refuseWith(res: UwsHttpResponse, r: HttpResponse): void {
+  res.writeStatus(`${r.status} ${STATUS_CODES[r.status] ?? ''}`);
+  for (const [k, v] of Object.entries(r.headers)) if (!isFramingHeader(k)) res.writeHeader(k, v);
+  res.end(r.body, true);
+}
+
+/** uWS reports an absent header as ''. */
+function headerOrUndefined(value: string): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** Every header of a request (the first of repeated ones, as getHeader gives): `req` dies when
+ *  the route callback returns, and an async handler reads headers later. */
+function copyHeaders(req: UwsHttpRequest): Map<string, string> {
+  const headers = new Map<string, string>();
+  req.forEach((k, v) => {
+    if (!headers.has(k)) headers.set(k, v);
+  });
+  return headers;
+}
+
 export function createUwsTransport(opts: TransportOptions): TransportServer {
   const app: ClosableApp = uWS.App();
   const live = new Set<UwsConnection>();
@@ -185,6 +217,11 @@ export function createUwsTransport(opts: TransportOptions): TransportServer {
       const protocolHeader = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       if (!accepting) return refuse(res, 503);
+      if (opts.admit !== undefined) {
+        // Synchronous: the gate reads `req` before this callback returns.
+        const refused = opts.admit({ header: (name) => headerOrUndefined(req.getHeader(name)), query: req.getQuery() ?? '' });
+        if (refused !== undefined) return refuseWith(res, refused);
+      }
       const offered = parseProtocolHeader(protocolHeader);
       const subprotocol = negotiateSubprotocol(offered);
       if (subprotocol === undefined) return refuse(res, 400);
@@ -229,19 +266,46 @@ export function createUwsTransport(opts: TransportOptions): TransportServer {
     const path = req.getUrl(); // without the query string
     // An upgrade on any other path than wsPath lands here: refuse it like the ws adapter does.
     if (req.getHeader('upgrade') !== '') return refuse(res, 404);
+    const headers = copyHeaders(req);
     let done = false;
     let sync = true;
     res.onAborted(() => {
       done = true;
     });
-    runHttpHandler(opts.http, method, path, (r) => {
+    const run = (body: Uint8Array): void => {
+      const info: HttpRequestInfo = { header: (name) => headerOrUndefined(headers.get(name) ?? ''), body };
+      runHttpHandler(opts.http, method, path, info, (r) => {
+        if (done) return;
+        done = true;
+        // Inside the route callback uWS is already corked; after an await or onData it is not.
+        if (sync) writeHttpResponse(res, method, r);
+        else res.cork(() => writeHttpResponse(res, method, r));
+      });
+    };
+    if (!readsBody(method)) {
+      run(EMPTY_BODY);
+      sync = false;
+      return;
+    }
+    const tooLarge = (): void => {
       if (done) return;
       done = true;
-      // Inside the route callback uWS is already corked; after an await it is not.
-      if (sync) writeHttpResponse(res, method, r);
-      else res.cork(() => writeHttpResponse(res, method, r));
-    });
+      if (sync) refuseWith(res, PAYLOAD_TOO_LARGE);
+      else res.cork(() => refuseWith(res, PAYLOAD_TOO_LARGE));
+    };
+    if (declaresTooLarge(headers.get('content-length'))) {
+      tooLarge();
+      return;
+    }
     sync = false;
+    // onData runs even for a request without a body (one empty, last chunk).
+    const body = new BodyCollector();
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      // The chunk is valid only during this call: copy it.
+      if (!body.push(new Uint8Array(chunk.slice(0)))) return tooLarge();
+      if (isLast) run(body.body());
+    });
   });
 
   let closing: Promise<void> | undefined;

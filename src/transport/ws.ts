@@ -7,12 +7,22 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { Subprotocol } from '../../protocol/messages.ts';
-import { isFramingHeader, runHttpHandler } from './http-routes.ts';
+import {
+  BodyCollector,
+  EMPTY_BODY,
+  PAYLOAD_TOO_LARGE,
+  declaresTooLarge,
+  isFramingHeader,
+  readsBody,
+  runHttpHandler,
+} from './http-routes.ts';
 import { negotiateSubprotocol } from './types.ts';
 import type {
   Connection,
   ConnectionListener,
   HttpHandler,
+  HttpRequestInfo,
+  HttpResponse,
   SendResult,
   TransportOptions,
   TransportServer,
@@ -169,33 +179,70 @@ function remoteOf(req: IncomingMessage): string {
   return `${host}:${remotePort ?? '?'}`;
 }
 
-/** Answer an upgrade request with a plain HTTP error and drop the socket (as ws does itself). */
-function refuseUpgrade(socket: Duplex, status: number): void {
+/** Answer an upgrade request with a plain HTTP response and drop the socket (as ws does itself):
+ *  the status's text as a plain-text body, or the gate's response with its headers. */
+function refuseUpgrade(socket: Duplex, status: number, response?: HttpResponse): void {
   const text = http.STATUS_CODES[status] ?? 'Error';
+  const body = response === undefined ? Buffer.from(text) : typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : Buffer.from(response.body);
+  let head = `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n`;
+  if (response === undefined) head += 'Content-Type: text/plain\r\n';
+  // Header values come from the gateway's own code (constants), never from the request.
+  else for (const [k, v] of Object.entries(response.headers)) if (!isFramingHeader(k)) head += `${k}: ${v}\r\n`;
   socket.on('error', () => socket.destroy());
   socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
+  socket.end(Buffer.concat([Buffer.from(`${head}Content-Length: ${body.byteLength}\r\n\r\n`, 'latin1'), body]));
+}
+
+/** A node:http header (repeated ones joined, as node does for most) by lower-case name. */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  const joined = Array.isArray(v) ? v.join(', ') : v;
+  return joined === '' ? undefined : joined;
+}
+
+function writeResponse(res: ServerResponse, method: string, r: HttpResponse, closeAfter = false): void {
+  if (res.headersSent || res.destroyed) return;
+  try {
+    const body = typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
+    const headers: Record<string, string | number> = {};
+    for (const [k, v] of Object.entries(r.headers)) if (!isFramingHeader(k)) headers[k] = v;
+    headers['content-length'] = body.byteLength;
+    if (closeAfter) headers.connection = 'close';
+    res.writeHead(r.status, headers);
+    res.end(method === 'HEAD' ? undefined : body);
+  } catch {
+    res.destroy(); // e.g. an invalid header value from the handler
+  }
 }
 
 function serveHttp(handler: HttpHandler, req: IncomingMessage, res: ServerResponse): void {
-  req.resume(); // routes take no body; discard one so keep-alive keeps working
   const method = req.method ?? 'GET';
-  runHttpHandler(handler, method, pathOf(req.url ?? '/'), (r) => {
-    if (res.headersSent || res.destroyed) return;
-    try {
-      const body = typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
-      const headers: Record<string, string | number> = {};
-      for (const [k, v] of Object.entries(r.headers)) if (!isFramingHeader(k)) headers[k] = v;
-      headers['content-length'] = body.byteLength;
-      res.writeHead(r.status, headers);
-      res.end(method === 'HEAD' ? undefined : body);
-    } catch {
-      res.destroy(); // e.g. an invalid header value from the handler
-    }
+  const run = (body: Uint8Array): void => {
+    const info: HttpRequestInfo = { header: (name) => headerOf(req, name), body };
+    runHttpHandler(handler, method, pathOf(req.url ?? '/'), info, (r) => writeResponse(res, method, r));
+  };
+  if (!readsBody(method)) {
+    req.resume(); // discard a body so keep-alive keeps working
+    run(EMPTY_BODY);
+    return;
+  }
+  const tooLarge = (): void => {
+    req.removeAllListeners('data');
+    req.resume();
+    writeResponse(res, method, PAYLOAD_TOO_LARGE, true);
+  };
+  if (declaresTooLarge(headerOf(req, 'content-length'))) return tooLarge();
+  const body = new BodyCollector();
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    if (over || body.push(chunk)) return;
+    over = true;
+    tooLarge();
   });
+  req.once('end', () => {
+    if (!over) run(body.body());
+  });
+  req.once('error', () => res.destroy());
 }
 
 export function createWsTransport(opts: TransportOptions, tuning: WsTransportTuning = {}): TransportServer {
@@ -271,6 +318,12 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req.url ?? '/') !== opts.wsPath) return refuseUpgrade(socket, 404);
     if (!accepting) return refuseUpgrade(socket, 503);
+    if (opts.admit !== undefined) {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const refused = opts.admit({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
+      if (refused !== undefined) return refuseUpgrade(socket, refused.status, refused);
+    }
     const subprotocol = negotiateSubprotocol(parseProtocolHeader(req.headers['sec-websocket-protocol']));
     if (subprotocol === undefined) return refuseUpgrade(socket, 400);
     wss.handleUpgrade(req, socket, head, (ws) => open(ws, req, socket, subprotocol));
