@@ -3,10 +3,11 @@
 // the typed CLIENT_UNAUTHORIZED, and resume() presents the credential again.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../clients/node/cli.ts';
-import { connect, resume, VlpClientError, type VlpClient } from '../clients/node/sdk.ts';
+import { connect, resume, type VlpClient } from '../clients/node/sdk.ts';
 import { TextSink } from './text-sink.ts';
 import { TRANSPORTS, type Stack } from './harness.ts';
 import { API_KEY, OTHER_KEY, authStack, mintedToken } from './auth-helpers.ts';
+import { clientRejection } from '../clients/node/rejection.testkit.ts';
 
 let stack: Stack | undefined;
 const clients: VlpClient[] = [];
@@ -17,15 +18,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function refusal(p: Promise<unknown>): Promise<VlpClientError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(VlpClientError);
-    return err as VlpClientError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each(TRANSPORTS)('SDK and CLI with client authentication on %s', (transport) => {
   it('connect() with apiKey or a minted token gets ready; without, or with a wrong key, CLIENT_UNAUTHORIZED', async () => {
@@ -37,9 +29,9 @@ describe.each(TRANSPORTS)('SDK and CLI with client authentication on %s', (trans
     const withToken = await connect(stack.url, { token });
     clients.push(withToken);
     expect(withToken.ready.t).toBe('ready');
-    const none = await refusal(connect(stack.url));
+    const none = await clientRejection(connect(stack.url));
     expect([none.code, none.retryable]).toEqual(['CLIENT_UNAUTHORIZED', false]);
-    expect((await refusal(connect(stack.url, { apiKey: OTHER_KEY }))).code).toBe('CLIENT_UNAUTHORIZED');
+    expect((await clientRejection(connect(stack.url, { apiKey: OTHER_KEY }))).code).toBe('CLIENT_UNAUTHORIZED');
     expect(stack.gw.sessions.size).toBe(2);
   });
 

@@ -3,7 +3,8 @@
 // the URL's query (where a client token may sit).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeGateway, type FakeGateway } from './fake-gateway.ts';
-import { connect, resume, VlpClientError, type VlpClient } from './sdk.ts';
+import { connect, resume, type VlpClient } from './sdk.ts';
+import { clientRejection } from './rejection.testkit.ts';
 
 const KEY = 'sdk-api-key-0123456789';
 let gw: FakeGateway;
@@ -24,15 +25,6 @@ async function open(opts: Parameters<typeof connect>[1]): Promise<VlpClient> {
   return c;
 }
 
-async function rejection(p: Promise<unknown>): Promise<VlpClientError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(VlpClientError);
-    return err as VlpClientError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('SDK credentials', () => {
   it('sends apiKey, or token, as Authorization: Bearer; nothing without either', async () => {
@@ -49,26 +41,26 @@ describe('SDK credentials', () => {
   });
 
   it('refuses apiKey and token together, and a credential a header cannot carry, before connecting', async () => {
-    const both = await rejection(connect(gw.url, { apiKey: KEY, token: 't' }));
+    const both = await clientRejection(connect(gw.url, { apiKey: KEY, token: 't' }));
     expect([both.code, both.retryable, both.message]).toEqual(['CLIENT_CONNECT_FAILED', false, 'give apiKey or token, not both']);
-    const spaced = await rejection(connect(gw.url, { apiKey: 'has a space 0123456789' }));
+    const spaced = await clientRejection(connect(gw.url, { apiKey: 'has a space 0123456789' }));
     expect(spaced.message).not.toContain('has a space');
     expect(gw.authorizations).toEqual([]);
   });
 
   it('a 401 handshake rejects with CLIENT_UNAUTHORIZED (not retryable); the right key gets ready', async () => {
     gw.requireKey = KEY;
-    const none = await rejection(connect(gw.url));
+    const none = await clientRejection(connect(gw.url));
     expect([none.code, none.retryable]).toEqual(['CLIENT_UNAUTHORIZED', false]);
     expect(none.message).toMatch(/HTTP 401/);
-    expect((await rejection(connect(gw.url, { apiKey: 'wrong-key-0123456789' }))).code).toBe('CLIENT_UNAUTHORIZED');
+    expect((await clientRejection(connect(gw.url, { apiKey: 'wrong-key-0123456789' }))).code).toBe('CLIENT_UNAUTHORIZED');
     expect((await open({ apiKey: KEY })).ready.t).toBe('ready');
   });
 
   it('error messages show the URL without its query', async () => {
     const url = `${gw.url}?token=vlp1.999.secret-nonce.secret-mac`;
     await gw.close();
-    const err = await rejection(connect(url, { connectTimeoutMs: 2_000 }));
+    const err = await clientRejection(connect(url, { connectTimeoutMs: 2_000 }));
     expect(err.code).toBe('CLIENT_CONNECT_FAILED');
     expect(err.message).toContain(`${gw.url}?…`);
     expect(err.message).not.toContain('secret');

@@ -5,7 +5,8 @@ import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../protocol/messages.ts';
 import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
-import { connect, resume, VlpClientError, type VlpClient, type VoiceTurn } from './sdk.ts';
+import { connect, resume, type VlpClient, type VoiceTurn } from './sdk.ts';
+import { clientRejection } from './rejection.testkit.ts';
 
 let gw: FakeGateway;
 const clients: VlpClient[] = [];
@@ -22,15 +23,6 @@ async function collect(it: AsyncIterable<ServerMessage>): Promise<ServerMessage[
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<VlpClientError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(VlpClientError);
-    return err as VlpClientError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeEach(async () => {
   gw = await startFakeGateway();
@@ -54,14 +46,14 @@ describe('connect', () => {
   });
 
   it('rejects with the error frame as a typed error', async () => {
-    const err = await rejection(connect(gw.url, { client: 'reject' }));
+    const err = await clientRejection(connect(gw.url, { client: 'reject' }));
     expect(err.code).toBe('SERVER_AT_CAPACITY');
     expect(err.message).toBe('too many sessions');
     expect(err.retryable).toBe(true);
   });
 
   it('rejects with CLIENT_CLOSED when the socket closes before ready', async () => {
-    const err = await rejection(connect(gw.url, { client: 'close' }));
+    const err = await clientRejection(connect(gw.url, { client: 'close' }));
     expect(err.code).toBe('CLIENT_CLOSED');
     expect(err.closeCode).toBe(4000);
   });
@@ -69,7 +61,7 @@ describe('connect', () => {
   it('rejects with CLIENT_CONNECT_FAILED when nothing listens', async () => {
     const url = gw.url;
     await gw.close();
-    const err = await rejection(connect(url, { connectTimeoutMs: 2_000 }));
+    const err = await clientRejection(connect(url, { connectTimeoutMs: 2_000 }));
     expect(err.code).toBe('CLIENT_CONNECT_FAILED');
     expect(err.retryable).toBe(true);
   });
@@ -135,7 +127,7 @@ describe('ask', () => {
     const frames = await collect(c.ask('ERROR'));
     expect(frames).toHaveLength(1);
     expect(frames[0]).toMatchObject({ t: 'error', code: 'UPSTREAM_OVERLOADED', turn: 't1' });
-    const err = await rejection(c.ask('ERROR').text());
+    const err = await clientRejection(c.ask('ERROR').text());
     expect(err.code).toBe('UPSTREAM_OVERLOADED');
     expect(err.retryable).toBe(true);
     expect(err.turn).toBe('t2');
@@ -143,7 +135,7 @@ describe('ask', () => {
 
   it('a fatal error and close mid-turn fail the handle with that code', async () => {
     const c = await open();
-    const err = await rejection(c.ask('FATAL').text());
+    const err = await clientRejection(c.ask('FATAL').text());
     expect(err.code).toBe('SERVER_SHUTTING_DOWN');
     expect(err.closeCode).toBe(1001);
     expect(await c.closed).toMatchObject({ code: 1001 });
@@ -214,7 +206,7 @@ describe('events()', () => {
     const c = await open();
     const lagging = c.events();
     await c.ask('MANY:10100').text();
-    const err = await rejection(lagging.next());
+    const err = await clientRejection(lagging.next());
     expect(err.code).toBe('CLIENT_SLOW_CONSUMER');
     expect(err.message).toMatch(/10000 frames/);
     // The session goes on; a fresh iterator works.
@@ -262,7 +254,7 @@ describe('resume', () => {
   });
 
   it('rejects with SESSION_RESUME_FAILED for an unknown session', async () => {
-    const err = await rejection(resume(gw.url, { sessionId: 'nope', resumeToken: 'x', lastSeq: 0, turnCounter: 0 }));
+    const err = await clientRejection(resume(gw.url, { sessionId: 'nope', resumeToken: 'x', lastSeq: 0, turnCounter: 0 }));
     expect(err.code).toBe('SESSION_RESUME_FAILED');
     expect(err.retryable).toBe(false);
   });
@@ -323,7 +315,7 @@ describe('voice', () => {
     const c = await open({ maxBacklog: 100 });
     await c.streamAudio(silence(100), { format: PCM16, pace: 'none' });
     await expect.poll(() => c.lastSeq).toBeGreaterThan(300);
-    const err = await rejection(c.followTurn('v1').text());
+    const err = await clientRejection(c.followTurn('v1').text());
     expect(err.code).toBe('CLIENT_SLOW_CONSUMER');
     expect(err.message).toMatch(/dropped before it was followed/);
   });
@@ -333,10 +325,10 @@ describe('voice', () => {
     async function* endless(): AsyncGenerator<Uint8Array> {
       for (;;) yield new Uint8Array(640);
     }
-    const err = await rejection(c.streamAudio(endless(), { format: { encoding: 'pcm16', sample_rate: 44_100, channels: 1 } }));
+    const err = await clientRejection(c.streamAudio(endless(), { format: { encoding: 'pcm16', sample_rate: 44_100, channels: 1 } }));
     expect(err.code).toBe('AUDIO_FORMAT_UNSUPPORTED');
     gw.voice.asrUnavailable = true;
-    expect((await rejection(c.streamAudio(endless(), { format: PCM16 }))).code).toBe('AUDIO_ASR_UNAVAILABLE');
+    expect((await clientRejection(c.streamAudio(endless(), { format: PCM16 }))).code).toBe('AUDIO_ASR_UNAVAILABLE');
   });
 
   it('streamAudio paces in real time and stops on abort', async () => {
