@@ -90,7 +90,9 @@ export function turnSummary(last: ServerMessage, note: (line: string) => void): 
     return last.finish === 'error' ? EXIT.ERROR : EXIT.OK;
   }
   if (last.t === 'turn.cancelled') {
-    note(`error TURN_CANCELLED: the server cancelled the turn (${last.reason})`);
+    // Barge-in is the user speaking over the answer, not a failure: said as such (the exit code
+    // still tells a script that this answer did not finish).
+    note(last.reason === 'barge_in' ? 'interrupted: new speech cut this answer off (barge-in)' : `error TURN_CANCELLED: the server cancelled the turn (${last.reason})`);
     return EXIT.ERROR;
   }
   note('error CLIENT_CLOSED: the connection closed before the answer ended');
