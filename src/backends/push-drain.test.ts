@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { VlpError } from '../../protocol/errors.ts';
 import { EventChannel } from './http/event-channel.ts';
 import { consumeEvents } from './push-drain.ts';
-import type { GenEvent, TextGenBackend } from './ports.ts';
+import type { GenEvent } from './ports.ts';
 import { createRoutedBackend, type RoutedBackend } from './router/router.ts';
+import { ChannelBackend } from './channel-backend.testkit.ts';
 
 function hooks() {
   const calls: string[] = [];
@@ -125,24 +126,6 @@ describe('consumeEvents', () => {
   });
 });
 
-/** A replica whose streams are EventChannels the test drives (push-capable, like the SSE adapters). */
-class ChannelBackend implements TextGenBackend {
-  readonly id = 'chan';
-  readonly capabilities = { vision: false, streaming: true };
-  readonly streams: { ch: EventChannel<GenEvent>; returned: () => boolean }[] = [];
-  generate(): AsyncIterable<GenEvent> {
-    let returned = false;
-    const ch = new EventChannel<GenEvent>({ onFull: () => undefined, onDrain: () => undefined, onReturn: () => (returned = true) });
-    this.streams.push({ ch, returned: () => returned });
-    return ch;
-  }
-  probe(): Promise<boolean> {
-    return Promise.resolve(true);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 const token = (text: string): GenEvent => ({ kind: 'token', id: 1, text, special: false });
 const done: GenEvent = { kind: 'done', finish: 'length', generatedText: 'abc', tokens: 3 };

@@ -5,12 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { VlpError } from '../../protocol/errors.ts';
 import type { GenParams } from '../../protocol/messages.ts';
-import { EventChannel } from './http/event-channel.ts';
-import type { DoneEvent, GenEvent, TextGenBackend } from './ports.ts';
+import type { DoneEvent, GenEvent } from './ports.ts';
 import { consumeEvents, drainableOf } from './push-drain.ts';
 import { createRoutedBackend } from './router/router.ts';
 import { FakeBackend } from './router/fake-backend.testkit.ts';
 import { tokenCap, withTokenCap, type CappedStream } from './token-cap.ts';
+import { ChannelBackend } from './channel-backend.testkit.ts';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -28,24 +28,6 @@ async function collect(events: AsyncIterable<GenEvent>): Promise<GenEvent[]> {
   return out;
 }
 
-/** A backend whose streams are EventChannels the test drives (push-capable, like the SSE adapters). */
-class ChannelBackend implements TextGenBackend {
-  readonly id = 'chan';
-  readonly capabilities = { vision: false, streaming: true };
-  readonly streams: { ch: EventChannel<GenEvent>; returned: () => boolean }[] = [];
-  generate(): AsyncIterable<GenEvent> {
-    let returned = false;
-    const ch = new EventChannel<GenEvent>({ onFull: () => undefined, onDrain: () => undefined, onReturn: () => (returned = true) });
-    this.streams.push({ ch, returned: () => returned });
-    return ch;
-  }
-  probe(): Promise<boolean> {
-    return Promise.resolve(true);
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 describe('tokenCap', () => {
   it("is the request's max_new_tokens, else the ceiling, and never more than the ceiling", () => {

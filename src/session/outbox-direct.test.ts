@@ -1,17 +1,8 @@
 // Frames about the connection (goaway, a fatal error): written around the queue, not replayed.
 import { describe, expect, it } from 'vitest';
-import { Outbox, type OutboxSink } from './outbox.ts';
-import type { ServerMessage } from '../../protocol/messages.ts';
-import type { SendResult } from '../transport/types.ts';
+import { Outbox } from './outbox.ts';
+import { FakeSink } from './fake-sink.testkit.ts';
 
-class FakeSink implements OutboxSink {
-  frames: ServerMessage[] = [];
-  next: SendResult = 'ok';
-  send(msg: ServerMessage): SendResult {
-    this.frames.push(structuredClone(msg));
-    return this.next;
-  }
-}
 
 const fatal = { t: 'error', code: 'SESSION_SLOW_CONSUMER', message: 'slow', retryable: true, fatal: true } as const;
 

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_MERGED_TOKEN_CHARS, Outbox, type OutboxSink } from './outbox.ts';
+import { MAX_MERGED_TOKEN_CHARS, Outbox } from './outbox.ts';
 import { frameBytes } from './frame-bytes.ts';
-import type { ServerMessage, ServerPayload } from '../../protocol/messages.ts';
-import type { SendResult } from '../transport/types.ts';
+import type { ServerPayload } from '../../protocol/messages.ts';
+import { FakeSink } from './fake-sink.testkit.ts';
 
-class FakeSink implements OutboxSink {
-  frames: ServerMessage[] = [];
-  next: SendResult = 'ok';
-  send(msg: ServerMessage): SendResult {
-    this.frames.push(structuredClone(msg));
-    return this.next;
-  }
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 
