@@ -64,7 +64,7 @@ export class Gateway implements SessionHost, SessionTable {
     });
     const models = new ModelRegistry(config, log, opts.env ?? {});
     const segmenter = createConfiguredSegmenter(config, opts.awsCredentials);
-    const asr = createConfiguredAsr(config, opts.awsCredentials);
+    const asr = createConfiguredAsr(config, { metrics: this.metrics, log, ...(opts.awsCredentials !== undefined && { credentials: opts.awsCredentials }) });
     const fastIntent = new RulesIntentClassifier();
     this.warmUpIntent = () => fastIntent.warmUp();
     this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: createIntentClassifier(config, fastIntent), fastIntent, asr };

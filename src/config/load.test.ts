@@ -72,6 +72,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { VLP_ASR_URL: 'ws://a:1' }, argv: ['--asr-url', 'ws://b:2'] }).asr.url).toBe('ws://b:2');
   });
 
+  it('holds failing recognizer streams 1 s at first, up to 30 s, and refuses a max under the base', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlp-cfg-'));
+    expect(loadConfig({}).asr).toMatchObject({ holdBaseMs: 1000, holdMaxMs: 30_000 });
+    const good = join(dir, 'hold.json');
+    writeFileSync(good, JSON.stringify({ asr: { holdBaseMs: 250, holdMaxMs: 5000 } }));
+    expect(loadConfig({ env: { VLP_CONFIG: good } }).asr).toMatchObject({ holdBaseMs: 250, holdMaxMs: 5000 });
+    const bad = join(dir, 'hold-bad.json');
+    writeFileSync(bad, JSON.stringify({ asr: { holdBaseMs: 5000, holdMaxMs: 2000 } }));
+    expect(() => loadConfig({ env: { VLP_CONFIG: bad } })).toThrow(/asr\.holdMaxMs` must be at least `asr\.holdBaseMs/);
+  });
+
   it('rejects a default model that is not configured', () => {
     expect(() => loadConfig({ env: { VLP_DEFAULT_MODEL: 'gpt-9' } })).toThrow(/defaultModel/);
   });

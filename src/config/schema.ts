@@ -290,10 +290,15 @@ export const ConfigSchema = z
         requestTimeoutMs: int(100, 600_000).default(15_000),
         /** Longest utterance; a longer one is cut and finalized, ms. */
         maxUtteranceMs: int(1_000, 120_000).default(30_000),
+        /** When streams fail to open (unreachable, overloaded, timing out), new ones are held this
+         *  long at first, ms; each failed trial doubles it (jittered), up to holdMaxMs. */
+        holdBaseMs: int(100, 60_000).default(1_000),
+        holdMaxMs: int(1_000, 300_000).default(30_000),
       })
       .strict()
       .superRefine((a, ctx) => {
         if (a.backend !== 'sagemaker' && a.sagemaker) ctx.addIssue({ code: 'custom', message: '`asr.sagemaker` is only for asr backend "sagemaker"' });
+        if (a.holdMaxMs < a.holdBaseMs) ctx.addIssue({ code: 'custom', message: '`asr.holdMaxMs` must be at least `asr.holdBaseMs`' });
         if (a.url !== undefined) {
           const ws = a.url.startsWith('ws');
           if (a.backend === 'whisperlive' && !ws) ctx.addIssue({ code: 'custom', message: 'asr backend "whisperlive" needs a ws:// or wss:// url' });

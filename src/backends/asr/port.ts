@@ -31,6 +31,10 @@ export type AsrEvent =
 
 export interface AsrHandlers {
   onEvent(ev: AsrEvent): void;
+  /** The service accepted the stream (WhisperLive: SERVER_READY), before any transcript. Adapters
+   *  that contact the service per utterance (whisper-asr, SageMaker) never call it. Optional for
+   *  consumers: the ASR gate (gate.ts) uses it as the stream's first sign of life. */
+  onReady?(): void;
 }
 
 export interface AsrCapabilities {

@@ -82,6 +82,24 @@ describe('WhisperLive adapter', () => {
     expect(c.binary.slice(-5).map((b) => b.length)).toEqual([1280, 1280, 1280, 1280, 1280]);
   });
 
+  it('calls onReady once, at SERVER_READY (the ASR gate\'s sign of life), with no event of its own', async () => {
+    const { wl, backend } = await setup(() => undefined);
+    const events: AsrEvent[] = [];
+    let readyCalls = 0;
+    const s = backend.open({ task: 'transcribe' }, { onEvent: (ev) => events.push(ev), onReady: () => readyCalls++ });
+    cleanups.push(() => s.close());
+    const c = await wl.connection(0);
+    await c.options;
+    await sleep(20);
+    expect(readyCalls).toBe(0);
+    c.ready();
+    await until(() => readyCalls === 1);
+    c.ready(); // a repeated SERVER_READY is ignored
+    await sleep(20);
+    expect(readyCalls).toBe(1);
+    expect(events).toEqual([]);
+  });
+
   it('splits a very large write into frames of at most 4 s', async () => {
     const { wl, backend } = await setup();
     const { s } = open(backend);

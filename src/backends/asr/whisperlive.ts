@@ -248,6 +248,7 @@ export class WhisperLiveStream implements AsrStream {
     this.readyTimer = undefined;
     this.state = State.Ready;
     this.audio.ready();
+    this.handlers.onReady?.();
   }
 
   private readonly onError = (err: Error): void => {
