@@ -44,8 +44,9 @@ export function hfHttpError(status: number, retryAfter: string | string[] | unde
   const code = codeForStatus(status);
   if (code !== 'UPSTREAM_OVERLOADED') return new VlpError(code, `HF inference answered HTTP ${status}`);
   const eta = status === 503 ? estimatedTime(body) : undefined;
-  const retryAfterS = cappedRetryAfter(retryAfter) ?? (eta === undefined ? undefined : cappedWaitS(eta));
-  const what = eta === undefined ? '' : ` (model loading, estimated ${Math.ceil(eta)} s)`;
+  const etaS = eta === undefined ? undefined : cappedWaitS(eta);
+  const retryAfterS = cappedRetryAfter(retryAfter) ?? etaS;
+  const what = etaS === undefined ? '' : ` (model loading, estimated ${etaS} s)`;
   return new VlpError(code, `HF inference answered HTTP ${status}${what}`, retryAfterS === undefined ? {} : { retryAfterS });
 }
 

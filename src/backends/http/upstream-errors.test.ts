@@ -62,6 +62,9 @@ describe('waits named by an upstream (Retry-After, WAIT, a loading estimate)', (
     expect(cappedRetryAfter('9'.repeat(400), now)).toBe(300); // Number() of it is Infinity
     expect(cappedRetryAfter('Thu, 02 Jan 2025 00:00:00 GMT', now)).toBe(300);
     expect(cappedRetryAfter('soon', now)).toBeUndefined();
+    // Not delta-seconds and not an HTTP-date: unparseable (Date.parse reads "-5" as 2001, i.e. "now").
+    for (const bad of ['-5', '1.5', '2025-01-01', '+3', '0x10']) expect([bad, cappedRetryAfter(bad, now)]).toEqual([bad, undefined]);
+    expect(cappedRetryAfter('Sunday, 01-Jan-25 00:00:10 GMT', Date.parse('2025-01-01T00:00:00Z'))).toBe(10); // RFC 850
     expect(cappedRetryAfter(undefined, now)).toBeUndefined();
   });
 
@@ -88,5 +91,8 @@ describe('waits named by an upstream (Retry-After, WAIT, a loading estimate)', (
       ['WhisperLive WAIT', whisperLiveWaitError(1440)],
     ];
     for (const [who, e] of mapped) expect([who, e.code, e.retryAfterS]).toEqual([who, 'UPSTREAM_OVERLOADED', 300]);
+    // A message that quotes a wait quotes the capped one.
+    expect(hfHttpError(503, undefined, JSON.stringify({ error: 'loading', estimated_time: 1e6 })).message).toBe('HF inference answered HTTP 503 (model loading, estimated 300 s)');
+    expect(hfHttpError(503, undefined, JSON.stringify({ error: 'loading', estimated_time: 19.2 })).message).toBe('HF inference answered HTTP 503 (model loading, estimated 20 s)');
   });
 });

@@ -24,6 +24,9 @@ export function cappedRetryAfter(value: string | string[] | undefined, nowMs: nu
   if (v === undefined) return undefined;
   const s = v.trim();
   if (/^\d+$/.test(s)) return cappedWaitS(Number(s));
+  // An HTTP-date names a weekday or month and a time of day. Anything else ("-5", "1.5", "2025-")
+  // is unparseable, not "now": Date.parse would read "-5" as a date in 2001, i.e. retry at once.
+  if (!/[A-Za-z]{3}/.test(s) || !/\d{1,2}:\d{2}:\d{2}/.test(s)) return undefined;
   const at = Date.parse(s);
   return Number.isNaN(at) ? undefined : cappedWaitS(Math.max(0, (at - nowMs) / 1000));
 }
