@@ -1,5 +1,5 @@
 // The vlp.v1.msgpack wire: one reused Encoder (which drops its buffer after a large frame) and
-// Decoder, decoder length limits, a pre-decode shape scan, and the mapping of decoder failures to
+// Decoder (replaced after a large frame, which it would otherwise keep alive), decoder length limits, a pre-decode shape scan, and the mapping of decoder failures to
 // stable error codes. Untyped: codec.ts validates.
 import { Decoder } from '@msgpack/msgpack';
 import { decodeFailure, type DecodeFailure } from './decode-result.ts';
@@ -20,22 +20,31 @@ export interface WireBounds {
 
 export type RawResult = { ok: true; value: unknown } | DecodeFailure;
 
+/** A Decoder keeps its last input alive until the next decode. After a frame larger than this it is
+ *  replaced, so an idle connection does not hold its last image frame (up to max_frame_bytes). */
+const DECODER_RETAIN_BYTES = 64 * 1024;
+
 export class MsgpackWire {
   private readonly encoder = new ReusedEncoder();
-  private readonly decoder: Decoder;
+  private decoder: Decoder;
   private readonly scanner: MsgpackShapeScanner;
   private readonly maxBinBytes: number;
 
-  constructor(bounds: WireBounds) {
-    this.decoder = new Decoder({
-      maxStrLength: bounds.maxStrBytes,
-      maxBinLength: bounds.maxBinBytes,
-      maxArrayLength: bounds.maxArrayLength,
-      maxMapLength: bounds.maxMapLength,
-      maxExtLength: 0, // ext types are not part of vlp.v1 (the shape scan rejects them first)
-    });
+  constructor(private readonly bounds: WireBounds) {
+    this.decoder = this.newDecoder();
     this.scanner = new MsgpackShapeScanner(bounds.maxDepth, bounds.maxValues);
     this.maxBinBytes = bounds.maxBinBytes;
+  }
+
+  private newDecoder(): Decoder {
+    const b = this.bounds;
+    return new Decoder({
+      maxStrLength: b.maxStrBytes,
+      maxBinLength: b.maxBinBytes,
+      maxArrayLength: b.maxArrayLength,
+      maxMapLength: b.maxMapLength,
+      maxExtLength: 0, // ext types are not part of vlp.v1 (the shape scan rejects them first)
+    });
   }
 
   /** The hot path: recognizes the canonical audio.chunk bytes without the general decoder (about
@@ -82,6 +91,8 @@ export class MsgpackWire {
       return { ok: true, value: this.decoder.decode(bytes) };
     } catch (e) {
       return decoderFailure(e);
+    } finally {
+      if (bytes.length > DECODER_RETAIN_BYTES) this.decoder = this.newDecoder();
     }
   }
 }
