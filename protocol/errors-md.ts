@@ -14,6 +14,7 @@ const CLOSE_MEANING: Record<CloseName, string> = {
   INTERNAL: 'Unexpected gateway fault that made the connection unusable.',
   RESUME_FAILED: '`hello.resume` could not be honoured (`SESSION_RESUME_FAILED`); start a new session.',
   IDLE_TIMEOUT: 'No message arrived within the idle timeout, or no hello within `limits.helloTimeoutMs` of opening (`SESSION_IDLE_TIMEOUT`).',
+  SESSION_EXPIRED: 'The session reached its maximum duration (`SESSION_EXPIRED`), after `goaway` reason `max_session`; start a new session.',
   SLOW_CONSUMER: 'The client read too slowly: the bounded outbox (frames or bytes waiting) overflowed, or before hello its unread replies passed `limits.highWaterBytes` (`SESSION_SLOW_CONSUMER`).',
   SESSION_REPLACED: 'Another connection resumed this session; this older connection is closed.',
 };

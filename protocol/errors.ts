@@ -25,6 +25,7 @@ export const CloseCode = {
   INTERNAL: 1011,
   RESUME_FAILED: 4001,
   IDLE_TIMEOUT: 4002,
+  SESSION_EXPIRED: 4003,
   SLOW_CONSUMER: 4008,
   SESSION_REPLACED: 4009,
 } as const;
@@ -87,6 +88,10 @@ export const ERRORS = {
   SESSION_IDLE_TIMEOUT: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.IDLE_TIMEOUT,
     summary: 'No message arrived within the idle timeout, or the connection sent no hello within `limits.helloTimeoutMs` of opening.',
+  },
+  SESSION_EXPIRED: {
+    category: 'session', retryable: true, status: 'active', close: CloseCode.SESSION_EXPIRED,
+    summary: 'The session reached its maximum duration (`limits.maxSessionMs`, announced by `goaway` reason `max_session`); it cannot be resumed: start a new session.',
   },
   // turns
   TURN_BUSY: {

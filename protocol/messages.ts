@@ -60,7 +60,7 @@ export interface SessionOptions {
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence' | 'cancelled' | 'error';
 export type TurnKind = 'chat' | 'vqa' | 'segment' | 'plan';
-export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'speculation_discarded';
+export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'max_session' | 'speculation_discarded';
 
 /** COCO RLE, column-major pixel order, counts start with a zero run. */
 export interface CocoRle {
@@ -200,6 +200,9 @@ export interface ReadyMsg {
     resume_window_ms: number;
     replay_frames: number;
   };
+  /** Milliseconds until the session reaches its maximum duration (limits.maxSessionMs; counted
+   *  from its hello, resumes included); absent when sessions have no limit. */
+  expires_in_ms?: number;
 }
 
 export interface PongMsg {

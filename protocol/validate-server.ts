@@ -45,7 +45,7 @@ const VAD_EVENTS: ReadonlySet<'speech_start' | 'speech_end'> = new Set(['speech_
 const TURN_KINDS: ReadonlySet<TurnKind> = new Set<TurnKind>(['chat', 'vqa', 'segment', 'plan']);
 const FINISH: ReadonlySet<FinishReason> = new Set<FinishReason>(['length', 'eos_token', 'stop_sequence', 'cancelled', 'error']);
 const CANCEL: ReadonlySet<CancelReason> = new Set<CancelReason>([
-  'client', 'barge_in', 'superseded', 'disconnect', 'shutdown', 'speculation_discarded',
+  'client', 'barge_in', 'superseded', 'disconnect', 'shutdown', 'max_session', 'speculation_discarded',
 ]);
 const GOAWAY: ReadonlySet<'shutdown' | 'max_session' | 'idle'> = new Set(['shutdown', 'max_session', 'idle'] as const);
 const ERROR_CODE_SET: ReadonlySet<ErrorCode> = new Set(Object.keys(ERRORS) as ErrorCode[]);
@@ -146,7 +146,7 @@ function ready(seq: number, o: Rec): ReadyMsg {
   const t = 'ready';
   const limits = reqMap(o, 'limits', t);
   const lw = `${t}.limits`;
-  return {
+  const msg: ReadyMsg = {
     t,
     seq,
     session_id: reqStr(o, 'session_id', t, ANY),
@@ -167,6 +167,8 @@ function ready(seq: number, o: Rec): ReadyMsg {
       replay_frames: reqCount(limits, 'replay_frames', lw),
     },
   };
+  if (o.expires_in_ms !== undefined) msg.expires_in_ms = reqCount(o, 'expires_in_ms', t);
+  return msg;
 }
 
 function intentUpdate(seq: number, o: Rec): IntentUpdateMsg {

@@ -54,7 +54,9 @@ export function createConfiguredAsr(
   return gateAsrBackend(backend, {
     holdBaseMs: config.asr.holdBaseMs,
     holdMaxMs: config.asr.holdMaxMs,
-    trialMs: config.asr.requestTimeoutMs,
+    // A little over the adapter's own deadline for a stream to become ready (its ready timer
+    // starts a moment after the gate's trial does).
+    trialMs: config.asr.requestTimeoutMs + 1_000,
     spreadMs: REOPEN_SPREAD_MS,
     events: {
       held: (code, holdMs, failures) => {

@@ -18,6 +18,7 @@ import { Session, type SessionHost } from './session/session.ts';
 import { ConnectionHandlerCtx, type NewSession, type Refusal, type SessionTable } from './session/connection.ts';
 import type { GatewayContext } from './session/context.ts';
 import { createConfiguredSegmenter } from './segmenter-backend.ts';
+import { SessionExpiry } from './session/expiry.ts';
 import { RulesIntentClassifier } from './understanding/rules.ts';
 
 const SWEEP_MS = 1000;
@@ -42,6 +43,8 @@ export class Gateway implements SessionHost, SessionTable {
   private draining = false;
   private readonly warmUpIntent: () => void;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** limits.maxSessionMs: goaway before, SESSION_EXPIRED at the end (run by the sweep). */
+  private readonly expiry: SessionExpiry<Session>;
   private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
   port = 0;
 
@@ -55,6 +58,7 @@ export class Gateway implements SessionHost, SessionTable {
   ) {
     const config = withoutAuthSecrets(fullConfig);
     this.config = config;
+    this.expiry = new SessionExpiry<Session>(config.limits.maxSessionMs, config.limits.sessionNoticeMs, { connectionOf: (s) => this.attached.get(s) });
     this.env = opts.env ?? {};
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.auth = new Authenticator(fullConfig.auth, {
@@ -197,6 +201,7 @@ export class Gateway implements SessionHost, SessionTable {
       } else if (s.state === 'active' && !s.turn && now - s.lastActivity > idleTimeoutMs) {
         this.attached.get(s)?.fail('SESSION_IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
       }
+      if (this.expiry.enabled) this.expiry.check(s, now);
     }
     this.metrics.sessionsDetached.set(detached);
   }

@@ -50,7 +50,7 @@ describe.each<TransportKind>(['ws', 'uws'])('ASR gate through the simulated Whis
       await sleep(FAILING_MS);
       const attempts = wl.stats().connections;
       // Without the gate every session reopens each second: ≥ SESSIONS × 4 attempts by now. With
-      // it: at most the first opens plus one trial per hold (400–800, 800–1600, then 1600 ms).
+      // it: at most the first opens plus one trial per hold (200–400, 400–800, then 800–1600 ms).
       expect(attempts).toBeGreaterThanOrEqual(2);
       expect(attempts).toBeLessThanOrEqual(SESSIONS + 6);
       expect(await metric(stack, /^vlp_asr_held /)).toBe(1);

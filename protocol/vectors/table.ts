@@ -120,6 +120,24 @@ export const VECTORS: readonly VectorEntry[] = [
       replay_frames: 512,
     },
   }),
+  server('ready_expiring', 'A new session on a gateway with a session duration limit (limits.maxSessionMs, 1 h).', {
+    t: 'ready',
+    seq: 1,
+    session_id: 's_7d20b4a1',
+    resume_token: 'rt_cXV4MTIzNDU2Nzg5MFpvb2JhcmJhego',
+    resumed: false,
+    protocol: 1,
+    models: [{ id: 'llama-2-7b-chat', kind: 'llm' }],
+    limits: {
+      max_frame_bytes: 8388608,
+      max_text_chars: 16384,
+      max_audio_chunk_bytes: 65536,
+      max_image_bytes: 6291456,
+      resume_window_ms: 30000,
+      replay_frames: 16384,
+    },
+    expires_in_ms: 3600000,
+  }),
   server('pong', 'Answer to ping, echoing ts.', { t: 'pong', seq: 2, ts: 1712345678901 }),
   server('vad', 'Speech started 1.24 s after audio.start.', { t: 'vad', seq: 3, event: 'speech_start', at_ms: 1240 }),
   server('asr.partial', 'Partial transcript: stable prefix and revisable tail.', {
@@ -214,6 +232,7 @@ export const VECTORS: readonly VectorEntry[] = [
     rle: { size: [3, 4], counts: '264' },
   }),
   server('turn.cancelled', 'Turn t2 cancelled by barge-in.', { t: 'turn.cancelled', seq: 16, turn: 't2', reason: 'barge_in' }),
+  server('turn.cancelled_max_session', 'Turn t9 was still running when the session reached its maximum duration.', { t: 'turn.cancelled', seq: 415, turn: 't9', reason: 'max_session' }),
   server('turn.metrics', 'Timings of a voice turn (ms since end of speech) and its counters.', {
     t: 'turn.metrics',
     seq: 17,
@@ -240,4 +259,5 @@ export const VECTORS: readonly VectorEntry[] = [
     fatal: true,
   }),
   server('goaway', 'The gateway shuts down in 10 s.', { t: 'goaway', seq: 20, reason: 'shutdown', time_left_ms: 10000 }),
+  server('goaway_max_session', 'The session reaches its maximum duration in 60 s.', { t: 'goaway', seq: 412, reason: 'max_session', time_left_ms: 60000 }),
 ];

@@ -170,6 +170,12 @@ export const ConfigSchema = z
         replayBytes: int(1024, 64 << 20).default(1 << 20),
         resumeWindowMs: int(0, 3_600_000).default(30_000),
         idleTimeoutMs: int(1000, 86_400_000).default(300_000),
+        /** Longest a session lives, from its hello, resumes included, ms; 0 = no limit. At the
+         *  limit the running turn is cancelled and the session ends (SESSION_EXPIRED, close 4003);
+         *  checked once a second. */
+        maxSessionMs: int(0, 30 * 86_400_000).default(0),
+        /** goaway {reason: max_session} this long before that end, ms (at most half of maxSessionMs). */
+        sessionNoticeMs: int(0, 3_600_000).default(60_000),
         /** A connection that has not sent hello this long after opening is closed
          *  (SESSION_IDLE_TIMEOUT); checked once a second, like the idle timeout. */
         helloTimeoutMs: int(1000, 600_000).default(10_000),
@@ -181,6 +187,9 @@ export const ConfigSchema = z
         historyChars: int(0, 1 << 20).default(12_000),
       })
       .strict()
+      .superRefine((l, ctx) => {
+        if (l.maxSessionMs > 0 && l.maxSessionMs < 1000) ctx.addIssue({ code: 'custom', message: '`limits.maxSessionMs` must be 0 (no limit) or at least 1000 ms' });
+      })
       .prefault({}),
     segmenter: z
       .object({
@@ -290,8 +299,8 @@ export const ConfigSchema = z
         requestTimeoutMs: int(100, 600_000).default(15_000),
         /** Longest utterance; a longer one is cut and finalized, ms. */
         maxUtteranceMs: int(1_000, 120_000).default(30_000),
-        /** When streams fail to open (unreachable, overloaded, timing out), new ones are held this
-         *  long at first, ms; each failed trial doubles it (jittered), up to holdMaxMs. */
+        /** When streams fail to open (unreachable, overloaded, timing out), new ones are held for
+         *  half to all of this at first, ms; each failed trial doubles it, up to holdMaxMs. */
         holdBaseMs: int(100, 60_000).default(1_000),
         holdMaxMs: int(1_000, 300_000).default(30_000),
       })

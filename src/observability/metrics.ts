@@ -85,7 +85,7 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
     ),
     audioDroppedMs: new Counter({ name: 'vlp_audio_dropped_ms_total', help: 'Input audio dropped (ASR behind, too fast, no ASR stream), ms', registers: r }),
     asrFinalsTotal: new Counter({ name: 'vlp_asr_finals_total', help: 'Final transcripts, by whether they were empty', labelNames: ['empty'], registers: r }),
-    asrHeld: new Gauge({ name: 'vlp_asr_held', help: '1 while the speech recognizer is failing and new ASR streams are held (refused without a connection attempt), else 0', registers: r }),
+    asrHeld: new Gauge({ name: 'vlp_asr_held', help: '1 from a failed ASR stream open until the speech recognizer accepts streams again (new streams are held or tested meanwhile), else 0', registers: r }),
     asrStreamsRefusedTotal: new Counter({ name: 'vlp_asr_streams_refused_total', help: 'ASR streams refused by the gate while the recognizer was held, by the code that holds it', labelNames: ['code'], registers: r }),
     bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),
     speculationsTotal: new Counter({ name: 'vlp_speculations_total', help: 'Speculative backend calls, by outcome (started, committed, discarded)', labelNames: ['outcome'], registers: r }),

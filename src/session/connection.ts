@@ -230,6 +230,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
         resume_window_ms: l.resumeWindowMs,
         replay_frames: l.replayFrames,
       },
+      ...(Number.isFinite(s.expiresAt) && { expires_in_ms: Math.max(0, Math.round(s.expiresAt - performance.now())) }),
     });
   }
 

@@ -1,7 +1,7 @@
 // One user session: options, dialogue history, the running turn and the outbox. Outlives its
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import { loadPlanning } from '../planning/lazy.ts';
-import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason } from '../../protocol/messages.ts';
+import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg } from '../../protocol/messages.ts';
 export type { TurnKind };
 import { VlpError, type ErrorCode, ERRORS } from '../../protocol/errors.ts';
 import type { GatewayContext } from './context.ts';
@@ -48,6 +48,9 @@ export class Session implements VoiceTurnStarter {
   turn: TurnRun | undefined;
   /** performance.now() of the last client message, or of the detach. */
   lastActivity = performance.now();
+  /** performance.now() at which the session reaches limits.maxSessionMs (Infinity: no limit);
+   *  session/expiry.ts ends it then. */
+  readonly expiresAt: number;
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
@@ -82,6 +85,7 @@ export class Session implements VoiceTurnStarter {
     });
     this.history = new DialogueHistory(limits.historyChars);
     this.options = defaultOptions(ctx.config);
+    this.expiresAt = limits.maxSessionMs > 0 ? this.lastActivity + limits.maxSessionMs : Number.POSITIVE_INFINITY;
   }
 
   attach(sink: OutboxSink): void {
@@ -131,8 +135,8 @@ export class Session implements VoiceTurnStarter {
   }
 
   /** goaway to the attached connection, if any: written at once and not kept for replay. */
-  sendGoaway(timeLeftMs: number): void {
-    this.outbox.sendDirect({ t: 'goaway', reason: 'shutdown', time_left_ms: timeLeftMs });
+  sendGoaway(timeLeftMs: number, reason: GoawayMsg['reason'] = 'shutdown'): void {
+    this.outbox.sendDirect({ t: 'goaway', reason, time_left_ms: timeLeftMs });
   }
 
   updateOptions(o: NonNullable<Extract<ClientMessage, { t: 'session.update' }>['options']>): void {

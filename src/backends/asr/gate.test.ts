@@ -9,10 +9,19 @@ import type { AsrBackend, AsrEvent, AsrHandlers, AsrStream } from './port.ts';
 /** A backend whose streams the test drives: it records each open and lets the test fire events. */
 class DrivenAsr implements AsrBackend {
   readonly id = 'driven';
-  readonly capabilities = { livePartials: true, translate: false };
+  readonly capabilities: { livePartials: boolean; translate: boolean; readySignal?: boolean };
   readonly streams: { handlers: AsrHandlers; closed: boolean; written: number }[] = [];
+  /** Probe calls, and how the next probe answers (batch backends' trial). */
+  probes = 0;
+  probeAnswer: () => Promise<boolean> = () => Promise.resolve(true);
+  throwOnOpen = false;
+
+  constructor(readySignal = true) {
+    this.capabilities = readySignal ? { livePartials: true, translate: false, readySignal: true } : { livePartials: false, translate: true };
+  }
 
   open(_opts: unknown, handlers: AsrHandlers): AsrStream {
+    if (this.throwOnOpen) throw new Error('adapter bug');
     const s = { handlers, closed: false, written: 0 };
     this.streams.push(s);
     return {
@@ -48,7 +57,8 @@ class DrivenAsr implements AsrBackend {
   }
 
   probe(): Promise<boolean> {
-    return Promise.resolve(true);
+    this.probes++;
+    return this.probeAnswer();
   }
 
   close(): Promise<void> {
@@ -65,8 +75,8 @@ interface Rig {
   open(): { stream: AsrStream; events: AsrEvent[] };
 }
 
-function rig(opts: { random?: number; holdBaseMs?: number; holdMaxMs?: number; trialMs?: number } = {}): Rig {
-  const inner = new DrivenAsr();
+function rig(opts: { random?: number; holdBaseMs?: number; holdMaxMs?: number; trialMs?: number; batch?: boolean } = {}): Rig {
+  const inner = new DrivenAsr(opts.batch !== true);
   const clock = { t: 1000 };
   const log: string[] = [];
   const events: AsrGateEvents = {
@@ -160,7 +170,7 @@ describe('ASR gate', () => {
     const other = r.open();
     expect(r.inner.streams).toHaveLength(2);
     await flush();
-    expect(heldError(other.events).message).toMatch(/held while a trial stream connects/);
+    expect(heldError(other.events).message).toMatch(/held while the service is tested/);
     expect(heldError(other.events).retryAfterS).toBeCloseTo(1, 5);
     expect(r.gated.gate.holding).toBe(true);
 
@@ -173,7 +183,7 @@ describe('ASR gate', () => {
     expect(r.inner.streams).toHaveLength(4);
   });
 
-  it('a transcript releases too (batch recognizers have no ready signal)', () => {
+  it('a transcript from the trial releases too', () => {
     const r = rig();
     r.open();
     r.inner.fail(0, 'UPSTREAM_TIMEOUT');
@@ -208,8 +218,8 @@ describe('ASR gate', () => {
     expect(r.log).toEqual(['held UPSTREAM_RESET 500 1']);
   });
 
-  it('holds as long as the service asked when that is longer than the backoff', async () => {
-    const r = rig();
+  it('holds as long as the service asked when that is longer than the backoff, up to holdMaxMs', async () => {
+    const r = rig({ holdMaxMs: 30_000 });
     r.open();
     r.inner.fail(0, 'UPSTREAM_OVERLOADED', 20);
     expect(r.log).toEqual(['held UPSTREAM_OVERLOADED 20000 1']);
@@ -218,6 +228,62 @@ describe('ASR gate', () => {
     await flush();
     expect(r.inner.streams).toHaveLength(1);
     expect(heldError(held.events).retryAfterS).toBeCloseTo(2, 5);
+    // WhisperLive's WAIT of 5 min holds everyone for holdMaxMs only: a client leaving frees a slot.
+    r.clock.t += 1000;
+    r.open();
+    r.inner.fail(1, 'UPSTREAM_OVERLOADED', 300);
+    expect(r.log.at(-1)).toBe('held UPSTREAM_OVERLOADED 30000 2');
+  });
+
+  it('keeps a refused cause\'s retryable verdict', async () => {
+    const r = rig();
+    r.open();
+    r.inner.streams[0]?.handlers.onEvent({ kind: 'error', error: new VlpError('UPSTREAM_TIMEOUT', 'slow', { retryable: false }) });
+    const held = r.open();
+    await flush();
+    expect(heldError(held.events).retryable).toBe(false);
+  });
+
+  it('a late verdict of a trial from before a release or a new hold changes nothing', () => {
+    const r = rig({ trialMs: 3000 });
+    r.open();
+    r.inner.fail(0, 'UPSTREAM_UNAVAILABLE');
+    r.clock.t += 1000;
+    r.open(); // trial 1 (stream 1), never answers in time
+    r.clock.t += 3000;
+    r.open(); // trial 2 (stream 2)
+    r.inner.ready(2);
+    expect(r.log.at(-1)).toBe('released 1');
+    r.inner.fail(1, 'UPSTREAM_TIMEOUT'); // trial 1 times out after the release: no new hold
+    expect(r.gated.gate).toMatchObject({ failures: 0, holding: false });
+    expect(r.log.filter((l) => l.startsWith('held'))).toHaveLength(1);
+  });
+
+  it('a new hold clears the trial slot: after it the next open is the trial at once', () => {
+    const r = rig({ trialMs: 3000 });
+    r.open();
+    r.inner.fail(0, 'UPSTREAM_UNAVAILABLE');
+    r.clock.t += 1000;
+    r.open(); // trial 1 (stream 1)
+    r.clock.t += 3000;
+    r.open(); // trial 2 (stream 2)
+    r.inner.fail(1, 'UPSTREAM_RESET'); // trial 1 fails late, same episode: holds again (2 s)
+    expect(r.log.at(-1)).toBe('held UPSTREAM_RESET 2000 2');
+    r.clock.t += 2000;
+    r.open(); // not refused behind trial 2: the hold ended, this is the trial
+    expect(r.inner.streams).toHaveLength(4);
+  });
+
+  it('an adapter that throws in open() does not take the trial slot', () => {
+    const r = rig();
+    r.open();
+    r.inner.fail(0, 'UPSTREAM_UNAVAILABLE');
+    r.clock.t += 1000;
+    r.inner.throwOnOpen = true;
+    expect(() => r.open()).toThrow(/adapter bug/);
+    r.inner.throwOnOpen = false;
+    r.open();
+    expect(r.inner.streams).toHaveLength(2);
   });
 
   it('does not hold for failures about the request, and such a trial frees the slot', async () => {
@@ -286,5 +352,50 @@ describe('ASR gate', () => {
     const trial = r.open();
     expect(trial.stream.write(new Int16Array(320))).toBe(true);
     expect(r.inner.streams[1]?.written).toBe(320);
+  });
+
+  describe('a batch backend (no ready signal): the probe is the trial', () => {
+    it('probes once when the hold ends, refuses meanwhile, and a healthy probe releases', async () => {
+      const r = rig({ batch: true });
+      r.open();
+      r.inner.fail(0, 'UPSTREAM_UNAVAILABLE');
+      r.clock.t += 1000;
+      let answer: (ok: boolean) => void = () => undefined;
+      r.inner.probeAnswer = () => new Promise((res) => (answer = res));
+      const a = r.open();
+      const b = r.open();
+      expect(r.inner.probes).toBe(1);
+      expect(r.inner.streams).toHaveLength(1); // no stream opened as a trial
+      await flush();
+      expect(heldError(a.events).message).toMatch(/held while the service is tested/);
+      expect(heldError(b.events).code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(r.gated.gate.holding).toBe(true);
+      answer(true);
+      await flush();
+      expect(r.log.at(-1)).toBe('released 1');
+      r.open();
+      expect(r.inner.streams).toHaveLength(2);
+    });
+
+    it('an unhealthy, failing or hanging probe holds again with the next backoff step', async () => {
+      const r = rig({ batch: true, trialMs: 20 });
+      r.open();
+      r.inner.fail(0, 'UPSTREAM_UNAVAILABLE');
+      r.clock.t += 1000;
+      r.inner.probeAnswer = () => Promise.resolve(false);
+      r.open();
+      await flush();
+      expect(r.log.at(-1)).toBe('held UPSTREAM_UNAVAILABLE 2000 2');
+      r.clock.t += 2000;
+      r.inner.probeAnswer = () => Promise.reject(new Error('ECONNREFUSED'));
+      r.open();
+      await flush();
+      expect(r.log.at(-1)).toBe('held UPSTREAM_UNAVAILABLE 4000 3');
+      r.clock.t += 4000;
+      r.inner.probeAnswer = () => new Promise<boolean>(() => undefined); // never answers
+      r.open();
+      await expect.poll(() => r.log.at(-1), { timeout: 1000, interval: 5 }).toBe('held UPSTREAM_UNAVAILABLE 8000 4');
+      expect(r.inner.probes).toBe(3);
+    });
   });
 });

@@ -5,12 +5,16 @@
 // all together when it comes back. With it, the first stream that fails *before it delivered
 // anything* for a reason about the service (router/retry-policy.ts breakerFailureCode: unreachable,
 // overloaded, timing out, reset) holds new streams for a jittered backoff that doubles with each
-// failed trial, or for the service's own wait when that is longer. A held open() touches no
-// network: its stream fails at once (on a microtask) with the cause's code and the time left,
-// jittered per call so the sessions come back spread out. When the hold ends, one stream at a time
-// is let through as the trial: its first sign of life (handlers.onReady: WhisperLive SERVER_READY;
+// failed trial (equal jitter: the first hold is holdBaseMs/2 to holdBaseMs), or for the service's
+// own wait when that is longer (at most holdMaxMs for the others; the refused session waits all of
+// it). A held open() touches no network: its stream fails at once (on a microtask) with the cause's
+// code and the time left, jittered per call so the sessions come back spread out. When the hold
+// ends, a backend whose streams signal readiness (capabilities.readySignal: WhisperLive's
+// SERVER_READY) lets one stream at a time through as the trial: its first sign of life (onReady,
 // or any transcript) releases the gate, a counted failure holds again, anything else (a neutral
-// error, close() before a verdict, no verdict within trialMs) lets the next open be the trial.
+// error, close() before a verdict, no verdict within trialMs) lets the next open be the trial. A
+// batch backend (whisper-asr, SageMaker) contacts the service only per utterance, perhaps minutes
+// later, so its trial is the backend's probe instead.
 //
 // Streams already open are never touched: a recognizer at its client limit keeps serving them, and
 // a stream that failed after it had delivered something (WhisperLive's DISCONNECT at its
@@ -80,6 +84,8 @@ class AsrGate implements AsrGateState {
   /** Bumped whenever a hold begins: verdicts of streams from an earlier episode are stale. */
   #episode = 0;
   #trial: { ticket: Ticket; deadline: number } | undefined;
+  /** The backend's probe is out as the trial (backends without a ready signal). */
+  #probing = false;
   readonly #now: () => number;
   readonly #random: () => number;
 
@@ -98,7 +104,7 @@ class AsrGate implements AsrGateState {
   get holding(): boolean {
     if (this.#failures === 0) return false;
     const now = this.#now();
-    return now < this.#holdUntil || (this.#trial !== undefined && now < this.#trial.deadline);
+    return now < this.#holdUntil || this.#probing || (this.#trial !== undefined && now < this.#trial.deadline);
   }
 
   open(o: AsrOptions, handlers: AsrHandlers): AsrStream {
@@ -106,10 +112,43 @@ class AsrGate implements AsrGateState {
     if (this.#failures === 0) return this.inner.open(o, this.#observe(ticket, handlers));
     const now = this.#now();
     if (now < this.#holdUntil) return this.#refuse(handlers, this.#holdUntil - now);
+    if (this.inner.capabilities.readySignal !== true) {
+      // No handshake to judge a trial stream by (batch recognizers contact the service per
+      // utterance, perhaps not for minutes): the backend's own probe is the trial.
+      this.#probeTrial();
+      return this.#refuse(handlers, 0);
+    }
     if (this.#trial !== undefined && now < this.#trial.deadline) return this.#refuse(handlers, 0);
-    this.#trial = { ticket, deadline: now + this.opts.trialMs };
     const stream = this.inner.open(o, this.#observe(ticket, handlers));
+    this.#trial = { ticket, deadline: now + this.opts.trialMs };
     return new TrialStream(stream, () => this.#settle(ticket, 'unheard'));
+  }
+
+  /** Runs the backend's probe once (bounded by trialMs): healthy ends the hold, anything else
+   *  holds again with the next backoff step. */
+  #probeTrial(): void {
+    if (this.#probing) return;
+    this.#probing = true;
+    const episode = this.#episode;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.opts.trialMs);
+      timer.unref();
+    });
+    let probe: Promise<boolean>;
+    try {
+      probe = this.inner.probe(this.opts.trialMs).then((ok) => ok === true, () => false);
+    } catch {
+      probe = Promise.resolve(false);
+    }
+    void Promise.race([probe, timedOut]).then((ok) => {
+      clearTimeout(timer);
+      this.#probing = false;
+      if (episode !== this.#episode || this.#failures === 0) return; // a stream settled it meanwhile
+      const cause = this.#cause as VlpError;
+      if (ok) this.#release();
+      else this.#hold(cause, cause.code);
+    });
   }
 
   #observe(ticket: Ticket, handlers: AsrHandlers): AsrHandlers {
@@ -141,11 +180,15 @@ class AsrGate implements AsrGateState {
 
   #hold(error: VlpError, code: ErrorCode): void {
     this.#failures++;
-    const asked = (error.retryAfterS ?? 0) * 1000;
+    // The service's own wait counts up to holdMaxMs for everyone (WhisperLive's WAIT is the time
+    // until a slot is sure to free, but any client leaving frees one sooner); the session whose
+    // stream was refused still waits all of it, through its own error's retryAfterS.
+    const asked = Math.min((error.retryAfterS ?? 0) * 1000, this.opts.holdMaxMs);
     const holdMs = Math.max(asked, backoffMs(this.#failures, this.opts.holdBaseMs, this.opts.holdMaxMs, this.#random));
     this.#holdUntil = this.#now() + holdMs;
     this.#cause = error;
     this.#episode++;
+    this.#trial = undefined; // a trial still out belongs to the episode that just ended
     this.opts.events?.held(code, holdMs, this.#failures);
   }
 
@@ -155,6 +198,8 @@ class AsrGate implements AsrGateState {
     this.#holdUntil = 0;
     this.#cause = undefined;
     this.#trial = undefined;
+    // Streams opened before the release (a late trial) must not hold the gate again on their own.
+    this.#episode++;
     this.opts.events?.released(failures);
   }
 
@@ -162,10 +207,10 @@ class AsrGate implements AsrGateState {
     const cause = this.#cause as VlpError;
     this.opts.events?.refused(cause.code);
     const retryAfterS = (leftMs + this.#random() * this.opts.spreadMs) / 1000;
-    const wait = leftMs > 0 ? `for about ${Math.max(1, Math.round(leftMs / 1000))} s more` : 'while a trial stream connects';
+    const wait = leftMs > 0 ? `for about ${Math.max(1, Math.round(leftMs / 1000))} s more` : 'while the service is tested';
     const error = new VlpError(cause.code, `${cause.message}; new recognizer streams are held ${wait} after ${this.#failures} failed attempt${this.#failures === 1 ? '' : 's'}`, {
       retryAfterS,
-      retryable: true,
+      retryable: cause.retryable,
     });
     return new HeldStream(handlers, error);
   }

@@ -38,6 +38,9 @@ export interface AsrHandlers {
 }
 
 export interface AsrCapabilities {
+  /** open() contacts the service and handlers.onReady says it accepted the stream (WhisperLive's
+   *  SERVER_READY). Absent/false: the adapter contacts the service per utterance. */
+  readySignal?: boolean;
   /** The backend produces partials itself as audio streams (WhisperLive); false = the adapter
    *  re-transcribes the utterance in progress periodically to make partials. */
   livePartials: boolean;

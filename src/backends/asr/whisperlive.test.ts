@@ -57,7 +57,7 @@ async function errorOf(events: AsrEvent[]): Promise<{ code: ErrorCode; retryAfte
 describe('WhisperLive adapter', () => {
   it('sends the options frame, buffers audio until SERVER_READY, then streams float32 LE frames', async () => {
     const { wl, backend } = await setup(() => undefined, { model: 'large-v3', sendLastNSegments: 5, sameOutputThreshold: 4 });
-    expect(backend.capabilities).toEqual({ livePartials: true, translate: true });
+    expect(backend.capabilities).toEqual({ livePartials: true, translate: true, readySignal: true });
     const { s } = open(backend, { task: 'translate', initialPrompt: 'VLP', wordTimestamps: true });
     const c = await wl.connection(0);
     const options = await c.options;

@@ -327,7 +327,7 @@ export function createWhisperLiveBackend(cfg: WhisperLiveConfig): AsrBackend {
   return {
     // Origin and path only: never credentials or a ?token= from the URL.
     id: `whisperlive:${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`,
-    capabilities: { livePartials: true, translate: true },
+    capabilities: { livePartials: true, translate: true, readySignal: true },
     open(opts, handlers) {
       const stream: WhisperLiveStream = new WhisperLiveStream(opts, handlers, s, () => streams.delete(stream));
       streams.add(stream);

@@ -1,0 +1,111 @@
+// The session duration limit's sweep step (expiry.ts) on fake sessions and a hand-driven clock:
+// notice timing and its clamp, one goaway per connection, nothing for a detached session until its
+// end, then removal; a running turn is cancelled before the fatal error.
+import { describe, expect, it } from 'vitest';
+import type { CancelReason, GoawayMsg } from '../../protocol/messages.ts';
+import type { SessionState } from './session.ts';
+import { SessionExpiry, type ExpiringSession } from './expiry.ts';
+
+class FakeSession implements ExpiringSession {
+  state: SessionState = 'active';
+  turnDone: Promise<void> | undefined;
+  readonly log: string[] = [];
+  private running = false;
+
+  constructor(readonly expiresAt: number) {}
+
+  startTurn(): void {
+    this.running = true;
+    this.turnDone = new Promise((r) => setTimeout(r, 5));
+  }
+
+  cancelTurn(_id: string | undefined, reason: CancelReason): boolean {
+    if (!this.running) return false;
+    this.running = false;
+    this.log.push(`cancel ${reason}`);
+    return true;
+  }
+
+  sendGoaway(timeLeftMs: number, reason: GoawayMsg['reason'] = 'shutdown'): void {
+    this.log.push(`goaway ${reason} ${timeLeftMs}`);
+  }
+
+  close(reason: CancelReason): void {
+    this.state = 'closed';
+    this.log.push(`close ${reason}`);
+  }
+}
+
+function rig(maxMs: number, noticeMs: number): { expiry: SessionExpiry<FakeSession>; conns: Map<FakeSession, { id: number; fail(code: string, m: string): void }>; failed: string[] } {
+  const conns = new Map<FakeSession, { id: number; fail(code: string, m: string): void }>();
+  const failed: string[] = [];
+  const expiry = new SessionExpiry<FakeSession>(maxMs, noticeMs, { connectionOf: (s) => conns.get(s) });
+  return { expiry, conns, failed };
+}
+
+const conn = (id: number, failed: string[]): { id: number; fail(code: string, m: string): void } => ({ id, fail: (code, m) => failed.push(`${id} ${code} ${m}`) });
+
+describe('session expiry', () => {
+  it('is off with maxSessionMs 0', () => {
+    expect(rig(0, 60_000).expiry.enabled).toBe(false);
+    expect(rig(1000, 60_000).expiry.enabled).toBe(true);
+  });
+
+  it('sends one goaway per connection once inside the notice, then ends the session at its deadline', async () => {
+    const { expiry, conns, failed } = rig(600_000, 60_000);
+    const s = new FakeSession(600_000);
+    conns.set(s, conn(1, failed));
+    expiry.check(s, 539_999);
+    expect(s.log).toEqual([]);
+    expiry.check(s, 540_000);
+    expiry.check(s, 550_000);
+    expect(s.log).toEqual(['goaway max_session 60000']);
+    conns.set(s, conn(2, failed)); // resumed on another connection: it gets its own
+    expiry.check(s, 570_500);
+    expect(s.log).toEqual(['goaway max_session 60000', 'goaway max_session 29500']);
+    expiry.check(s, 600_000);
+    await new Promise((r) => setImmediate(r));
+    expect(failed).toEqual(['2 SESSION_EXPIRED the session reached its maximum duration (10 min); start a new session']);
+    expect(s.log.at(-1)).toBe('close max_session');
+    expiry.check(s, 601_000); // closed: nothing more
+    expect(failed).toHaveLength(1);
+  });
+
+  it('clamps the notice to half the limit, and names a limit under a minute in seconds', async () => {
+    const { expiry, conns, failed } = rig(3000, 60_000);
+    const s = new FakeSession(3000);
+    conns.set(s, conn(1, failed));
+    expiry.check(s, 1499);
+    expect(s.log).toEqual([]);
+    expiry.check(s, 1500);
+    expect(s.log).toEqual(['goaway max_session 1500']);
+    expiry.check(s, 3000);
+    await new Promise((r) => setImmediate(r));
+    expect(failed[0]).toMatch(/maximum duration \(3 s\)/);
+  });
+
+  it('sends no goaway to a detached session and removes it at its deadline', async () => {
+    const { expiry, failed } = rig(10_000, 2000);
+    const s = new FakeSession(10_000);
+    s.state = 'detached';
+    expiry.check(s, 9000);
+    expect(s.log).toEqual([]);
+    expiry.check(s, 10_000);
+    await new Promise((r) => setImmediate(r));
+    expect(s.log).toEqual(['close max_session']);
+    expect(failed).toEqual([]);
+  });
+
+  it('cancels a running turn and lets it finish writing before the fatal error, once', async () => {
+    const { expiry, conns, failed } = rig(10_000, 2000);
+    const s = new FakeSession(10_000);
+    conns.set(s, conn(7, failed));
+    s.startTurn();
+    expiry.check(s, 10_000);
+    expiry.check(s, 10_500); // a second sweep while the turn winds down: no second expiry
+    expect(s.log).toEqual(['cancel max_session']);
+    expect(failed).toEqual([]);
+    await expect.poll(() => failed.length, { timeout: 1000, interval: 2 }).toBe(1);
+    expect(s.log).toEqual(['cancel max_session', 'close max_session']);
+  });
+});

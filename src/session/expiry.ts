@@ -1,0 +1,64 @@
+// The session duration limit (limits.maxSessionMs): a session lives at most that long from its
+// hello, resumes included. sessionNoticeMs before the end its connection gets goaway
+// {reason: "max_session", time_left_ms} (a connection that attaches later, by resume, gets its own);
+// at the end the running turn is cancelled (turn.cancelled {reason: "max_session"}), the connection
+// gets error SESSION_EXPIRED and close 4003, and the session is closed, so it cannot be resumed.
+// The gateway's once-a-second sweep drives it, so both moments are accurate to about a second.
+import type { Session } from './session.ts';
+
+/** What the limit needs of a session. */
+export type ExpiringSession = Pick<Session, 'state' | 'expiresAt' | 'turnDone' | 'cancelTurn' | 'sendGoaway' | 'close'>;
+
+/** A running turn gets this long to write its turn.cancelled before the connection is closed. */
+const CANCEL_FLUSH_MS = 200;
+
+export interface ExpiryHost<S extends ExpiringSession> {
+  /** The session's connection, if one is attached. */
+  connectionOf(s: S): { fail(code: 'SESSION_EXPIRED', message: string): void } | undefined;
+}
+
+export class SessionExpiry<S extends ExpiringSession> {
+  /** The connection that got each session's goaway: every new connection gets one of its own. */
+  private readonly noticed = new WeakMap<S, object>();
+  private readonly ending = new WeakSet<S>();
+  private readonly noticeMs: number;
+
+  constructor(
+    private readonly maxSessionMs: number,
+    noticeMs: number,
+    private readonly host: ExpiryHost<S>,
+  ) {
+    this.noticeMs = Math.min(noticeMs, Math.floor(maxSessionMs / 2));
+  }
+
+  get enabled(): boolean {
+    return this.maxSessionMs > 0;
+  }
+
+  /** One sweep step for `s` at `now` (s.expiresAt comes from the same limits.maxSessionMs). */
+  check(s: S, now: number): void {
+    if (s.state === 'closed' || this.ending.has(s)) return;
+    const left = s.expiresAt - now;
+    if (left <= 0) {
+      void this.expire(s);
+      return;
+    }
+    if (left > this.noticeMs || s.state !== 'active') return;
+    const conn = this.host.connectionOf(s);
+    if (conn === undefined || this.noticed.get(s) === conn) return;
+    this.noticed.set(s, conn);
+    s.sendGoaway(Math.round(left), 'max_session');
+  }
+
+  private async expire(s: S): Promise<void> {
+    this.ending.add(s);
+    if (s.cancelTurn(undefined, 'max_session') && s.turnDone) {
+      await Promise.race([s.turnDone, new Promise((r) => setTimeout(r, CANCEL_FLUSH_MS))]);
+    }
+    if (s.state === 'closed') return;
+    const minutes = this.maxSessionMs / 60_000;
+    const limit = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(this.maxSessionMs / 1000)} s`;
+    this.host.connectionOf(s)?.fail('SESSION_EXPIRED', `the session reached its maximum duration (${limit}); start a new session`);
+    s.close('max_session');
+  }
+}
