@@ -19,6 +19,8 @@ import { ConnectionHandlerCtx, type NewSession, type Refusal, type SessionTable 
 import type { GatewayContext } from './session/context.ts';
 import { createConfiguredSegmenter } from './segmenter-backend.ts';
 import { SessionExpiry } from './session/expiry.ts';
+import { safeErrorFields } from './observability/fatal.ts';
+import type { CancelReason } from '../protocol/messages.ts';
 import { RulesIntentClassifier } from './understanding/rules.ts';
 
 const SWEEP_MS = 1000;
@@ -58,7 +60,10 @@ export class Gateway implements SessionHost, SessionTable {
   ) {
     const config = withoutAuthSecrets(fullConfig);
     this.config = config;
-    this.expiry = new SessionExpiry<Session>(config.limits.maxSessionMs, config.limits.sessionNoticeMs, { connectionOf: (s) => this.attached.get(s) });
+    this.expiry = new SessionExpiry<Session>(config.limits.maxSessionMs, config.limits.sessionNoticeMs, SWEEP_MS, {
+      connectionOf: (s) => this.attached.get(s),
+      onFault: (s, err) => log.error({ session: s.id, error: safeErrorFields(err) }, 'ending an expired session failed'),
+    });
     this.env = opts.env ?? {};
     this.metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.auth = new Authenticator(fullConfig.auth, {
@@ -143,11 +148,19 @@ export class Gateway implements SessionHost, SessionTable {
     conn?.fail('SESSION_SLOW_CONSUMER', 'the client reads too slowly; resume to get the frames it missed');
   }
 
-  onClosed(session: Session): void {
+  onClosed(session: Session, reason: CancelReason): void {
     this.sessions.delete(session.id);
     this.attached.delete(session);
     this.metrics.sessionsActive.dec();
-    this.metrics.sessionsTotal.inc({ outcome: 'closed' });
+    this.metrics.sessionsTotal.inc({ outcome: reason === 'max_session' ? 'expired' : 'closed' });
+  }
+
+  attachedTo(session: Session): void {
+    if (this.expiry.enabled && !this.draining) this.expiry.check(session, performance.now());
+  }
+
+  isExpired(session: Session): boolean {
+    return this.expiry.enabled && this.expiry.expired(session, performance.now());
   }
 
   // --- connections --------------------------------------------------------------------------
@@ -201,7 +214,8 @@ export class Gateway implements SessionHost, SessionTable {
       } else if (s.state === 'active' && !s.turn && now - s.lastActivity > idleTimeoutMs) {
         this.attached.get(s)?.fail('SESSION_IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
       }
-      if (this.expiry.enabled) this.expiry.check(s, now);
+      // While draining, shutdown's goaway and close govern every session.
+      if (this.expiry.enabled && !this.draining) this.expiry.check(s, now);
     }
     this.metrics.sessionsDetached.set(detached);
   }

@@ -88,11 +88,13 @@ export default function () {
       turn = { id, sentAt: Date.now(), firstAt: 0, tokens: 0, frames: 0 };
       socket.send(JSON.stringify(msg));
     };
+    /** A goaway arrived: finish the running turn, start no other, then close. */
+    let leaving = false;
     const finishTurn = (/** @type {boolean} */ ok) => {
       turnOk.add(ok);
       turn = undefined;
       turnsDone += 1;
-      if (turnsDone >= TURNS_PER_CONN) socket.close(1000);
+      if (leaving || turnsDone >= TURNS_PER_CONN) socket.close(1000);
       else startTurn();
     };
 
@@ -140,7 +142,10 @@ export default function () {
           else if (turn !== undefined && (msg.turn === turn.id || msg.turn === undefined)) finishTurn(false);
           break;
         case 'goaway':
-          socket.close(1000);
+          // Shutdown or the session's maximum duration: the session stays usable until the time
+          // left, so the running turn is let finish (the server cancels it if time runs out).
+          leaving = true;
+          if (turn === undefined) socket.close(1000);
           break;
         default:
           break;

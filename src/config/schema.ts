@@ -174,7 +174,8 @@ export const ConfigSchema = z
          *  limit the running turn is cancelled and the session ends (SESSION_EXPIRED, close 4003);
          *  checked once a second. */
         maxSessionMs: int(0, 30 * 86_400_000).default(0),
-        /** goaway {reason: max_session} this long before that end, ms (at most half of maxSessionMs). */
+        /** goaway {reason: max_session} about this long before that end, ms (at most half of
+         *  maxSessionMs; up to one sweep, 1 s, earlier; 0 = no goaway). */
         sessionNoticeMs: int(0, 3_600_000).default(60_000),
         /** A connection that has not sent hello this long after opening is closed
          *  (SESSION_IDLE_TIMEOUT); checked once a second, like the idle timeout. */

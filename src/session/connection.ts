@@ -43,6 +43,10 @@ export interface SessionTable {
   connectionOf(session: Session): ConnectionHandlerCtx | undefined;
   bind(session: Session, conn: ConnectionHandlerCtx | undefined): void;
   isDraining(): boolean;
+  /** The session has reached its maximum duration (limits.maxSessionMs): it cannot be resumed. */
+  isExpired(session: Session): boolean;
+  /** A connection has just got the session's ready (new or resumed). */
+  attachedTo(session: Session): void;
 }
 
 export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
@@ -195,6 +199,10 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       this.fail('SESSION_RESUME_FAILED', 'no resumable session with that id and token');
       return;
     }
+    if (this.table.isExpired(s)) {
+      this.fail('SESSION_RESUME_FAILED', 'the session reached its maximum duration; start a new session');
+      return;
+    }
     // Detach the connection still holding the session first: its queued frames then get their seq
     // and enter the replay buffer, so the replay below includes them (else they would be lost).
     const previous = this.table.connectionOf(s);
@@ -232,6 +240,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       },
       ...(Number.isFinite(s.expiresAt) && { expires_in_ms: Math.max(0, Math.round(s.expiresAt - performance.now())) }),
     });
+    this.table.attachedTo(s);
   }
 
   /** Another connection resumed this session: detach without ending the session. */

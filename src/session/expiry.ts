@@ -1,13 +1,14 @@
 // The session duration limit (limits.maxSessionMs): a session lives at most that long from its
-// hello, resumes included. sessionNoticeMs before the end its connection gets goaway
-// {reason: "max_session", time_left_ms} (a connection that attaches later, by resume, gets its own);
+// hello, resumes included. About sessionNoticeMs before the end (up to one sweep period earlier)
+// its connection gets goaway {reason: "max_session", time_left_ms} (a connection that attaches
+// later, by resume, gets its own right after its ready);
 // at the end the running turn is cancelled (turn.cancelled {reason: "max_session"}), the connection
 // gets error SESSION_EXPIRED and close 4003, and the session is closed, so it cannot be resumed.
 // The gateway's once-a-second sweep drives it, so both moments are accurate to about a second.
 import type { Session } from './session.ts';
 
 /** What the limit needs of a session. */
-export type ExpiringSession = Pick<Session, 'state' | 'expiresAt' | 'turnDone' | 'cancelTurn' | 'sendGoaway' | 'close'>;
+export type ExpiringSession = Pick<Session, 'state' | 'expiresAt' | 'turnDone' | 'cancelTurn' | 'sendGoaway' | 'close' | 'beginEnding'>;
 
 /** A running turn gets this long to write its turn.cancelled before the connection is closed. */
 const CANCEL_FLUSH_MS = 200;
@@ -15,6 +16,8 @@ const CANCEL_FLUSH_MS = 200;
 export interface ExpiryHost<S extends ExpiringSession> {
   /** The session's connection, if one is attached. */
   connectionOf(s: S): { fail(code: 'SESSION_EXPIRED', message: string): void } | undefined;
+  /** A fault in ending a session (a bug): logged; the session is closed anyway. */
+  onFault(s: S, err: unknown): void;
 }
 
 export class SessionExpiry<S extends ExpiringSession> {
@@ -23,19 +26,32 @@ export class SessionExpiry<S extends ExpiringSession> {
   private readonly ending = new WeakSet<S>();
   private readonly noticeMs: number;
 
+  /** The goaway goes out once `left` is within this (the notice plus one sweep period, so a sweep
+   *  always falls inside it; 0 = no goaway). */
+  private readonly windowMs: number;
+
   constructor(
     private readonly maxSessionMs: number,
     noticeMs: number,
+    sweepMs: number,
     private readonly host: ExpiryHost<S>,
   ) {
     this.noticeMs = Math.min(noticeMs, Math.floor(maxSessionMs / 2));
+    this.windowMs = this.noticeMs > 0 ? this.noticeMs + sweepMs : 0;
   }
 
   get enabled(): boolean {
     return this.maxSessionMs > 0;
   }
 
-  /** One sweep step for `s` at `now` (s.expiresAt comes from the same limits.maxSessionMs). */
+  /** True when `s` has reached its end (a resume of it must fail). */
+  expired(s: S, now: number): boolean {
+    return now >= s.expiresAt;
+  }
+
+  /** One sweep step for `s` at `now` (s.expiresAt comes from the same limits.maxSessionMs); also
+   *  run when a connection attaches (after its ready), so a resumed connection inside the notice
+   *  window gets its goaway at once. */
   check(s: S, now: number): void {
     if (s.state === 'closed' || this.ending.has(s)) return;
     const left = s.expiresAt - now;
@@ -43,7 +59,7 @@ export class SessionExpiry<S extends ExpiringSession> {
       void this.expire(s);
       return;
     }
-    if (left > this.noticeMs || s.state !== 'active') return;
+    if (left > this.windowMs || s.state !== 'active') return;
     const conn = this.host.connectionOf(s);
     if (conn === undefined || this.noticed.get(s) === conn) return;
     this.noticed.set(s, conn);
@@ -52,13 +68,19 @@ export class SessionExpiry<S extends ExpiringSession> {
 
   private async expire(s: S): Promise<void> {
     this.ending.add(s);
-    if (s.cancelTurn(undefined, 'max_session') && s.turnDone) {
-      await Promise.race([s.turnDone, new Promise((r) => setTimeout(r, CANCEL_FLUSH_MS))]);
+    try {
+      s.beginEnding();
+      if (s.cancelTurn(undefined, 'max_session') && s.turnDone) {
+        await Promise.race([s.turnDone, new Promise((r) => setTimeout(r, CANCEL_FLUSH_MS))]);
+      }
+      if (s.state === 'closed') return;
+      const minutes = this.maxSessionMs / 60_000;
+      const limit = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(this.maxSessionMs / 1000)} s`;
+      this.host.connectionOf(s)?.fail('SESSION_EXPIRED', `the session reached its maximum duration (${limit}); start a new session`);
+    } catch (err) {
+      this.host.onFault(s, err);
+    } finally {
+      s.close('max_session');
     }
-    if (s.state === 'closed') return;
-    const minutes = this.maxSessionMs / 60_000;
-    const limit = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(this.maxSessionMs / 1000)} s`;
-    this.host.connectionOf(s)?.fail('SESSION_EXPIRED', `the session reached its maximum duration (${limit}); start a new session`);
-    s.close('max_session');
   }
 }

@@ -38,8 +38,9 @@ export interface OutboxOptions {
  *  without end. */
 export const MAX_MERGED_TOKEN_CHARS = 64 * 1024;
 
-/** Seqs of frames written by sendDirect that are remembered (each connection has at most one
- *  fatal error, a session one goaway): older ones are far behind any resumable cursor. */
+/** Seqs of frames written by sendDirect that are remembered (each connection gets at most one
+ *  fatal error and a goaway or two: shutdown's, the duration limit's): older ones are far behind
+ *  any resumable cursor. */
 const MAX_UNREPLAYED = 8;
 
 export class Outbox {

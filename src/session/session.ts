@@ -33,8 +33,8 @@ export type SessionState = 'active' | 'detached' | 'closed';
 export interface SessionHost {
   /** Called when the outbox overflows (slow consumer) so the connection can be closed. */
   onSlowConsumer(session: Session): void;
-  /** Called once when the session ends. */
-  onClosed(session: Session): void;
+  /** Called once when the session ends, with the reason its running turn (if any) was given. */
+  onClosed(session: Session, reason: CancelReason): void;
 }
 
 
@@ -51,6 +51,8 @@ export class Session implements VoiceTurnStarter {
   /** performance.now() at which the session reaches limits.maxSessionMs (Infinity: no limit);
    *  session/expiry.ts ends it then. */
   readonly expiresAt: number;
+  /** The session is being ended (expiry.ts): no new turn starts, spoken or typed. */
+  private ending = false;
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
@@ -148,6 +150,7 @@ export class Session implements VoiceTurnStarter {
 
   startTurn(msg: TurnStartMsg, voice?: VoiceTurnMarks): void {
     const ref = 'turn.start';
+    if (this.ending) return this.sendError('TURN_BUSY', 'the session is ending: it reached its maximum duration; start a new session', { turn: msg.id, ref });
     if (this.turn) return this.sendError('TURN_BUSY', `turn ${this.turn.id} is still running; cancel it or wait for its end`, { turn: msg.id, ref });
     if (this.seenTurnIds.has(msg.id)) return this.sendError('TURN_ID_REUSED', 'turn.start.id was already used in this session', { turn: msg.id, ref });
     const text = msg.text.trim();
@@ -359,6 +362,15 @@ export class Session implements VoiceTurnStarter {
     return true;
   }
 
+  /** No turn starts from now on (the session is about to end): a waiting spoken turn is dropped
+   *  and turn.start is refused. */
+  beginEnding(): void {
+    this.ending = true;
+    const waiting = this.waitingVoice;
+    this.waitingVoice = undefined;
+    waiting?.marks.speculation?.stream.abort();
+  }
+
   close(reason: CancelReason): void {
     if (this.state === 'closed') return;
     this.lifetime.abort();
@@ -366,7 +378,7 @@ export class Session implements VoiceTurnStarter {
     this.voice?.close();
     this.endingVoice?.close();
     this.state = 'closed';
-    this.host.onClosed(this);
+    this.host.onClosed(this, reason);
   }
 
   private rememberTurnId(id: string): void {
