@@ -1,0 +1,191 @@
+// The demo page (index.html): connects to the gateway, streams typed and spoken questions' answers
+// as they arrive, shows partial transcripts, uploads an image and draws detections and masks over
+// it. Query parameters: gw (WebSocket URL, default ws://<this host>:8080/v1/ws), token (a client
+// token for a gateway with authentication). window.vlpDemo exposes what the page saw, for tests.
+import type { ServerMessage } from '../../../protocol/messages.ts';
+import { startMicrophone, type Microphone } from './mic.ts';
+import { drawBoxes, drawMask } from './overlay.ts';
+import { VlpBrowserClient } from './sdk.ts';
+
+interface DemoState {
+  status: 'connecting' | 'ready' | 'closed' | 'failed';
+  /** Every frame's type (and turn), in order. */
+  frames: { t: string; turn?: string }[];
+  /** Answer text per turn. */
+  answers: Record<string, string>;
+  finals: string[];
+  masksDrawn: number;
+  error?: string;
+}
+
+const state: DemoState = { status: 'connecting', frames: [], answers: {}, finals: [], masksDrawn: 0 };
+(window as unknown as { vlpDemo: DemoState }).vlpDemo = state;
+
+function el<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`#${id} missing`);
+  return e as T;
+}
+
+const status = el<HTMLSpanElement>('status');
+const question = el<HTMLInputElement>('question');
+const send = el<HTMLButtonElement>('send');
+const cancel = el<HTMLButtonElement>('cancel');
+const micButton = el<HTMLButtonElement>('mic');
+const level = el<HTMLDivElement>('level').firstElementChild as HTMLDivElement;
+const imageInput = el<HTMLInputElement>('image');
+const transcript = el<HTMLDivElement>('transcript');
+const answer = el<HTMLDivElement>('answer');
+const canvas = el<HTMLCanvasElement>('canvas');
+const log = el<HTMLDivElement>('log');
+
+const params = new URLSearchParams(location.search);
+const gateway = params.get('gw') ?? `ws://${location.hostname || '127.0.0.1'}:8080/v1/ws`;
+const token = params.get('token') ?? undefined;
+
+let client: VlpBrowserClient | undefined;
+let mic: Microphone | undefined;
+/** The uploaded image, redrawn under each turn's detections. */
+let picture: ImageBitmap | undefined;
+let imageId: string | undefined;
+let imageCount = 0;
+let running: string | undefined;
+
+function setStatus(s: DemoState['status'], text: string): void {
+  state.status = s;
+  status.textContent = text;
+}
+
+function logFrame(msg: ServerMessage): void {
+  const turn = 'turn' in msg && typeof msg.turn === 'string' ? msg.turn : undefined;
+  state.frames.push(turn === undefined ? { t: msg.t } : { t: msg.t, turn });
+  const line = document.createElement('div');
+  line.textContent = `${msg.seq} ${msg.t}${turn !== undefined ? ` ${turn}` : ''}${msg.t === 'error' ? ` ${msg.code}: ${msg.message}` : ''}`;
+  log.prepend(line);
+  while (log.childElementCount > 200) log.lastElementChild?.remove();
+}
+
+function showAnswer(turn: string): void {
+  answer.textContent = state.answers[turn] ?? '';
+}
+
+function onFrame(msg: ServerMessage): void {
+  logFrame(msg);
+  switch (msg.t) {
+    case 'turn.started':
+      running = msg.turn;
+      state.answers[msg.turn] = '';
+      showAnswer(msg.turn);
+      cancel.disabled = false;
+      break;
+    case 'gen.token':
+      state.answers[msg.turn] = (state.answers[msg.turn] ?? '') + msg.text;
+      if (msg.turn === running) showAnswer(msg.turn);
+      break;
+    case 'gen.done':
+    case 'turn.cancelled':
+      if (msg.turn === running) {
+        running = undefined;
+        cancel.disabled = true;
+      }
+      break;
+    case 'asr.partial': {
+      transcript.textContent = msg.stable;
+      const tail = document.createElement('span');
+      tail.className = 'unstable';
+      tail.textContent = msg.unstable;
+      transcript.append(tail);
+      break;
+    }
+    case 'asr.final':
+      transcript.textContent = msg.text;
+      state.finals.push(msg.text);
+      break;
+    case 'detect.boxes':
+      if (picture) canvas.getContext('2d')?.drawImage(picture, 0, 0);
+      drawBoxes(canvas, msg);
+      break;
+    case 'mask.frame':
+      drawMask(canvas, msg);
+      state.masksDrawn++;
+      break;
+    case 'error':
+      state.error = `${msg.code}: ${msg.message}`;
+      break;
+    default:
+      break; // vad, intent.update, plan.step, turn.metrics, asr.lag, pong, goaway: in the log only
+  }
+}
+
+async function connect(): Promise<void> {
+  setStatus('connecting', `connecting to ${gateway}…`);
+  try {
+    client = await VlpBrowserClient.connect(gateway, { client: 'vlp-demo', ...(token !== undefined && { token }) });
+  } catch (err) {
+    setStatus('failed', `could not connect: ${(err as Error).message}`);
+    return;
+  }
+  const c = client;
+  c.onFrame(onFrame);
+  c.onClose((code, reason) => {
+    setStatus('closed', `closed (${code}${reason ? ` ${reason}` : ''}); reload to start a new session`);
+    send.disabled = true;
+    micButton.disabled = true;
+    imageInput.disabled = true;
+  });
+  setStatus('ready', `session ${c.ready.session_id} · models ${c.ready.models.map((m) => m.id).join(', ')}`);
+  send.disabled = false;
+  micButton.disabled = false;
+  imageInput.disabled = false;
+}
+
+el<HTMLFormElement>('ask').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const text = question.value.trim();
+  if (!client || text.length === 0) return;
+  client.ask(text, imageId !== undefined ? { image: imageId } : {});
+  question.value = '';
+});
+
+cancel.addEventListener('click', () => client?.cancel());
+
+micButton.addEventListener('click', () => {
+  void (async () => {
+    if (!client) return;
+    if (mic) {
+      const m = mic;
+      mic = undefined;
+      micButton.textContent = 'Start microphone';
+      level.style.width = '0';
+      await m.stop();
+      return;
+    }
+    micButton.disabled = true;
+    try {
+      mic = await startMicrophone(client, { onLevel: (v) => (level.style.width = `${Math.min(100, Math.round(v * 400))}%`) });
+      micButton.textContent = 'Stop microphone';
+    } catch (err) {
+      state.error = (err as Error).message;
+      status.textContent = `microphone: ${(err as Error).message}`;
+    } finally {
+      micButton.disabled = false;
+    }
+  })();
+});
+
+imageInput.addEventListener('change', () => {
+  void (async () => {
+    const file = imageInput.files?.[0];
+    if (!client || !file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const bitmap = await createImageBitmap(file);
+    picture = bitmap;
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+    canvas.getContext('2d')?.drawImage(bitmap, 0, 0);
+    imageId = `img${++imageCount}`;
+    client.putImage(imageId, bytes);
+  })();
+});
+
+void connect();

@@ -1,0 +1,54 @@
+// Detection boxes and COCO RLE masks drawn over the image on a canvas, in the browser.
+import { decodeCounts, stringToCounts } from '../../../protocol/rle.ts';
+import type { DetectBoxesMsg, MaskFrameMsg } from '../../../protocol/messages.ts';
+
+const COLORS: readonly [number, number, number][] = [
+  [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
+];
+
+function color(id: number): [number, number, number] {
+  return COLORS[id % COLORS.length] as [number, number, number];
+}
+
+/** Paints one instance's mask (semi-transparent) onto the canvas, scaled to its size. */
+export function drawMask(canvas: HTMLCanvasElement, msg: MaskFrameMsg): void {
+  const [h, w] = msg.rle.size;
+  const mask = decodeCounts(stringToCounts(msg.rle.counts), h, w);
+  const layer = document.createElement('canvas');
+  layer.width = w;
+  layer.height = h;
+  const lctx = layer.getContext('2d');
+  const ctx = canvas.getContext('2d');
+  if (!lctx || !ctx) return;
+  const img = lctx.createImageData(w, h);
+  const [r, g, b] = color(msg.id);
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    const o = i * 4;
+    img.data[o] = r;
+    img.data[o + 1] = g;
+    img.data[o + 2] = b;
+    img.data[o + 3] = 110;
+  }
+  lctx.putImageData(img, 0, 0);
+  ctx.drawImage(layer, 0, 0, canvas.width, canvas.height);
+}
+
+/** Outlines each detection with its label and score, scaled from the image's size. */
+export function drawBoxes(canvas: HTMLCanvasElement, msg: DetectBoxesMsg): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const [h, w] = msg.size;
+  const sx = canvas.width / w;
+  const sy = canvas.height / h;
+  ctx.lineWidth = 2;
+  ctx.font = '12px sans-serif';
+  for (const d of msg.boxes) {
+    const [r, g, b] = color(d.id);
+    ctx.strokeStyle = `rgb(${r},${g},${b})`;
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    const [x0, y0, x1, y1] = d.box;
+    ctx.strokeRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
+    ctx.fillText(`${d.label} ${d.score.toFixed(2)}`, x0 * sx + 3, Math.max(12, y0 * sy - 3));
+  }
+}

@@ -1,0 +1,164 @@
+// The browser client in real Chromium (Debian's, driven by playwright-core): the demo page
+// (clients/web) bundled and served by `npm run web`'s server connects to a real gateway on
+// loopback, streams a typed answer, uploads an image and draws Grounded-SAM's boxes and masks, and
+// streams the microphone (Chromium's fake capture device playing a spoken clip) through the
+// gateway's VAD and the simulated WhisperLive into a voice turn. .ci/run installs chromium.
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebServer, type WebServer } from '../clients/web/serve.ts';
+import { clipFiles, ensureAudioClips } from '../sim/asr/index.ts';
+import { startStack, type Stack } from './harness.ts';
+import { authStack, mintedToken } from './auth-helpers.ts';
+
+/** CHROMIUM_PATH, else Debian's binary (the /usr/bin/chromium wrapper execs it). */
+function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const found = candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
+  if (!found) throw new Error('no Chromium found: install Debian\'s chromium (.ci/run does) or set CHROMIUM_PATH');
+  return found;
+}
+
+interface DemoState {
+  status: string;
+  frames: { t: string; turn?: string }[];
+  answers: Record<string, string>;
+  finals: string[];
+  masksDrawn: number;
+  error?: string;
+}
+
+// Page-side functions run in Chromium (this file is compiled without the DOM library, so they see
+// the page through these structural types). String expressions would need 'unsafe-eval', which
+// the page's CSP forbids.
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+interface PageGlobals {
+  vlpDemo?: DemoState;
+  document: { getElementById(id: string): CanvasLike | null };
+}
+
+const demo = (page: Page): Promise<DemoState> => page.evaluate(() => (globalThis as unknown as PageGlobals).vlpDemo as DemoState);
+
+describe('browser demo in Chromium', () => {
+  let stack: Stack;
+  let web: WebServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await ensureAudioClips();
+    stack = await startStack('uws', { asr: 'whisperlive' });
+    web = await startWebServer({ port: 0 });
+    browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      args: [
+        '--no-sandbox',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${clipFiles().wav['hello-how-are-you']}`,
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${web.url}?gw=${encodeURIComponent(stack.url)}`);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await stack?.close();
+  });
+
+  it('serves the page with a CSP and the bundle without Node APIs', async () => {
+    const res = await fetch(web.url);
+    expect(res.headers.get('content-security-policy')).toMatch(/connect-src 'self' ws: wss:/);
+    const js = await (await fetch(`${web.url}app.js`)).text();
+    expect(js).not.toMatch(/require\(["']node:|from ?["']node:/);
+    expect((await fetch(`${web.url}nope`)).status).toBe(404);
+  });
+
+  it('streams a typed answer into the page', async () => {
+    await page.fill('#question', 'hello there, how are you?');
+    await page.click('#send');
+    await page.waitForFunction((turn) => (globalThis as unknown as PageGlobals).vlpDemo?.frames.some((f) => f.t === 'gen.done' && f.turn === turn) === true, 't1', { timeout: 15_000 });
+    const s = await demo(page);
+    const tokens = s.frames.filter((f) => f.t === 'gen.token' && f.turn === 't1').length;
+    expect(tokens).toBeGreaterThan(0);
+    expect(s.answers.t1?.length).toBeGreaterThan(0);
+    expect(await page.textContent('#answer')).toBe(s.answers.t1);
+    expect(s.error).toBeUndefined();
+  }, 30_000);
+
+  it('uploads an image and draws the boxes and masks of a segmentation turn', async () => {
+    const png = await sharp({ create: { width: 320, height: 240, channels: 3, background: 'white' } }).png().toBuffer();
+    await page.setInputFiles('#image', { name: 'photo.png', mimeType: 'image/png', buffer: png });
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById('canvas')?.width === 320, undefined, { timeout: 5000 });
+    await page.fill('#question', 'segment the dog in this picture');
+    await page.click('#send');
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).vlpDemo?.masksDrawn ?? 0) > 0, undefined, { timeout: 15_000 });
+    const s = await demo(page);
+    expect(s.frames.some((f) => f.t === 'detect.boxes')).toBe(true);
+    // The canvas now holds colored (non-white) pixels: boxes and masks over the white picture.
+    const colored = await page.evaluate(() => {
+      const c = (globalThis as unknown as PageGlobals).document.getElementById('canvas');
+      const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray(0);
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i + 1] !== 255 || d[i + 2] !== 255) n++;
+      return n;
+    });
+    expect(colored).toBeGreaterThan(100);
+  }, 30_000);
+
+  it('streams the microphone: partial and final transcripts, then a spoken turn\'s answer', async () => {
+    const wl = stack.asr?.whisperLive;
+    if (!wl) throw new Error('stack without WhisperLive');
+    await page.click('#mic');
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).vlpDemo?.finals.length ?? 0) > 0, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageGlobals).vlpDemo?.frames.some((f) => f.t === 'gen.done' && f.turn?.startsWith('v') === true) === true,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.click('#mic'); // stop: audio.end
+    const s = await demo(page);
+    expect(s.frames.some((f) => f.t === 'vad')).toBe(true);
+    expect(s.frames.some((f) => f.t === 'asr.partial')).toBe(true);
+    expect(s.finals[0]?.trim().length).toBeGreaterThan(0);
+    // The audio really reached the recognizer as 16 kHz samples.
+    expect(wl.stats().frames).toBeGreaterThan(0);
+    expect(s.error).toBeUndefined();
+  }, 60_000);
+
+  describe('against a gateway with client authentication', () => {
+    let secured: Stack;
+    beforeAll(async () => {
+      secured = await authStack('ws');
+    });
+    afterAll(async () => {
+      await secured.close();
+    });
+
+    it('connects with a minted client token in ?token=, and fails visibly without one', async () => {
+      const { token } = await mintedToken(secured);
+      const withToken = await browser.newPage();
+      await withToken.goto(`${web.url}?gw=${encodeURIComponent(secured.url)}&token=${encodeURIComponent(token)}`);
+      await withToken.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+      await withToken.close();
+
+      const without = await browser.newPage();
+      await without.goto(`${web.url}?gw=${encodeURIComponent(secured.url)}`);
+      await without.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'failed', undefined, { timeout: 15_000 });
+      expect(await without.textContent('#status')).toMatch(/could not connect/);
+      await without.close();
+    }, 40_000);
+  });
+});
