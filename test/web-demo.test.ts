@@ -60,7 +60,8 @@ describe('browser demo in Chromium', () => {
         '--no-sandbox',
         '--use-fake-ui-for-media-stream',
         '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${clipFiles().wav['hello-how-are-you']}`,
+        // Played once: a looping clip would speak again (barge-in) while the answer streams.
+        `--use-file-for-fake-audio-capture=${clipFiles().wav['hello-how-are-you']}%noloop`,
         '--autoplay-policy=no-user-gesture-required',
       ],
     });
@@ -81,6 +82,8 @@ describe('browser demo in Chromium', () => {
   it('serves the page with a CSP and the bundle without Node APIs', async () => {
     const res = await fetch(web.url);
     expect(res.headers.get('content-security-policy')).toMatch(/connect-src 'self' ws: wss:/);
+    expect(res.headers.get('content-security-policy')).not.toMatch(/unsafe-eval/);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const js = await (await fetch(`${web.url}app.js`)).text();
     expect(js).not.toMatch(/require\(["']node:|from ?["']node:/);
     expect((await fetch(`${web.url}nope`)).status).toBe(404);
@@ -117,6 +120,24 @@ describe('browser demo in Chromium', () => {
     });
     expect(colored).toBeGreaterThan(100);
   }, 30_000);
+
+  it('re-encodes a photo over max_image_bytes instead of losing the session to it', async () => {
+    // 1500×1500 of noise: about 6.8 MB as PNG, over the default 6 MiB image limit.
+    const side = 1500;
+    const noise = Buffer.alloc(side * side * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const png = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    expect(png.length).toBeGreaterThan(6 << 20);
+    const before = (await demo(page)).frames.length;
+    await page.setInputFiles('#image', { name: 'big.png', mimeType: 'image/png', buffer: png });
+    await page.waitForFunction((w) => (globalThis as unknown as PageGlobals).document.getElementById('canvas')?.width === w, side, { timeout: 15_000 });
+    await page.fill('#question', 'what is in this image?');
+    await page.click('#send');
+    await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).vlpDemo?.frames.slice(n).some((f) => f.t === 'gen.done') === true, before, { timeout: 20_000 });
+    const s = await demo(page);
+    expect(s.status).toBe('ready');
+    expect(s.frames.slice(before).filter((f) => f.t === 'error')).toEqual([]);
+  }, 40_000);
 
   it('streams the microphone: partial and final transcripts, then a spoken turn\'s answer', async () => {
     const wl = stack.asr?.whisperLive;

@@ -37,6 +37,8 @@ export async function startWebServer(opts: { port?: number; host?: string; asset
       'content-length': Buffer.byteLength(body),
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
+      // The page's URL may carry ?token=: never send it on as a referrer.
+      'referrer-policy': 'no-referrer',
       'cache-control': 'no-cache',
     });
     res.end(req.method === 'HEAD' ? undefined : body);

@@ -19,6 +19,10 @@ interface DemoState {
 }
 
 const state: DemoState = { status: 'connecting', frames: [], answers: {}, finals: [], masksDrawn: 0 };
+/** Bounds of what the page keeps (a session may run for hours with the microphone open). */
+const MAX_FRAMES = 2000;
+const MAX_ANSWERS = 50;
+const MAX_FINALS = 50;
 (window as unknown as { vlpDemo: DemoState }).vlpDemo = state;
 
 function el<T extends HTMLElement>(id: string): T {
@@ -38,6 +42,7 @@ const transcript = el<HTMLDivElement>('transcript');
 const answer = el<HTMLDivElement>('answer');
 const canvas = el<HTMLCanvasElement>('canvas');
 const log = el<HTMLDivElement>('log');
+const notice = el<HTMLDivElement>('notice');
 
 const params = new URLSearchParams(location.search);
 const gateway = params.get('gw') ?? `ws://${location.hostname || '127.0.0.1'}:8080/v1/ws`;
@@ -59,6 +64,7 @@ function setStatus(s: DemoState['status'], text: string): void {
 function logFrame(msg: ServerMessage): void {
   const turn = 'turn' in msg && typeof msg.turn === 'string' ? msg.turn : undefined;
   state.frames.push(turn === undefined ? { t: msg.t } : { t: msg.t, turn });
+  if (state.frames.length > MAX_FRAMES) state.frames.splice(0, state.frames.length - MAX_FRAMES);
   const line = document.createElement('div');
   line.textContent = `${msg.seq} ${msg.t}${turn !== undefined ? ` ${turn}` : ''}${msg.t === 'error' ? ` ${msg.code}: ${msg.message}` : ''}`;
   log.prepend(line);
@@ -72,12 +78,15 @@ function showAnswer(turn: string): void {
 function onFrame(msg: ServerMessage): void {
   logFrame(msg);
   switch (msg.t) {
-    case 'turn.started':
+    case 'turn.started': {
       running = msg.turn;
       state.answers[msg.turn] = '';
+      const turns = Object.keys(state.answers);
+      for (const old of turns.slice(0, Math.max(0, turns.length - MAX_ANSWERS))) delete state.answers[old];
       showAnswer(msg.turn);
       cancel.disabled = false;
       break;
+    }
     case 'gen.token':
       state.answers[msg.turn] = (state.answers[msg.turn] ?? '') + msg.text;
       if (msg.turn === running) showAnswer(msg.turn);
@@ -100,6 +109,7 @@ function onFrame(msg: ServerMessage): void {
     case 'asr.final':
       transcript.textContent = msg.text;
       state.finals.push(msg.text);
+      if (state.finals.length > MAX_FINALS) state.finals.shift();
       break;
     case 'detect.boxes':
       if (picture) canvas.getContext('2d')?.drawImage(picture, 0, 0);
@@ -111,9 +121,21 @@ function onFrame(msg: ServerMessage): void {
       break;
     case 'error':
       state.error = `${msg.code}: ${msg.message}`;
+      notice.textContent = state.error;
+      // An error naming the running turn ended it (SPEC §4).
+      if (msg.turn !== undefined && msg.turn === running) {
+        running = undefined;
+        cancel.disabled = true;
+      }
+      break;
+    case 'goaway':
+      notice.textContent =
+        msg.reason === 'max_session'
+          ? `this session ends in ${Math.round(msg.time_left_ms / 1000)} s (maximum duration): reload for a new one`
+          : `the gateway closes this connection in ${Math.round(msg.time_left_ms / 1000)} s (${msg.reason})`;
       break;
     default:
-      break; // vad, intent.update, plan.step, turn.metrics, asr.lag, pong, goaway: in the log only
+      break; // vad, intent.update, plan.step, turn.metrics, asr.lag, pong: in the log only
   }
 }
 
@@ -130,8 +152,13 @@ async function connect(): Promise<void> {
   c.onClose((code, reason) => {
     setStatus('closed', `closed (${code}${reason ? ` ${reason}` : ''}); reload to start a new session`);
     send.disabled = true;
+    cancel.disabled = true;
     micButton.disabled = true;
     imageInput.disabled = true;
+    // The microphone stops itself (mic.ts); the button shows it.
+    mic = undefined;
+    micButton.textContent = 'Start microphone';
+    level.style.width = '0';
   });
   setStatus('ready', `session ${c.ready.session_id} · models ${c.ready.models.map((m) => m.id).join(', ')}`);
   send.disabled = false;
@@ -166,9 +193,9 @@ micButton.addEventListener('click', () => {
       micButton.textContent = 'Stop microphone';
     } catch (err) {
       state.error = (err as Error).message;
-      status.textContent = `microphone: ${(err as Error).message}`;
+      notice.textContent = `microphone: ${(err as Error).message}`;
     } finally {
-      micButton.disabled = false;
+      micButton.disabled = !client.open;
     }
   })();
 });
@@ -177,8 +204,22 @@ imageInput.addEventListener('change', () => {
   void (async () => {
     const file = imageInput.files?.[0];
     if (!client || !file) return;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const bitmap = await createImageBitmap(file);
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch {
+      notice.textContent = 'that file is not an image this browser can read';
+      return;
+    }
+    // Over the gateway's limit (a phone photo often is): re-encode smaller rather than have the
+    // frame refused (or, past max_frame_bytes, the connection closed).
+    const bytes = await fitImage(file, bitmap, client.ready.limits.max_image_bytes);
+    if (bytes === undefined) {
+      bitmap.close();
+      notice.textContent = `the image is larger than the gateway accepts (${client.ready.limits.max_image_bytes} bytes) even re-encoded`;
+      return;
+    }
+    picture?.close();
     picture = bitmap;
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;
@@ -187,5 +228,21 @@ imageInput.addEventListener('change', () => {
     client.putImage(imageId, bytes);
   })();
 });
+
+/** The file's bytes when they fit `limit`, else a JPEG re-encoding at most 2048 px on its longest
+ *  side (then 1024), or undefined when even that does not fit. */
+async function fitImage(file: File, bitmap: ImageBitmap, limit: number): Promise<Uint8Array | undefined> {
+  if (file.size <= limit) return new Uint8Array(await file.arrayBuffer());
+  for (const side of [2048, 1024]) {
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    const c = document.createElement('canvas');
+    c.width = Math.max(1, Math.round(bitmap.width * scale));
+    c.height = Math.max(1, Math.round(bitmap.height * scale));
+    c.getContext('2d')?.drawImage(bitmap, 0, 0, c.width, c.height);
+    const blob = await new Promise<Blob | null>((resolve) => c.toBlob(resolve, 'image/jpeg', 0.88));
+    if (blob !== null && blob.size <= limit) return new Uint8Array(await blob.arrayBuffer());
+  }
+  return undefined;
+}
 
 void connect();

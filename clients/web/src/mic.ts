@@ -40,7 +40,8 @@ registerProcessor('vlp-pcm16-frames', VlpPcm16Frames);
 export interface Microphone {
   /** The sample rate declared in audio.start. */
   readonly sampleRate: number;
-  /** Stops capture and sends audio.end (the utterance in progress is still transcribed). */
+  /** Stops capture and sends audio.end (the utterance in progress is still transcribed); also
+   *  runs by itself when the connection closes (then without audio.end). Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -49,54 +50,77 @@ export interface MicrophoneOptions {
   task?: 'transcribe' | 'translate';
   /** Called with each frame's RMS level, 0..1 (for a meter). */
   onLevel?: (rms: number) => void;
+  /** Called once capture has stopped, whoever stopped it. */
+  onStopped?: () => void;
 }
 
-/** Asks for the microphone and streams it to the gateway until stop(). Rejects when the user
- *  denies access or the browser cannot capture. */
+/** Asks for the microphone and streams it to the gateway until stop(). Call it from a user
+ *  gesture (a click): the AudioContext is created first, synchronously, so the browser lets it run.
+ *  Rejects, with nothing left open, when the user denies access or the browser cannot capture. */
 export async function startMicrophone(client: VlpBrowserClient, opts: MicrophoneOptions = {}): Promise<Microphone> {
-  const media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
-  let ctx: AudioContext;
+  let ctx = newContext(16000);
+  void ctx.resume().catch(() => undefined);
+  let media: MediaStream | undefined;
   try {
-    ctx = new AudioContext({ sampleRate: 16000 });
-  } catch {
-    ctx = new AudioContext(); // a browser that cannot run at 16 kHz: the device rate if vlp takes it
-  }
-  const rate = ctx.sampleRate;
-  if (!PCM_RATES.has(rate)) {
-    media.getTracks().forEach((t) => t.stop());
-    await ctx.close();
-    throw new Error(`the browser captures at ${rate} Hz; vlp.v1 takes pcm16 at 8, 16, 24 or 48 kHz`);
-  }
-  // A context made outside a user gesture (or after an await) may start suspended.
-  if (ctx.state === 'suspended') await ctx.resume();
-  const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
-  try {
-    await ctx.audioWorklet.addModule(url);
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-  const source = ctx.createMediaStreamSource(media);
-  const node = new AudioWorkletNode(ctx, 'vlp-pcm16-frames', { processorOptions: { frameSamples: (rate * FRAME_MS) / 1000 }, numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1 });
-  client.startAudio({ encoding: 'pcm16', sample_rate: rate, channels: 1 }, { ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
-  node.port.onmessage = (ev: MessageEvent<ArrayBuffer>) => {
-    const bytes = new Uint8Array(ev.data);
-    client.sendAudio(bytes);
-    if (opts.onLevel) opts.onLevel(rms(new Int16Array(ev.data)));
-  };
-  source.connect(node);
-  let stopped = false;
-  return {
-    sampleRate: rate,
-    async stop() {
+    media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+    let source: MediaStreamAudioSourceNode;
+    try {
+      source = ctx.createMediaStreamSource(media);
+    } catch {
+      // Some browsers refuse a context rate other than the device's: capture at the device rate.
+      await ctx.close();
+      ctx = newContext(undefined);
+      void ctx.resume().catch(() => undefined);
+      source = ctx.createMediaStreamSource(media);
+    }
+    const rate = ctx.sampleRate;
+    if (!PCM_RATES.has(rate)) throw new Error(`the browser captures at ${rate} Hz; vlp.v1 takes pcm16 at 8, 16, 24 or 48 kHz`);
+    const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
+    try {
+      await ctx.audioWorklet.addModule(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+    const node = new AudioWorkletNode(ctx, 'vlp-pcm16-frames', { processorOptions: { frameSamples: (rate * FRAME_MS) / 1000 }, numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1 });
+    if (!client.open) throw new Error('the connection to the gateway is closed');
+    client.startAudio({ encoding: 'pcm16', sample_rate: rate, channels: 1 }, { ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
+    node.port.onmessage = (ev: MessageEvent<ArrayBuffer>) => {
+      client.sendAudio(new Uint8Array(ev.data));
+      if (opts.onLevel) opts.onLevel(rms(new Int16Array(ev.data)));
+    };
+    source.connect(node);
+    const capture = { ctx, media };
+    let stopped = false;
+    const halt = async (sendEnd: boolean): Promise<void> => {
       if (stopped) return;
       stopped = true;
+      offClose();
       node.port.onmessage = null;
       source.disconnect();
-      media.getTracks().forEach((t) => t.stop());
-      await ctx.close();
-      client.endAudio();
-    },
-  };
+      capture.media.getTracks().forEach((t) => t.stop());
+      await capture.ctx.close().catch(() => undefined);
+      if (sendEnd) client.endAudio();
+      opts.onStopped?.();
+    };
+    // The connection closed: nothing more can be sent, so the microphone is released.
+    const offClose = client.onClose(() => void halt(false));
+    return { sampleRate: rate, stop: () => halt(true) };
+  } catch (err) {
+    media?.getTracks().forEach((t) => t.stop());
+    await ctx.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function newContext(sampleRate: number | undefined): AudioContext {
+  if (sampleRate !== undefined) {
+    try {
+      return new AudioContext({ sampleRate });
+    } catch {
+      // this browser cannot run a context at that rate: the device's
+    }
+  }
+  return new AudioContext();
 }
 
 function rms(pcm: Int16Array): number {

@@ -10,11 +10,15 @@ function color(id: number): [number, number, number] {
   return COLORS[id % COLORS.length] as [number, number, number];
 }
 
+/** One off-screen layer reused for every mask (a full-size canvas per mask would cost tens of MB
+ *  on a large photo). */
+let layer: HTMLCanvasElement | undefined;
+
 /** Paints one instance's mask (semi-transparent) onto the canvas, scaled to its size. */
 export function drawMask(canvas: HTMLCanvasElement, msg: MaskFrameMsg): void {
   const [h, w] = msg.rle.size;
   const mask = decodeCounts(stringToCounts(msg.rle.counts), h, w);
-  const layer = document.createElement('canvas');
+  layer ??= document.createElement('canvas');
   layer.width = w;
   layer.height = h;
   const lctx = layer.getContext('2d');

@@ -2,7 +2,7 @@
 // for the browser), hello → ready, every later server frame to the listeners, typed senders for
 // turns, images and audio, acks. Browsers cannot set headers on a WebSocket upgrade, so a client
 // token (POST /v1/client_tokens, minted by your server with an API key) travels as `?token=`.
-// No Node APIs: bundled by clients/browser/bundle.ts.
+// No Node APIs: bundled by clients/web/bundle.ts.
 import { createClientCodec, type ClientCodec } from '../../../protocol/codec.ts';
 import {
   SUBPROTOCOL_MSGPACK,
@@ -74,14 +74,18 @@ export class VlpBrowserClient {
   /** Opens the socket, sends hello and resolves on ready (rejects on an error frame, a close or
    *  the timeout). `url` is the gateway's WebSocket URL, e.g. ws://host:8080/v1/ws. */
   static connect(url: string, opts: BrowserConnectOptions = {}): Promise<VlpBrowserClient> {
-    const target = new URL(url);
-    if (opts.token !== undefined) target.searchParams.set('token', opts.token);
-    const codec = createClientCodec(SUBPROTOCOL_MSGPACK);
-    const ws = new WebSocket(target.toString(), [SUBPROTOCOL_MSGPACK]);
+    let ws: WebSocket;
+    try {
+      const target = new URL(url);
+      if (opts.token !== undefined) target.searchParams.set('token', opts.token);
+      ws = new WebSocket(target.toString(), [SUBPROTOCOL_MSGPACK]);
+    } catch (err) {
+      return Promise.reject(new VlpBrowserError(`cannot open ${url}: ${(err as Error).message}`, 'BAD_URL'));
+    }
     ws.binaryType = 'arraybuffer';
+    const codec = createClientCodec(SUBPROTOCOL_MSGPACK);
     return new Promise<VlpBrowserClient>((resolve, reject) => {
       let settled = false;
-      const early: ServerMessage[] = [];
       const fail = (err: VlpBrowserError): void => {
         if (settled) return;
         settled = true;
@@ -99,15 +103,14 @@ export class VlpBrowserClient {
         if (!r.ok) return; // a newer server's frame: ignored
         const msg = r.msg;
         if (settled) return;
-        if (msg.t === 'error' && msg.fatal) return fail(new VlpBrowserError(msg.message, msg.code));
-        if (msg.t !== 'ready') {
-          early.push(msg);
-          return;
-        }
+        // Before ready the gateway sends only errors about the hello (SESSION_OPTION_INVALID, at
+        // capacity, …): the session did not start.
+        if (msg.t === 'error') return fail(new VlpBrowserError(msg.message, msg.code));
+        if (msg.t !== 'ready') return;
         settled = true;
         clearTimeout(timer);
         const client = new VlpBrowserClient(ws, codec, msg, opts.ackEvery ?? 64);
-        client.attach(early);
+        client.attach();
         resolve(client);
       };
       ws.onclose = (ev) => fail(new VlpBrowserError(`the gateway closed the connection (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`, String(ev.code)));
@@ -115,7 +118,7 @@ export class VlpBrowserClient {
     });
   }
 
-  private attach(early: ServerMessage[]): void {
+  private attach(): void {
     this.ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       const r = this.codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
       if (r.ok) this.deliver(r.msg);
@@ -125,15 +128,18 @@ export class VlpBrowserClient {
       for (const l of this.closeListeners) l(ev.code, ev.reason);
     };
     this.lastSeq = this.ready.seq;
-    // Frames that came with ready (seq 0 errors) are delivered once a listener can exist.
-    queueMicrotask(() => {
-      for (const m of early) this.deliver(m);
-    });
   }
 
   private deliver(msg: ServerMessage): void {
     if (msg.seq > this.lastSeq) this.lastSeq = msg.seq;
-    for (const l of this.frameListeners) l(msg);
+    for (const l of this.frameListeners) {
+      try {
+        l(msg);
+      } catch (err) {
+        // One failing listener must not starve the others (or the acks).
+        console.error('vlp: a frame listener threw', err);
+      }
+    }
     if (msg.seq > 0 && ++this.sinceAck >= this.ackEvery) {
       this.sinceAck = 0;
       this.send({ t: 'ack', seq: this.lastSeq });
