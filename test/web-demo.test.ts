@@ -4,6 +4,8 @@
 // streams the microphone (Chromium's fake capture device playing a spoken clip) through the
 // gateway's VAD and the simulated WhisperLive into a voice turn. .ci/run installs chromium.
 import { existsSync } from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +24,9 @@ function chromiumPath(): string {
 
 interface DemoState {
   status: string;
-  frames: { t: string; turn?: string }[];
+  resumes: number;
+  readySeqs: number[];
+  frames: { seq: number; t: string; turn?: string }[];
   answers: Record<string, string>;
   finals: string[];
   masksDrawn: number;
@@ -180,6 +184,63 @@ describe('browser demo in Chromium', () => {
       await without.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'failed', undefined, { timeout: 15_000 });
       expect(await without.textContent('#status')).toMatch(/could not connect/);
       await without.close();
+    }, 40_000);
+  });
+
+  describe('a dropped connection', () => {
+    let slow: Stack;
+    let proxy: net.Server;
+    const sockets = new Set<net.Socket>();
+    beforeAll(async () => {
+      // 40 tokens at 40 ms each: the connection drops in the middle of the answer.
+      slow = await startStack('uws', { sim: { ttftMs: 20, itlMs: 40, jitter: 0 } });
+      const gwPort = Number(new URL(slow.url).port);
+      proxy = net.createServer((client) => {
+        const upstream = net.connect(gwPort, '127.0.0.1');
+        sockets.add(client).add(upstream);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        const end = (): void => {
+          client.destroy();
+          upstream.destroy();
+        };
+        for (const s of [client, upstream]) {
+          s.on('error', end);
+          s.on('close', end);
+        }
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    });
+    afterAll(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+      await slow.close();
+    });
+
+    it('is resumed by the SDK: the answer continues with every frame exactly once, in seq order', async () => {
+      const port = (proxy.address() as AddressInfo).port;
+      const p = await browser.newPage();
+      await p.goto(`${web.url}?gw=${encodeURIComponent(`ws://127.0.0.1:${port}/v1/ws`)}`);
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+      await p.fill('#question', 'tell me a story');
+      await p.click('#send');
+      await p.waitForFunction(() => ((globalThis as unknown as PageGlobals).vlpDemo?.frames.filter((f) => f.t === 'gen.token').length ?? 0) >= 5, undefined, { timeout: 15_000 });
+      // The network drops (no close frame): the browser sees 1006.
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.frames.some((f) => f.t === 'gen.done') === true, undefined, { timeout: 20_000 });
+      const s = await demo(p);
+      expect(s.resumes).toBe(1);
+      expect(s.status).toBe('ready');
+      // Every seq from the first ready to the last frame exactly once: the frames delivered (no
+      // duplicate from the replay) and the two readys (the resumed one precedes the replay).
+      const delivered = s.frames.map((f) => f.seq).filter((q) => q > 0);
+      expect(new Set(delivered).size).toBe(delivered.length);
+      const all = [...delivered, ...s.readySeqs].sort((a, b) => a - b);
+      expect(s.readySeqs).toHaveLength(2);
+      expect(all).toEqual(Array.from({ length: all.length }, (_, i) => (all[0] as number) + i));
+      expect(s.error).toBeUndefined();
+      await p.close();
     }, 40_000);
   });
 });

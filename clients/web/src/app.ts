@@ -8,9 +8,13 @@ import { drawBoxes, drawMask } from './overlay.ts';
 import { VlpBrowserClient } from './sdk.ts';
 
 interface DemoState {
-  status: 'connecting' | 'ready' | 'closed' | 'failed';
-  /** Every frame's type (and turn), in order. */
-  frames: { t: string; turn?: string }[];
+  status: 'connecting' | 'ready' | 'resuming' | 'closed' | 'failed';
+  /** Resumes completed after a dropped connection. */
+  resumes: number;
+  /** seq of each ready (the first, then one per resume: it precedes the replayed frames). */
+  readySeqs: number[];
+  /** Every frame's seq, type (and turn), in order (the last MAX_FRAMES). */
+  frames: { seq: number; t: string; turn?: string }[];
   /** Answer text per turn. */
   answers: Record<string, string>;
   finals: string[];
@@ -18,7 +22,7 @@ interface DemoState {
   error?: string;
 }
 
-const state: DemoState = { status: 'connecting', frames: [], answers: {}, finals: [], masksDrawn: 0 };
+const state: DemoState = { status: 'connecting', resumes: 0, readySeqs: [], frames: [], answers: {}, finals: [], masksDrawn: 0 };
 /** Bounds of what the page keeps (a session may run for hours with the microphone open). */
 const MAX_FRAMES = 2000;
 const MAX_ANSWERS = 50;
@@ -63,7 +67,7 @@ function setStatus(s: DemoState['status'], text: string): void {
 
 function logFrame(msg: ServerMessage): void {
   const turn = 'turn' in msg && typeof msg.turn === 'string' ? msg.turn : undefined;
-  state.frames.push(turn === undefined ? { t: msg.t } : { t: msg.t, turn });
+  state.frames.push(turn === undefined ? { seq: msg.seq, t: msg.t } : { seq: msg.seq, t: msg.t, turn });
   if (state.frames.length > MAX_FRAMES) state.frames.splice(0, state.frames.length - MAX_FRAMES);
   const line = document.createElement('div');
   line.textContent = `${msg.seq} ${msg.t}${turn !== undefined ? ` ${turn}` : ''}${msg.t === 'error' ? ` ${msg.code}: ${msg.message}` : ''}`;
@@ -160,7 +164,17 @@ async function connect(): Promise<void> {
     micButton.textContent = 'Start microphone';
     level.style.width = '0';
   });
-  setStatus('ready', `session ${c.ready.session_id} · models ${c.ready.models.map((m) => m.id).join(', ')}`);
+  const readyText = (): string => `session ${c.ready.session_id} · models ${c.ready.models.map((m) => m.id).join(', ')}`;
+  c.onState((st) => {
+    if (st === 'resuming') setStatus('resuming', 'connection lost: resuming the session…');
+    else if (st === 'open') {
+      state.resumes++;
+      state.readySeqs.push(c.ready.seq);
+      setStatus('ready', `${readyText()} · resumed`);
+    }
+  });
+  state.readySeqs.push(c.ready.seq);
+  setStatus('ready', readyText());
   send.disabled = false;
   micButton.disabled = false;
   imageInput.disabled = false;

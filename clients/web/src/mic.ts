@@ -83,7 +83,13 @@ export async function startMicrophone(client: VlpBrowserClient, opts: Microphone
     }
     const node = new AudioWorkletNode(ctx, 'vlp-pcm16-frames', { processorOptions: { frameSamples: (rate * FRAME_MS) / 1000 }, numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1 });
     if (!client.open) throw new Error('the connection to the gateway is closed');
-    client.startAudio({ encoding: 'pcm16', sample_rate: rate, channels: 1 }, { ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
+    const declare = (): void =>
+      client.startAudio({ encoding: 'pcm16', sample_rate: rate, channels: 1 }, { ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
+    declare();
+    // An audio stream belongs to its connection (SPEC §12): after a resume, declare it again.
+    const offState = client.onState((st) => {
+      if (st === 'open') declare();
+    });
     node.port.onmessage = (ev: MessageEvent<ArrayBuffer>) => {
       client.sendAudio(new Uint8Array(ev.data));
       if (opts.onLevel) opts.onLevel(rms(new Int16Array(ev.data)));
@@ -95,6 +101,7 @@ export async function startMicrophone(client: VlpBrowserClient, opts: Microphone
       if (stopped) return;
       stopped = true;
       offClose();
+      offState();
       node.port.onmessage = null;
       source.disconnect();
       capture.media.getTracks().forEach((t) => t.stop());

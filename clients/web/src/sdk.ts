@@ -15,8 +15,9 @@ import {
 } from '../../../protocol/messages.ts';
 
 export interface BrowserConnectOptions {
-  /** A client token for a gateway with client authentication (sent as ?token=). */
-  token?: string;
+  /** A client token for a gateway with client authentication (sent as ?token=), or a function
+   *  that returns a fresh one (called for every connection, resumes included). */
+  token?: string | (() => string | Promise<string>);
   /** Client name for the gateway's logs. */
   client?: string;
   options?: SessionOptions;
@@ -24,6 +25,9 @@ export interface BrowserConnectOptions {
   connectTimeoutMs?: number;
   /** Acknowledge every this many frames (lets the gateway free its replay buffer). Default 64. */
   ackEvery?: number;
+  /** When the connection drops (1006, or 4008 slow consumer), reconnect and resume the session
+   *  within its resume window, replaying the frames missed (SPEC §12). Default true. */
+  resume?: boolean;
 }
 
 export interface AskOptions {
@@ -35,14 +39,19 @@ export interface AskOptions {
   params?: GenParams;
 }
 
+/** open: frames flow; resuming: the connection dropped and the session is being resumed
+ *  (send() returns false meanwhile); closed: for good (onClose has fired). */
+export type ConnectionState = 'open' | 'resuming' | 'closed';
+
 type FrameListener = (msg: ServerMessage) => void;
+type CloseListener = (code: number, reason: string) => void;
+type StateListener = (state: ConnectionState) => void;
 
 /** The codec's frame is a view into its reused encode buffer (never a SharedArrayBuffer);
  *  WebSocket.send copies the bytes before it returns. */
 function sendFrame(ws: WebSocket, frame: Uint8Array | string): void {
   ws.send(frame as Uint8Array<ArrayBuffer> | string);
 }
-type CloseListener = (code: number, reason: string) => void;
 
 /** Thrown by connect() when the gateway refuses or the handshake does not complete. */
 export class VlpBrowserError extends Error {
@@ -56,81 +65,157 @@ export class VlpBrowserError extends Error {
   }
 }
 
+/** Close codes after which a resume can work (SPEC §11): a lost connection, a slow consumer. */
+const RESUMABLE = new Set([1006, 4008]);
+/** First wait before a resume attempt, ms (doubles per attempt, at most 4 s). */
+const RESUME_FIRST_WAIT_MS = 250;
+
+async function tokenOf(token: BrowserConnectOptions['token']): Promise<string | undefined> {
+  return typeof token === 'function' ? await token() : token;
+}
+
+/** Opens a socket, sends `hello`, resolves on ready. */
+async function handshake(url: string, hello: ClientMessage, opts: BrowserConnectOptions, codec: ClientCodec): Promise<{ ws: WebSocket; ready: ReadyMsg }> {
+  let ws: WebSocket;
+  try {
+    const target = new URL(url);
+    const token = await tokenOf(opts.token);
+    if (token !== undefined) target.searchParams.set('token', token);
+    ws = new WebSocket(target.toString(), [SUBPROTOCOL_MSGPACK]);
+  } catch (err) {
+    throw new VlpBrowserError(`cannot open ${url}: ${(err as Error).message}`, 'BAD_URL');
+  }
+  ws.binaryType = 'arraybuffer';
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: VlpBrowserError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.close();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new VlpBrowserError('no ready from the gateway in time', 'TIMEOUT')), opts.connectTimeoutMs ?? 10_000);
+    ws.onopen = () => sendFrame(ws, codec.encode(hello));
+    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+      const r = codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
+      if (!r.ok || settled) return; // a newer server's frame: ignored
+      const msg = r.msg;
+      // Before ready the gateway sends only errors about the hello (SESSION_OPTION_INVALID, at
+      // capacity, a failed resume…): the session did not start.
+      if (msg.t === 'error') return fail(new VlpBrowserError(msg.message, msg.code));
+      if (msg.t !== 'ready') return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ws, ready: msg });
+    };
+    ws.onclose = (ev) => fail(new VlpBrowserError(`the gateway closed the connection (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`, String(ev.code)));
+    ws.onerror = () => undefined; // a close always follows, with its code
+  });
+}
+
 export class VlpBrowserClient {
   private readonly frameListeners = new Set<FrameListener>();
   private readonly closeListeners = new Set<CloseListener>();
+  private readonly stateListeners = new Set<StateListener>();
   private turnCount = 0;
   private sinceAck = 0;
+  /** Highest seq delivered: frames at or below it (a replay's duplicates) are dropped. */
   private lastSeq = 0;
   private closedWith: { code: number; reason: string } | undefined;
+  private closing = false;
+  private stateNow: ConnectionState = 'open';
 
   private constructor(
-    private readonly ws: WebSocket,
+    private ws: WebSocket,
     private readonly codec: ClientCodec,
-    readonly ready: ReadyMsg,
-    private readonly ackEvery: number,
-  ) {}
+    /** The latest ready (a resume brings a new one; its resume_token is the one to use). */
+    public ready: ReadyMsg,
+    private readonly url: string,
+    private readonly opts: BrowserConnectOptions,
+  ) {
+    this.lastSeq = ready.seq;
+    this.attach();
+  }
 
   /** Opens the socket, sends hello and resolves on ready (rejects on an error frame, a close or
    *  the timeout). `url` is the gateway's WebSocket URL, e.g. ws://host:8080/v1/ws. */
-  static connect(url: string, opts: BrowserConnectOptions = {}): Promise<VlpBrowserClient> {
-    let ws: WebSocket;
-    try {
-      const target = new URL(url);
-      if (opts.token !== undefined) target.searchParams.set('token', opts.token);
-      ws = new WebSocket(target.toString(), [SUBPROTOCOL_MSGPACK]);
-    } catch (err) {
-      return Promise.reject(new VlpBrowserError(`cannot open ${url}: ${(err as Error).message}`, 'BAD_URL'));
-    }
-    ws.binaryType = 'arraybuffer';
+  static async connect(url: string, opts: BrowserConnectOptions = {}): Promise<VlpBrowserClient> {
     const codec = createClientCodec(SUBPROTOCOL_MSGPACK);
-    return new Promise<VlpBrowserClient>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: VlpBrowserError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ws.close();
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(new VlpBrowserError('no ready from the gateway in time', 'TIMEOUT')), opts.connectTimeoutMs ?? 10_000);
-      ws.onopen = () => {
-        const hello: ClientMessage = { t: 'hello', client: opts.client ?? 'vlp-browser', ...(opts.options !== undefined && { options: opts.options }) };
-        sendFrame(ws, codec.encode(hello));
-      };
-      ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
-        const r = codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
-        if (!r.ok) return; // a newer server's frame: ignored
-        const msg = r.msg;
-        if (settled) return;
-        // Before ready the gateway sends only errors about the hello (SESSION_OPTION_INVALID, at
-        // capacity, …): the session did not start.
-        if (msg.t === 'error') return fail(new VlpBrowserError(msg.message, msg.code));
-        if (msg.t !== 'ready') return;
-        settled = true;
-        clearTimeout(timer);
-        const client = new VlpBrowserClient(ws, codec, msg, opts.ackEvery ?? 64);
-        client.attach();
-        resolve(client);
-      };
-      ws.onclose = (ev) => fail(new VlpBrowserError(`the gateway closed the connection (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`, String(ev.code)));
-      ws.onerror = () => undefined; // a close always follows, with its code
-    });
+    const hello: ClientMessage = { t: 'hello', client: opts.client ?? 'vlp-browser', ...(opts.options !== undefined && { options: opts.options }) };
+    const { ws, ready } = await handshake(url, hello, opts, codec);
+    return new VlpBrowserClient(ws, codec, ready, url, opts);
+  }
+
+  get state(): ConnectionState {
+    return this.stateNow;
+  }
+
+  private setState(s: ConnectionState): void {
+    if (s === this.stateNow) return;
+    this.stateNow = s;
+    for (const l of this.stateListeners) l(s);
   }
 
   private attach(): void {
-    this.ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+    const ws = this.ws;
+    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       const r = this.codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
       if (r.ok) this.deliver(r.msg);
     };
-    this.ws.onclose = (ev) => {
-      this.closedWith = { code: ev.code, reason: ev.reason };
-      for (const l of this.closeListeners) l(ev.code, ev.reason);
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      const canResume = !this.closing && this.opts.resume !== false && RESUMABLE.has(ev.code) && this.ready.limits.resume_window_ms > 0;
+      if (canResume) void this.resumeSession();
+      else this.finish(ev.code, ev.reason);
     };
-    this.lastSeq = this.ready.seq;
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.closedWith) return;
+    this.closedWith = { code, reason };
+    this.setState('closed');
+    for (const l of this.closeListeners) l(code, reason);
+  }
+
+  /** Reconnects with hello.resume until it works, is refused, or the resume window runs out. */
+  private async resumeSession(): Promise<void> {
+    this.setState('resuming');
+    const deadline = Date.now() + this.ready.limits.resume_window_ms;
+    let wait = RESUME_FIRST_WAIT_MS;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, wait));
+      if (this.closing) return this.finish(1000, '');
+      const hello: ClientMessage = {
+        t: 'hello',
+        client: this.opts.client ?? 'vlp-browser',
+        resume: { session_id: this.ready.session_id, token: this.ready.resume_token, last_seq: this.lastSeq },
+      };
+      try {
+        const { ws, ready } = await handshake(this.url, hello, this.opts, this.codec);
+        if (this.closing) {
+          ws.close(1000);
+          return this.finish(1000, '');
+        }
+        this.ws = ws;
+        this.ready = ready;
+        this.sinceAck = 0;
+        this.attach();
+        this.setState('open');
+        return;
+      } catch (err) {
+        const code = err instanceof VlpBrowserError ? err.code : '';
+        // Refused (the session is gone, expired, the token is wrong): start a new session.
+        if (code === 'SESSION_RESUME_FAILED') return this.finish(4001, 'SESSION_RESUME_FAILED');
+        if (Date.now() + wait > deadline) return this.finish(1006, 'could not resume within the resume window');
+        wait = Math.min(wait * 2, 4000);
+      }
+    }
   }
 
   private deliver(msg: ServerMessage): void {
+    // A resume replays from last_seq + 1; anything at or below it was delivered already.
+    if (msg.seq > 0 && msg.seq <= this.lastSeq) return;
     if (msg.seq > this.lastSeq) this.lastSeq = msg.seq;
     for (const l of this.frameListeners) {
       try {
@@ -140,7 +225,7 @@ export class VlpBrowserClient {
         console.error('vlp: a frame listener threw', err);
       }
     }
-    if (msg.seq > 0 && ++this.sinceAck >= this.ackEvery) {
+    if (msg.seq > 0 && ++this.sinceAck >= (this.opts.ackEvery ?? 64)) {
       this.sinceAck = 0;
       this.send({ t: 'ack', seq: this.lastSeq });
     }
@@ -152,10 +237,17 @@ export class VlpBrowserClient {
     return () => this.frameListeners.delete(listener);
   }
 
+  /** Fires once, when the connection is closed for good (after a failed resume, if any). */
   onClose(listener: CloseListener): () => void {
     if (this.closedWith) queueMicrotask(() => listener(this.closedWith?.code ?? 1006, this.closedWith?.reason ?? ''));
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
+  }
+
+  /** open → resuming → open while a dropped connection is resumed; closed at the end. */
+  onState(listener: StateListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   get open(): boolean {
@@ -211,6 +303,7 @@ export class VlpBrowserClient {
   }
 
   close(): void {
-    this.ws.close(1000);
+    this.closing = true;
+    if (this.stateNow === 'open') this.ws.close(1000);
   }
 }
