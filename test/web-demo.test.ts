@@ -93,6 +93,16 @@ describe('browser demo in Chromium', () => {
     expect((await fetch(`${web.url}nope`)).status).toBe(404);
   });
 
+  it('serves the SDK as an ES module that a page of your own can import', async () => {
+    // A page of another origin (about:blank, no CSP) imports it with a module script.
+    const other = await browser.newPage();
+    await other.addScriptTag({ type: 'module', content: `import * as m from '${web.url}vlp-browser.js'; globalThis.sdkNames = Object.keys(m).sort();` });
+    await other.waitForFunction(() => (globalThis as unknown as { sdkNames?: string[] }).sdkNames !== undefined, undefined, { timeout: 5000 });
+    const names = await other.evaluate(() => (globalThis as unknown as { sdkNames: string[] }).sdkNames);
+    expect(names).toEqual(['VlpBrowserClient', 'VlpBrowserError', 'drawBoxes', 'drawMask', 'startMicrophone']);
+    await other.close();
+  });
+
   it('streams a typed answer into the page', async () => {
     await page.fill('#question', 'hello there, how are you?');
     await page.click('#send');

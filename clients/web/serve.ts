@@ -22,7 +22,7 @@ export async function startWebServer(opts: { port?: number; host?: string; asset
   const assets = opts.assets ?? (await bundleWebAssets());
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = path === '/' || path === '/index.html' ? 'index.html' : path === '/app.js' ? 'app.js' : undefined;
+    const file = path === '/' || path === '/index.html' ? 'index.html' : path === '/app.js' || path === '/vlp-browser.js' ? (path.slice(1) as 'app.js' | 'vlp-browser.js') : undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -33,13 +33,15 @@ export async function startWebServer(opts: { port?: number; host?: string; asset
     }
     const body = assets[file];
     res.writeHead(200, {
-      'content-type': file === 'app.js' ? 'text/javascript; charset=utf-8' : 'text/html; charset=utf-8',
+      'content-type': file === 'index.html' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
       // The page's URL may carry ?token=: never send it on as a referrer.
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-cache',
+      // The SDK is a public library: pages of other origins may import it.
+      ...(file === 'vlp-browser.js' && { 'access-control-allow-origin': '*' }),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
