@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer, type WebServer } from '../clients/web/serve.ts';
+import type { DemoState } from '../clients/web/src/demo-state.ts';
 import { clipFiles, ensureAudioClips } from '../sim/asr/index.ts';
 import { startStack, type Stack } from './harness.ts';
 import { authStack, mintedToken } from './auth-helpers.ts';
@@ -20,17 +21,6 @@ function chromiumPath(): string {
   const found = candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
   if (!found) throw new Error('no Chromium found: install Debian\'s chromium (.ci/run does) or set CHROMIUM_PATH');
   return found;
-}
-
-interface DemoState {
-  status: string;
-  resumes: number;
-  readySeqs: number[];
-  frames: { seq: number; t: string; turn?: string }[];
-  answers: Record<string, string>;
-  finals: string[];
-  masksDrawn: number;
-  error?: string;
 }
 
 // Page-side functions run in Chromium (this file is compiled without the DOM library, so they see

@@ -3,24 +3,10 @@
 // it. Query parameters: gw (WebSocket URL, default ws://<this host>:8080/v1/ws), token (a client
 // token for a gateway with authentication). window.vlpDemo exposes what the page saw, for tests.
 import type { ServerMessage } from '../../../protocol/messages.ts';
+import type { DemoState } from './demo-state.ts';
 import { startMicrophone, type Microphone } from './mic.ts';
 import { drawBoxes, drawMask } from './overlay.ts';
 import { VlpBrowserClient } from './sdk.ts';
-
-interface DemoState {
-  status: 'connecting' | 'ready' | 'resuming' | 'closed' | 'failed';
-  /** Resumes completed after a dropped connection. */
-  resumes: number;
-  /** seq of each ready (the first, then one per resume: it precedes the replayed frames). */
-  readySeqs: number[];
-  /** Every frame's seq, type (and turn), in order (the last MAX_FRAMES). */
-  frames: { seq: number; t: string; turn?: string }[];
-  /** Answer text per turn. */
-  answers: Record<string, string>;
-  finals: string[];
-  masksDrawn: number;
-  error?: string;
-}
 
 const state: DemoState = { status: 'connecting', resumes: 0, readySeqs: [], frames: [], answers: {}, finals: [], masksDrawn: 0 };
 /** Bounds of what the page keeps (a session may run for hours with the microphone open). */
