@@ -148,6 +148,15 @@ export interface TurnCancelMsg {
   id?: string;
 }
 
+export interface PlaybackTruncateMsg {
+  t: 'playback.truncate';
+  /** The latest answer's turn (typed or spoken). */
+  turn: string;
+  /** Characters (Unicode code points) of the turn's streamed answer — its gen.token texts in
+   *  order — that the user heard or saw before playback stopped. */
+  heard_chars: number;
+}
+
 export interface AckMsg {
   t: 'ack';
   /** Highest server seq the client has processed; frees the replay buffer up to it. */
@@ -169,6 +178,7 @@ export type ClientMessage =
   | ImagePutMsg
   | TurnStartMsg
   | TurnCancelMsg
+  | PlaybackTruncateMsg
   | AckMsg
   | PingMsg;
 
@@ -406,6 +416,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   'image.put',
   'turn.start',
   'turn.cancel',
+  'playback.truncate',
   'ack',
   'ping',
 ];

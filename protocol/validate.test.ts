@@ -109,6 +109,10 @@ describe('validateClientMessage: fields', () => {
     fails(v({ t: 'audio.chunk', data: 'AAAA' }), 'PROTO_INVALID_FIELD', 'audio.chunk.data must be binary');
     fails(v({ t: 'ping', ts: Number.NaN }), 'PROTO_INVALID_FIELD', 'ping.ts must be a finite number');
     fails(v({ t: 'ack', seq: -1 }), 'PROTO_INVALID_FIELD', 'ack.seq must be a non-negative integer');
+    fails(v({ t: 'playback.truncate', turn: 'v1', heard_chars: -1 }), 'PROTO_INVALID_FIELD', 'playback.truncate.heard_chars must be a non-negative integer');
+    fails(v({ t: 'playback.truncate', turn: 'v1', heard_chars: 2.5 }), 'PROTO_INVALID_FIELD', 'playback.truncate.heard_chars must be a non-negative integer');
+    fails(v({ t: 'playback.truncate', heard_chars: 3 }), 'PROTO_INVALID_FIELD', 'playback.truncate.turn is required');
+    fails(v({ t: 'playback.truncate', turn: 'v1', heard_chars: 3, ms: 200 }), 'PROTO_INVALID_FIELD', /playback\.truncate.*ms/);
     fails(v({ t: 'hello', options: [] }), 'PROTO_INVALID_FIELD', 'hello.options must be a map');
   });
 

@@ -72,6 +72,7 @@ const IMAGE_PUT_KEYS = keys('id', 'data', 'url');
 const TURN_START_KEYS = keys('id', 'text', 'image', 'model', 'params');
 const TURN_CANCEL_KEYS = keys('id');
 const ACK_KEYS = keys('seq');
+const PLAYBACK_TRUNCATE_KEYS = keys('turn', 'heard_chars');
 const PING_KEYS = keys('ts');
 const FORMAT_KEYS = fieldSet('encoding', 'sample_rate', 'channels');
 const OPTION_KEYS = fieldSet('system_prompt', 'model', 'plan', 'speculate', 'barge_in', 'params');
@@ -129,6 +130,9 @@ function build(t: ClientMessageType, o: Rec, limits: ProtocolLimits): ClientMess
     case 'ack':
       checkKeys(o, ACK_KEYS, t);
       return { t, seq: reqCount(o, 'seq', t) };
+    case 'playback.truncate':
+      checkKeys(o, PLAYBACK_TRUNCATE_KEYS, t);
+      return { t, turn: reqId(o, 'turn', t, limits.maxIdChars), heard_chars: reqCount(o, 'heard_chars', t) };
     case 'ping':
       checkKeys(o, PING_KEYS, t);
       return { t, ts: reqNum(o, 'ts', t) };

@@ -242,6 +242,13 @@ export class VlpClient {
     return this.send(turnId === undefined ? { t: 'turn.cancel' } : { t: 'turn.cancel', id: turnId });
   }
 
+  /** The user heard (or saw) only the first `heardChars` characters (code points) of the latest
+   *  answer's streamed text — e.g. its speech stopped at a barge-in: the dialogue history keeps
+   *  only that part (SPEC playback.truncate). */
+  truncatePlayback(turnId: string, heardChars: number): SendResult {
+    return this.send({ t: 'playback.truncate', turn: turnId, heard_chars: heardChars });
+  }
+
   /**
    * Every server frame after ready. Each call returns an independent iterator holding at most
    * maxBacklog (default 10,000) unread frames; past that it throws CLIENT_SLOW_CONSUMER. The

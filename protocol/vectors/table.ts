@@ -80,6 +80,7 @@ export const VECTORS: readonly VectorEntry[] = [
   client('turn.cancel', 'Cancel turn t1.', { t: 'turn.cancel', id: 't1' }),
   client('turn.cancel_running', 'Cancel whatever turn is running.', { t: 'turn.cancel' }),
   client('ack', 'Everything up to seq 17 has been processed.', { t: 'ack', seq: 17 }),
+  client('playback.truncate', 'The user heard the first 42 characters of turn v3\'s answer before speaking over it.', { t: 'playback.truncate', turn: 'v3', heard_chars: 42 }),
   client('ping', 'Application ping carrying a client timestamp (ms).', { t: 'ping', ts: 1712345678901 }),
 
   // ---- server → client

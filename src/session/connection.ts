@@ -144,6 +144,9 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       case 'ack':
         s.outbox.replay.ack(msg.seq);
         return;
+      case 'playback.truncate':
+        s.truncatePlayback(msg);
+        return;
       case 'ping':
         s.send({ t: 'pong', ts: msg.ts });
         return;

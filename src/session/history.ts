@@ -2,7 +2,8 @@
 // total characters so a long conversation cannot grow memory or the prompt without limit.
 import type { ChatMessage } from '../backends/ports.ts';
 
-interface Exchange {
+/** One kept exchange; add() returns it so that its answer can be rewritten later (rewrite()). */
+export interface Exchange {
   user: string;
   assistant: string;
 }
@@ -17,10 +18,26 @@ export class DialogueHistory {
     return this.exchanges.length;
   }
 
-  add(user: string, assistant: string): void {
-    if (this.maxChars === 0) return;
-    this.exchanges.push({ user, assistant });
+  /** Keeps the exchange (the oldest ones go past maxChars); undefined when history is off. */
+  add(user: string, assistant: string): Exchange | undefined {
+    if (this.maxChars === 0) return undefined;
+    const e: Exchange = { user, assistant };
+    this.exchanges.push(e);
     this.chars += user.length + assistant.length;
+    this.trim();
+    return e;
+  }
+
+  /** Replaces a kept exchange's answer (playback.truncate); false when it is no longer kept. */
+  rewrite(e: Exchange, assistant: string): boolean {
+    if (!this.exchanges.includes(e)) return false;
+    this.chars += assistant.length - e.assistant.length;
+    e.assistant = assistant;
+    this.trim();
+    return true;
+  }
+
+  private trim(): void {
     while (this.chars > this.maxChars && this.exchanges.length > 0) {
       const old = this.exchanges.shift() as Exchange;
       this.chars -= old.user.length + old.assistant.length;

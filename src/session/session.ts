@@ -1,7 +1,8 @@
 // One user session: options, dialogue history, the running turn and the outbox. Outlives its
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import { loadPlanning } from '../planning/lazy.ts';
-import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg } from '../../protocol/messages.ts';
+import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg } from '../../protocol/messages.ts';
+import { truncateHeard, type LastAnswer } from './playback.ts';
 export type { TurnKind };
 import { VlpError, type ErrorCode, ERRORS } from '../../protocol/errors.ts';
 import type { GatewayContext } from './context.ts';
@@ -53,6 +54,8 @@ export class Session implements VoiceTurnStarter {
   readonly expiresAt: number;
   /** The session is being ended (expiry.ts): no new turn starts, spoken or typed. */
   private ending = false;
+  /** The latest answer turn that ended, for playback.truncate (playback.ts). */
+  lastAnswer: LastAnswer | undefined;
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
@@ -360,6 +363,15 @@ export class Session implements VoiceTurnStarter {
       run.controller.abort();
     }
     return true;
+  }
+
+  /** playback.truncate: keep only the heard part of the latest answer in the dialogue history. */
+  truncatePlayback(msg: PlaybackTruncateMsg): void {
+    const ref = msg.t;
+    if (this.turn?.id === msg.turn) return this.sendError('TURN_BUSY', `turn ${msg.turn} is still running; truncate it after its gen.done or turn.cancelled`, { turn: msg.turn, ref });
+    const last = this.lastAnswer;
+    if (last?.turn !== msg.turn) return this.sendError('TURN_NOT_FOUND', 'playback.truncate names a turn that is not the latest answer', { turn: msg.turn, ref });
+    truncateHeard(this.history, last, msg);
   }
 
   /** No turn starts from now on (the session is about to end): a waiting spoken turn is dropped

@@ -55,6 +55,8 @@ export async function runTextTurn(
     retries++;
   };
   let visible = 0;
+  /** The gen.token texts, for playback.truncate (playback.ts). */
+  const parts: string[] = [];
   let upstreamTokens = 0;
   let firstAt = -1;
   let outcome: Outcome;
@@ -74,6 +76,7 @@ export async function runTextTurn(
         if (ev.special || ev.text.length === 0) return;
         if (firstAt < 0) firstAt = performance.now();
         s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
+        parts.push(ev.text);
         visible++;
         if (ev.recvAt !== undefined) relay.observe((performance.now() - ev.recvAt) / 1000);
       } else {
@@ -85,7 +88,8 @@ export async function runTextTurn(
     });
     const now = performance.now();
     const answer = stripStop(text, params.stop).trim();
-    if (!capped) s.history.add(userText, answer);
+    const exchange = capped ? undefined : s.history.add(userText, answer);
+    s.lastAnswer = { turn, user: userText, parts, exchange };
     s.send({
       t: 'gen.done',
       turn,
@@ -98,6 +102,9 @@ export async function runTextTurn(
     outcome = 'done';
   } catch (err) {
     ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
+    // Cancelled (a barge-in) or failed mid-answer: out of the history unless the client says what
+    // was heard (playback.truncate).
+    s.lastAnswer = { turn, user: userText, parts, exchange: undefined };
   }
   const end = performance.now();
   sendTurnMetrics(

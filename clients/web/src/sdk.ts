@@ -285,6 +285,13 @@ export class VlpBrowserClient {
     this.send(turnId === undefined ? { t: 'turn.cancel' } : { t: 'turn.cancel', id: turnId });
   }
 
+  /** The user heard (or saw) only the first `heardChars` characters (code points) of the latest
+   *  answer's streamed text, e.g. its speech stopped at a barge-in: the dialogue history keeps only
+   *  that part (SPEC playback.truncate). */
+  truncatePlayback(turnId: string, heardChars: number): boolean {
+    return this.send({ t: 'playback.truncate', turn: turnId, heard_chars: heardChars });
+  }
+
   /** Uploads an image (JPEG, PNG or WebP bytes) under `id`; later turns refer to it. */
   putImage(id: string, bytes: Uint8Array): void {
     this.send({ t: 'image.put', id, data: bytes });
