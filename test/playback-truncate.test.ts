@@ -1,6 +1,7 @@
 // playback.truncate end to end on both transports: the next turn's prompt (its length, as the
 // simulated TGI receives it) holds only the heard part of the previous answer; a cancelled answer
 // enters the history with its heard part; the wrong or the running turn get typed errors.
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorMsg, GenDoneMsg, GenTokenMsg } from '../protocol/messages.ts';
 import type { TransportKind } from '../src/transport/index.ts';
@@ -86,6 +87,23 @@ describe.each<TransportKind>(['ws', 'uws'])('playback.truncate (%s)', (transport
     c.send({ t: 'turn.cancel', id: 'c' });
     await c.waitFor((m) => m.t === 'turn.cancelled' && m.turn === 'c', 5000, from);
     expect(c.frames.slice(from).filter((m) => m.t === 'error')).toHaveLength(1);
+    c.close();
+  });
+
+  it('refuses a detection turn (no tokens streamed) and leaves the answer before it alone', async () => {
+    const c = await RawClient.session(stack.url);
+    await answer(c, 'a', 'hello');
+    const photo = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: 'white' } }).jpeg().toBuffer());
+    c.send({ t: 'image.put', id: 'img', data: photo });
+    const from = c.frames.length;
+    c.send({ t: 'turn.start', id: 'seg', text: 'segment the dog in this picture', image: 'img' });
+    await c.waitFor((m) => m.t === 'gen.done' && m.turn === 'seg', 10_000, from);
+    expect(c.frames.slice(from).some((m) => m.t === 'detect.boxes')).toBe(true);
+    c.send({ t: 'playback.truncate', turn: 'seg', heard_chars: 0 });
+    c.send({ t: 'playback.truncate', turn: 'a', heard_chars: 0 });
+    await c.waitFor((m) => m.t === 'error' && m.turn === 'a', 5000, from);
+    const errors = c.frames.slice(from).filter((m): m is ErrorMsg => m.t === 'error');
+    expect(errors.map((e) => [e.turn, e.code])).toEqual([['seg', 'TURN_NOT_FOUND'], ['a', 'TURN_NOT_FOUND']]);
     c.close();
   });
 });

@@ -11,6 +11,7 @@ export interface Exchange {
 export class DialogueHistory {
   private exchanges: Exchange[] = [];
   private chars = 0;
+  private changes = 0;
 
   constructor(private readonly maxChars: number) {}
 
@@ -18,10 +19,17 @@ export class DialogueHistory {
     return this.exchanges.length;
   }
 
+  /** Changes with every add, rewrite and clear: a prompt built at one version is stale at another
+   *  (speculation.ts compares them; the size alone misses a rewrite, or an add that evicted one). */
+  get version(): number {
+    return this.changes;
+  }
+
   /** Keeps the exchange (the oldest ones go past maxChars); undefined when history is off. */
   add(user: string, assistant: string): Exchange | undefined {
     if (this.maxChars === 0) return undefined;
     const e: Exchange = { user, assistant };
+    this.changes++;
     this.exchanges.push(e);
     this.chars += user.length + assistant.length;
     this.trim();
@@ -31,6 +39,7 @@ export class DialogueHistory {
   /** Replaces a kept exchange's answer (playback.truncate); false when it is no longer kept. */
   rewrite(e: Exchange, assistant: string): boolean {
     if (!this.exchanges.includes(e)) return false;
+    this.changes++;
     this.chars += assistant.length - e.assistant.length;
     e.assistant = assistant;
     this.trim();
@@ -56,6 +65,7 @@ export class DialogueHistory {
   }
 
   clear(): void {
+    this.changes++;
     this.exchanges = [];
     this.chars = 0;
   }

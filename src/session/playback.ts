@@ -9,10 +9,12 @@ import type { DialogueHistory, Exchange } from './history.ts';
 export interface LastAnswer {
   turn: string;
   user: string;
-  /** Its gen.token texts in order (joined only when a truncation needs them). */
-  parts: string[];
-  /** The history entry it made, if any (a cancelled, failed or capped answer makes none). */
+  /** Its gen.token texts, in order, joined. */
+  streamed: string;
+  /** The history entry it made, if any (a cancelled or failed answer makes none). */
   exchange: Exchange | undefined;
+  /** The answer as first kept (gen.done.text: without a trailing stop sequence), if it was. */
+  kept: string | undefined;
 }
 
 /** The first `n` code points of `text`. */
@@ -28,12 +30,11 @@ function prefix(text: string, n: number): string {
 
 /** Applies the truncation to the history. */
 export function truncateHeard(history: DialogueHistory, last: LastAnswer, msg: PlaybackTruncateMsg): void {
-  const streamed = last.parts.join('');
-  const heard = prefix(streamed, msg.heard_chars);
-  if (heard.length === streamed.length && last.exchange !== undefined) return; // all of it was heard
-  const text = heard.trim();
+  let text = prefix(last.streamed, msg.heard_chars).trim();
+  // Never more than the kept answer: the streamed text may end with the stop sequence it drops.
+  if (last.kept !== undefined && text.length > last.kept.length) text = last.kept;
   if (last.exchange !== undefined) {
-    history.rewrite(last.exchange, text);
+    if (last.exchange.assistant !== text) history.rewrite(last.exchange, text);
     return;
   }
   if (text.length > 0) last.exchange = history.add(last.user, text);

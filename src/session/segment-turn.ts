@@ -75,6 +75,7 @@ export async function runSegmentTurn(s: Session, run: TurnRun, seg: SegmenterBac
     }
     const answer = summarize(job.phrases, labels);
     s.history.add(job.userText, answer);
+    s.lastAnswer = undefined; // a detection summary streamed no tokens: nothing to truncate
     s.send({ t: 'gen.done', turn, finish: 'eos_token', tokens: 0, ttft_ms: -1, total_ms: round(performance.now() - run.startedAt), text: answer });
     outcome = 'done';
   } catch (err) {

@@ -226,7 +226,7 @@ export class Session implements VoiceTurnStarter {
     } catch {
       return undefined;
     }
-    const historySize = this.history.size;
+    const historyVersion = this.history.version;
     let messages: ChatMessage[];
     if (image !== undefined) {
       const built = await this.vision.visionMessages(image, entry, t).catch(() => undefined);
@@ -235,7 +235,7 @@ export class Session implements VoiceTurnStarter {
     } else messages = this.history.messagesFor(this.options.systemPrompt, t);
     const stream = new BufferedStream<GenEvent>((sig) => entry.backend.generate({ messages, params, signal: sig }));
     this.ctx.metrics.speculationsTotal.inc({ outcome: 'started' });
-    return { kind: 'answer', text: t, imageId: image, modelId: entry.config.id, historySize, stream, startedAt: performance.now() };
+    return { kind: 'answer', text: t, imageId: image, modelId: entry.config.id, historyVersion, stream, startedAt: performance.now() };
   }
 
   /** audio.start: check the format and open a voice stream (a previous one ends as on audio.end). */

@@ -115,8 +115,9 @@ export interface AnswerSpeculation {
   text: string;
   imageId: string | undefined;
   modelId: string;
-  /** DialogueHistory size when it started: a turn finishing in between invalidates it. */
-  historySize: number;
+  /** DialogueHistory version when it started: a turn finishing in between, or a playback.truncate
+   *  rewriting an answer, invalidates it. */
+  historyVersion: number;
   stream: BufferedStream<GenEvent>;
   startedAt: number;
 }

@@ -136,7 +136,7 @@ export async function routeTurn(
       spec?.kind === 'answer' &&
       spec.modelId === entry.config.id &&
       spec.imageId === image &&
-      spec.historySize === s.history.size &&
+      spec.historyVersion === s.history.version &&
       normalizeTranscript(spec.text) === normalizeTranscript(text) &&
       !spec.stream.failed &&
       !s.options.plan

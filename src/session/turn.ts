@@ -88,8 +88,8 @@ export async function runTextTurn(
     });
     const now = performance.now();
     const answer = stripStop(text, params.stop).trim();
-    const exchange = capped ? undefined : s.history.add(userText, answer);
-    s.lastAnswer = { turn, user: userText, parts, exchange };
+    if (capped) s.lastAnswer = undefined; // kept out of the history, and not truncatable into it
+    else s.lastAnswer = { turn, user: userText, streamed: parts.join(''), exchange: s.history.add(userText, answer), kept: answer };
     s.send({
       t: 'gen.done',
       turn,
@@ -104,7 +104,7 @@ export async function runTextTurn(
     ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
     // Cancelled (a barge-in) or failed mid-answer: out of the history unless the client says what
     // was heard (playback.truncate).
-    s.lastAnswer = { turn, user: userText, parts, exchange: undefined };
+    s.lastAnswer = { turn, user: userText, streamed: parts.join(''), exchange: undefined, kept: undefined };
   }
   const end = performance.now();
   sendTurnMetrics(
