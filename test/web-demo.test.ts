@@ -191,12 +191,14 @@ describe('browser demo in Chromium', () => {
     let slow: Stack;
     let proxy: net.Server;
     const sockets = new Set<net.Socket>();
+    /** Where the proxy sends new connections (switched to another gateway: a "restart"). */
+    let target = 0;
     beforeAll(async () => {
       // 40 tokens at 40 ms each: the connection drops in the middle of the answer.
       slow = await startStack('uws', { sim: { ttftMs: 20, itlMs: 40, jitter: 0 } });
-      const gwPort = Number(new URL(slow.url).port);
+      target = Number(new URL(slow.url).port);
       proxy = net.createServer((client) => {
-        const upstream = net.connect(gwPort, '127.0.0.1');
+        const upstream = net.connect(target, '127.0.0.1');
         sockets.add(client).add(upstream);
         client.pipe(upstream);
         upstream.pipe(client);
@@ -240,6 +242,24 @@ describe('browser demo in Chromium', () => {
       expect(s.readySeqs).toHaveLength(2);
       expect(all).toEqual(Array.from({ length: all.length }, (_, i) => (all[0] as number) + i));
       expect(s.error).toBeUndefined();
+      await p.close();
+    }, 40_000);
+
+    it('gives up with 4001 when the gateway no longer knows the session (a restart), and says so', async () => {
+      const port = (proxy.address() as AddressInfo).port;
+      const p = await browser.newPage();
+      target = Number(new URL(slow.url).port);
+      await p.goto(`${web.url}?gw=${encodeURIComponent(`ws://127.0.0.1:${port}/v1/ws`)}`);
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+      // The connection drops and the next one reaches another gateway: the resume is refused.
+      target = Number(new URL(stack.url).port);
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'closed', undefined, { timeout: 15_000 });
+      expect(await p.textContent('#status')).toMatch(/closed \(4001 SESSION_RESUME_FAILED\)/);
+      expect(await p.isDisabled('#send')).toBe(true);
+      const s = await demo(p);
+      expect(s.resumes).toBe(0);
       await p.close();
     }, 40_000);
   });

@@ -151,12 +151,20 @@ async function connect(): Promise<void> {
     level.style.width = '0';
   });
   const readyText = (): string => `session ${c.ready.session_id} · models ${c.ready.models.map((m) => m.id).join(', ')}`;
+  const inputs = (enabled: boolean): void => {
+    send.disabled = !enabled;
+    micButton.disabled = !enabled;
+    imageInput.disabled = !enabled;
+  };
   c.onState((st) => {
-    if (st === 'resuming') setStatus('resuming', 'connection lost: resuming the session…');
-    else if (st === 'open') {
+    if (st === 'resuming') {
+      setStatus('resuming', 'connection lost: resuming the session…');
+      inputs(false); // nothing is sent meanwhile
+    } else if (st === 'open') {
       state.resumes++;
       state.readySeqs.push(c.ready.seq);
       setStatus('ready', `${readyText()} · resumed`);
+      inputs(true);
     }
   });
   state.readySeqs.push(c.ready.seq);
@@ -170,7 +178,10 @@ el<HTMLFormElement>('ask').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const text = question.value.trim();
   if (!client || text.length === 0) return;
-  client.ask(text, imageId !== undefined ? { image: imageId } : {});
+  if (client.ask(text, imageId !== undefined ? { image: imageId } : {}) === undefined) {
+    notice.textContent = 'not connected: the question was not sent';
+    return;
+  }
   question.value = '';
 });
 
@@ -225,7 +236,7 @@ imageInput.addEventListener('change', () => {
     canvas.height = bitmap.height;
     canvas.getContext('2d')?.drawImage(bitmap, 0, 0);
     imageId = `img${++imageCount}`;
-    client.putImage(imageId, bytes);
+    if (!client.putImage(imageId, bytes)) notice.textContent = 'not connected: the image was not sent';
   })();
 });
 

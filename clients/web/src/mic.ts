@@ -83,7 +83,7 @@ export async function startMicrophone(client: VlpBrowserClient, opts: Microphone
     }
     const node = new AudioWorkletNode(ctx, 'vlp-pcm16-frames', { processorOptions: { frameSamples: (rate * FRAME_MS) / 1000 }, numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1 });
     if (!client.open) throw new Error('the connection to the gateway is closed');
-    const declare = (): void =>
+    const declare = (): boolean =>
       client.startAudio({ encoding: 'pcm16', sample_rate: rate, channels: 1 }, { ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
     declare();
     // An audio stream belongs to its connection (SPEC §12): after a resume, declare it again.

@@ -67,20 +67,42 @@ export class VlpBrowserError extends Error {
 
 /** Close codes after which a resume can work (SPEC §11): a lost connection, a slow consumer. */
 const RESUMABLE = new Set([1006, 4008]);
-/** First wait before a resume attempt, ms (doubles per attempt, at most 4 s). */
+/** First wait before a resume attempt, ms (doubles per attempt, at most RESUME_MAX_WAIT_MS). */
 const RESUME_FIRST_WAIT_MS = 250;
+const RESUME_MAX_WAIT_MS = 4000;
+/** Resumes in a row after which no frame was delivered: the connection is not usable (a proxy
+ *  that drops it at once, a replayed frame it cannot pass), so the client gives up. */
+const MAX_RESUMES_WITHOUT_PROGRESS = 5;
+/** Refusals of a resume that another attempt will not change. */
+const FINAL_REFUSALS = new Set(['SESSION_RESUME_FAILED', 'SERVER_SHUTTING_DOWN', 'TOKEN', 'BAD_URL']);
 
 async function tokenOf(token: BrowserConnectOptions['token']): Promise<string | undefined> {
   return typeof token === 'function' ? await token() : token;
 }
 
 /** Opens a socket, sends `hello`, resolves on ready. */
-async function handshake(url: string, hello: ClientMessage, opts: BrowserConnectOptions, codec: ClientCodec): Promise<{ ws: WebSocket; ready: ReadyMsg }> {
+async function handshake(url: string, hello: ClientMessage, opts: BrowserConnectOptions, codec: ClientCodec, signal?: AbortSignal): Promise<{ ws: WebSocket; ready: ReadyMsg }> {
+  const deadline = Date.now() + (opts.connectTimeoutMs ?? 10_000);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch (err) {
+    throw new VlpBrowserError(`cannot open ${url}: ${(err as Error).message}`, 'BAD_URL');
+  }
+  // The token function counts against the same deadline (a fetch that hangs on a dead network).
+  let token: string | undefined;
+  try {
+    token = await Promise.race([
+      tokenOf(opts.token),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no client token in time')), Math.max(0, deadline - Date.now()))),
+    ]);
+  } catch (err) {
+    throw new VlpBrowserError(`the client token could not be had: ${(err as Error).message}`, 'TOKEN');
+  }
+  if (signal?.aborted) throw new VlpBrowserError('closed by the client', 'CLOSED');
+  if (token !== undefined) target.searchParams.set('token', token);
   let ws: WebSocket;
   try {
-    const target = new URL(url);
-    const token = await tokenOf(opts.token);
-    if (token !== undefined) target.searchParams.set('token', token);
     ws = new WebSocket(target.toString(), [SUBPROTOCOL_MSGPACK]);
   } catch (err) {
     throw new VlpBrowserError(`cannot open ${url}: ${(err as Error).message}`, 'BAD_URL');
@@ -92,10 +114,13 @@ async function handshake(url: string, hello: ClientMessage, opts: BrowserConnect
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       ws.close();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new VlpBrowserError('no ready from the gateway in time', 'TIMEOUT')), opts.connectTimeoutMs ?? 10_000);
+    const onAbort = (): void => fail(new VlpBrowserError('closed by the client', 'CLOSED'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => fail(new VlpBrowserError('no ready from the gateway in time', 'TIMEOUT')), Math.max(0, deadline - Date.now()));
     ws.onopen = () => sendFrame(ws, codec.encode(hello));
     ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       const r = codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
@@ -107,6 +132,7 @@ async function handshake(url: string, hello: ClientMessage, opts: BrowserConnect
       if (msg.t !== 'ready') return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve({ ws, ready: msg });
     };
     ws.onclose = (ev) => fail(new VlpBrowserError(`the gateway closed the connection (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`, String(ev.code)));
@@ -125,6 +151,13 @@ export class VlpBrowserClient {
   private closedWith: { code: number; reason: string } | undefined;
   private closing = false;
   private stateNow: ConnectionState = 'open';
+  /** Aborts a resume in progress (its wait and its handshake) when close() is called. */
+  private resumeAbort: AbortController | undefined;
+  /** lastSeq when the current connection was resumed, and how many resumes in a row made no
+   *  progress; the wait before the next attempt carries over until frames flow again. */
+  private resumedAtSeq = -1;
+  private fruitlessResumes = 0;
+  private nextWait = RESUME_FIRST_WAIT_MS;
 
   private constructor(
     private ws: WebSocket,
@@ -180,35 +213,53 @@ export class VlpBrowserClient {
 
   /** Reconnects with hello.resume until it works, is refused, or the resume window runs out. */
   private async resumeSession(): Promise<void> {
+    if (this.resumedAtSeq === this.lastSeq) {
+      // The last resume delivered nothing before this drop.
+      if (++this.fruitlessResumes >= MAX_RESUMES_WITHOUT_PROGRESS) return this.finish(1006, `resumed ${this.fruitlessResumes} times without progress`);
+    } else {
+      this.fruitlessResumes = 0;
+      this.nextWait = RESUME_FIRST_WAIT_MS;
+    }
     this.setState('resuming');
+    const abort = new AbortController();
+    this.resumeAbort = abort;
     const deadline = Date.now() + this.ready.limits.resume_window_ms;
-    let wait = RESUME_FIRST_WAIT_MS;
     for (;;) {
-      await new Promise((r) => setTimeout(r, wait));
-      if (this.closing) return this.finish(1000, '');
+      const wait = this.nextWait;
+      this.nextWait = Math.min(wait * 2, RESUME_MAX_WAIT_MS);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (abort.signal.aborted) return; // close() finished it
       const hello: ClientMessage = {
         t: 'hello',
         client: this.opts.client ?? 'vlp-browser',
         resume: { session_id: this.ready.session_id, token: this.ready.resume_token, last_seq: this.lastSeq },
       };
       try {
-        const { ws, ready } = await handshake(this.url, hello, this.opts, this.codec);
-        if (this.closing) {
-          ws.close(1000);
-          return this.finish(1000, '');
-        }
+        const { ws, ready } = await handshake(this.url, hello, this.opts, this.codec, abort.signal);
+        this.resumeAbort = undefined;
         this.ws = ws;
         this.ready = ready;
         this.sinceAck = 0;
+        this.resumedAtSeq = this.lastSeq;
         this.attach();
         this.setState('open');
         return;
       } catch (err) {
+        if (abort.signal.aborted) return;
         const code = err instanceof VlpBrowserError ? err.code : '';
-        // Refused (the session is gone, expired, the token is wrong): start a new session.
-        if (code === 'SESSION_RESUME_FAILED') return this.finish(4001, 'SESSION_RESUME_FAILED');
-        if (Date.now() + wait > deadline) return this.finish(1006, 'could not resume within the resume window');
-        wait = Math.min(wait * 2, 4000);
+        // Refused for good (the session is gone or expired, the gateway is going away, no token):
+        // the application starts a new session.
+        if (FINAL_REFUSALS.has(code)) {
+          this.resumeAbort = undefined;
+          return this.finish(code === 'SESSION_RESUME_FAILED' ? 4001 : 1006, code);
+        }
+        if (Date.now() + this.nextWait > deadline) {
+          this.resumeAbort = undefined;
+          return this.finish(1006, 'could not resume within the resume window');
+        }
       }
     }
   }
@@ -266,10 +317,11 @@ export class VlpBrowserClient {
     return true;
   }
 
-  /** Starts a turn (typed question); its frames carry the returned id. */
-  ask(text: string, opts: AskOptions = {}): string {
-    const id = opts.id ?? `t${++this.turnCount}`;
-    this.send({
+  /** Starts a turn (typed question); its frames carry the returned id. Undefined when it could not
+   *  be sent (the connection is resuming or closed: nothing is queued; ask again once open). */
+  ask(text: string, opts: AskOptions = {}): string | undefined {
+    const id = opts.id ?? `t${this.turnCount + 1}`;
+    const sent = this.send({
       t: 'turn.start',
       id,
       text,
@@ -277,12 +329,15 @@ export class VlpBrowserClient {
       ...(opts.model !== undefined && { model: opts.model }),
       ...(opts.params !== undefined && { params: opts.params }),
     });
+    if (!sent) return undefined;
+    if (opts.id === undefined) this.turnCount++;
     return id;
   }
 
-  /** Cancels the running turn (or the one named). */
-  cancel(turnId?: string): void {
-    this.send(turnId === undefined ? { t: 'turn.cancel' } : { t: 'turn.cancel', id: turnId });
+  /** Cancels the running turn (or the one named). The senders below return false when the
+   *  connection is not open (resuming or closed): nothing is queued. */
+  cancel(turnId?: string): boolean {
+    return this.send(turnId === undefined ? { t: 'turn.cancel' } : { t: 'turn.cancel', id: turnId });
   }
 
   /** The user heard (or saw) only the first `heardChars` characters (code points) of the latest
@@ -293,24 +348,30 @@ export class VlpBrowserClient {
   }
 
   /** Uploads an image (JPEG, PNG or WebP bytes) under `id`; later turns refer to it. */
-  putImage(id: string, bytes: Uint8Array): void {
-    this.send({ t: 'image.put', id, data: bytes });
+  putImage(id: string, bytes: Uint8Array): boolean {
+    return this.send({ t: 'image.put', id, data: bytes });
   }
 
-  startAudio(format: AudioStartMsg['format'], opts: { language?: string; task?: 'transcribe' | 'translate' } = {}): void {
-    this.send({ t: 'audio.start', format, ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
+  startAudio(format: AudioStartMsg['format'], opts: { language?: string; task?: 'transcribe' | 'translate' } = {}): boolean {
+    return this.send({ t: 'audio.start', format, ...(opts.language !== undefined && { language: opts.language }), ...(opts.task !== undefined && { task: opts.task }) });
   }
 
   sendAudio(chunk: Uint8Array): boolean {
     return this.send({ t: 'audio.chunk', data: chunk });
   }
 
-  endAudio(): void {
-    this.send({ t: 'audio.end' });
+  endAudio(): boolean {
+    return this.send({ t: 'audio.end' });
   }
 
+  /** Closes the session's connection (1000), or ends a resume in progress at once. */
   close(): void {
     this.closing = true;
     if (this.stateNow === 'open') this.ws.close(1000);
+    else if (this.stateNow === 'resuming') {
+      this.resumeAbort?.abort();
+      this.resumeAbort = undefined;
+      this.finish(1000, '');
+    }
   }
 }
