@@ -12,7 +12,7 @@ import type { Config } from './config/schema.ts';
 import { createMetrics, type GatewayMetrics } from './observability/metrics.ts';
 import { ModelRegistry } from './models.ts';
 import { createTransport } from './transport/index.ts';
-import type { Connection, ConnectionListener, TransportServer } from './transport/types.ts';
+import type { Connection, ConnectionGrant, ConnectionListener, TransportServer } from './transport/types.ts';
 import { createOpsRoutes } from './http/routes.ts';
 import { Session, type SessionHost } from './session/session.ts';
 import { ConnectionHandlerCtx, type NewSession, type Refusal, type SessionTable } from './session/connection.ts';
@@ -60,7 +60,7 @@ export class Gateway implements SessionHost, SessionTable {
   ) {
     const config = withoutAuthSecrets(fullConfig);
     this.config = config;
-    this.expiry = new SessionExpiry<Session>(config.limits.maxSessionMs, config.limits.sessionNoticeMs, SWEEP_MS, {
+    this.expiry = new SessionExpiry<Session>(config.limits.sessionNoticeMs, SWEEP_MS, {
       connectionOf: (s) => this.attached.get(s),
       onFault: (s, err) => log.error({ session: s.id, error: safeErrorFields(err) }, 'ending an expired session failed'),
     });
@@ -92,6 +92,7 @@ export class Gateway implements SessionHost, SessionTable {
         auth: this.auth,
       }),
       admit: (req) => this.auth.admitUpgrade(req),
+      grant: (req) => this.auth.grantFor(req),
     });
   }
 
@@ -108,12 +109,12 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   // --- SessionTable -------------------------------------------------------------------------
-  create(): NewSession {
+  create(grant?: ConnectionGrant): NewSession {
     // The open-time check already counted this connection; checked again here so that no path
     // (or a hello that arrives while draining) can start a session past the cap.
     const refused = this.refusal(this.sessions.size);
     if (refused) return { ok: false, ...refused };
-    const s = new Session(this.ctx, this);
+    const s = new Session(this.ctx, this, grant);
     this.sessions.set(s.id, s);
     this.metrics.sessionsActive.inc();
     return { ok: true, session: s };
@@ -156,11 +157,11 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   attachedTo(session: Session): void {
-    if (this.expiry.enabled && !this.draining) this.expiry.check(session, performance.now());
+    if (this.expiry.applies(session) && !this.draining) this.expiry.check(session, performance.now());
   }
 
   isExpired(session: Session): boolean {
-    return this.expiry.enabled && this.expiry.expired(session, performance.now());
+    return this.expiry.expired(session, performance.now());
   }
 
   // --- connections --------------------------------------------------------------------------
@@ -215,7 +216,7 @@ export class Gateway implements SessionHost, SessionTable {
         this.attached.get(s)?.fail('SESSION_IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
       }
       // While draining, shutdown's goaway and close govern every session.
-      if (this.expiry.enabled && !this.draining) this.expiry.check(s, now);
+      if (this.expiry.applies(s) && !this.draining) this.expiry.check(s, now);
     }
     this.metrics.sessionsDetached.set(detached);
   }

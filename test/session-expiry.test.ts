@@ -8,6 +8,7 @@ import type { ErrorMsg, GoawayMsg, ReadyMsg, TurnCancelledMsg } from '../protoco
 import type { RequestClosedEvent } from '../sim/tgi/index.ts';
 import type { TransportKind } from '../src/transport/index.ts';
 import { RawClient, startStack, type Stack } from './harness.ts';
+import { API_KEY, authStack, bearer, mintToken, withToken } from './auth-helpers.ts';
 
 const MAX_MS = 3000;
 const NOTICE_MS = 1500;
@@ -123,4 +124,38 @@ describe('without a duration limit (the default)', () => {
     expect(ready && 'expires_in_ms' in ready).toBe(false);
     c.close();
   });
+});
+
+describe.each<TransportKind>(['ws', 'uws'])('a client token\'s max_session_s claim (%s)', (transport) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await authStack(transport);
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('limits the sessions the token opens, although the gateway has no limit; API keys get none', async () => {
+    const minted = await mintToken(stack, bearer(API_KEY), JSON.stringify({ ttl_s: 60, max_session_s: 3 }));
+    expect(minted.status).toBe(200);
+    expect(minted.json.max_session_s).toBe(3);
+    const token = String(minted.json.token);
+    const startedAt = performance.now();
+    const c = await RawClient.session(withToken(stack.url, token));
+    const ready = c.frames.find((f): f is ReadyMsg => f.t === 'ready');
+    expect(ready?.expires_in_ms).toBeGreaterThan(2500);
+    expect(ready?.expires_in_ms).toBeLessThanOrEqual(3000);
+    const goaway = await c.waitFor<GoawayMsg>((m) => m.t === 'goaway', 3000 + SWEEP_SLACK_MS);
+    expect(goaway.reason).toBe('max_session');
+    const err = await c.waitFor<ErrorMsg>((m) => m.t === 'error', 3000 + SWEEP_SLACK_MS);
+    expect(err.code).toBe('SESSION_EXPIRED');
+    expect(err.message).toMatch(/\(3 s\)/);
+    expect(await c.waitClose()).toBe(4003);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(3000 - 50);
+
+    const withKey = await RawClient.session(stack.url, 'vlp.v1.msgpack', {}, bearer(API_KEY));
+    const keyReady = withKey.frames.find((f): f is ReadyMsg => f.t === 'ready');
+    expect(keyReady && 'expires_in_ms' in keyReady).toBe(false);
+    withKey.close();
+  }, 20_000);
 });

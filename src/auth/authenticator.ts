@@ -4,7 +4,7 @@
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/schema.ts';
-import type { HttpResponse, UpgradeRequestInfo } from '../transport/types.ts';
+import type { ConnectionGrant, HttpResponse, UpgradeRequestInfo } from '../transport/types.ts';
 import { ApiKeySet } from './api-keys.ts';
 import { ClientTokenSigner } from './client-token.ts';
 import { bearerCredential, presentedCredential, type Presented } from './credentials.ts';
@@ -23,7 +23,10 @@ export interface MintedToken {
   token: string;
   /** Unix seconds; the token is refused from then on. */
   expires_at: number;
+  /** The token's session-duration claim, s, when it has one. */
+  max_session_s?: number;
 }
+
 
 /** An API key sent in a URL is warned about at most this often. */
 const KEY_IN_QUERY_WARN_MS = 60_000;
@@ -87,11 +90,24 @@ export class Authenticator {
     }
   }
 
-  /** A client token valid for `ttlS` seconds from now (the caller bounds ttlS by tokenTtlS). */
-  mint(ttlS: number): MintedToken {
+  /** A client token valid for `ttlS` seconds from now (the caller bounds ttlS by tokenTtlS),
+   *  whose sessions live at most `maxSessionS` when given. */
+  mint(ttlS: number, maxSessionS?: number): MintedToken {
     if (this.signer === undefined) throw new Error('client tokens are disabled (no auth.tokenSecret)');
     const expiresAt = Math.floor(this.nowMs() / 1000) + ttlS;
-    return { token: this.signer.mint(expiresAt), expires_at: expiresAt };
+    if (maxSessionS === undefined) return { token: this.signer.mint(expiresAt), expires_at: expiresAt };
+    return { token: this.signer.mint(expiresAt, undefined, { maxSessionS }), expires_at: expiresAt, max_session_s: maxSessionS };
+  }
+
+  /** The grant of an upgrade that admitUpgrade() let through: a client token's claims. API keys
+   *  and authentication off grant nothing beyond the config. */
+  grantFor(req: UpgradeRequestInfo): ConnectionGrant {
+    if (this.signer === undefined) return {};
+    const cred = presentedCredential(req.header('authorization'), req.query);
+    if (cred.kind !== 'header' && cred.kind !== 'query') return {};
+    if (this.signer.check(cred.value, Math.floor(this.nowMs() / 1000)) !== 'valid') return {};
+    const s = this.signer.claims(cred.value).maxSessionS;
+    return s === undefined ? {} : { maxSessionMs: s * 1000 };
   }
 
   private judge(cred: Presented): 'ok' | AuthRefusalReason {

@@ -76,4 +76,17 @@ describe('ClientTokenSigner', () => {
     expect(signer.check(`${token}A`, 0)).toBe('invalid');
     expect(signer.check(` ${token}`, 0)).toBe('invalid');
   });
+
+  it('carries a session-duration claim under the MAC: vlp1.<expiry>.s<seconds>.<nonce>.<mac>', () => {
+    const token = signer.mint(2_000_000_000, NONCE, { maxSessionS: 300 });
+    expect(token).toMatch(/^vlp1\.2000000000\.s300\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    expect(signer.check(token, 0)).toBe('valid');
+    expect(signer.claims(token)).toEqual({ maxSessionS: 300 });
+    expect(signer.claims(signer.mint(2_000_000_000, NONCE))).toEqual({});
+    // The claim cannot be raised, or removed, without the secret.
+    expect(signer.check(withPart(token, 2, 's3000'), 0)).toBe('invalid');
+    const parts = token.split('.');
+    expect(signer.check([parts[0], parts[1], parts[3], parts[4]].join('.'), 0)).toBe('invalid');
+    expect(() => signer.mint(2_000_000_000, NONCE, { maxSessionS: 0 })).toThrow(RangeError);
+  });
 });

@@ -3,7 +3,7 @@
 import type { ClientMessage, HelloMsg, ServerMessage, ErrorMsg } from '../../protocol/messages.ts';
 import { ERRORS, VlpError, type ErrorCode } from '../../protocol/errors.ts';
 import { createServerCodec, type ServerCodec } from '../../protocol/codec.ts';
-import type { Connection, ConnectionListener, SendResult } from '../transport/types.ts';
+import type { Connection, ConnectionGrant, ConnectionListener, SendResult } from '../transport/types.ts';
 import type { OutboxSink } from './outbox.ts';
 import type { Session } from './session.ts';
 import { TokenBucket } from './ratelimit.ts';
@@ -36,8 +36,9 @@ class Throttle {
 
 /** What a connection needs from the gateway's session table. */
 export interface SessionTable {
-  /** A new session, or the refusal to send (at max_sessions, shutting down). */
-  create(): NewSession;
+  /** A new session (with what its connection's credential grants), or the refusal to send (at
+   *  max_sessions, shutting down). */
+  create(grant?: ConnectionGrant): NewSession;
   get(id: string): Session | undefined;
   /** The connection currently attached to a session, if any. */
   connectionOf(session: Session): ConnectionHandlerCtx | undefined;
@@ -178,7 +179,7 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       this.onResume(msg.resume);
       return;
     }
-    const created = this.table.create();
+    const created = this.table.create(this.conn.grant);
     if (!created.ok) {
       this.fail(created.code, created.message);
       return;

@@ -12,7 +12,12 @@ class FakeSession implements ExpiringSession {
   readonly log: string[] = [];
   private running = false;
 
-  constructor(readonly expiresAt: number) {}
+  /** Started at 0, so its duration is its deadline. */
+  readonly durationMs: number;
+
+  constructor(readonly expiresAt: number) {
+    this.durationMs = expiresAt;
+  }
 
   startTurn(): void {
     this.running = true;
@@ -43,7 +48,8 @@ class FakeSession implements ExpiringSession {
 function rig(maxMs: number, noticeMs: number): { expiry: SessionExpiry<FakeSession>; conns: Map<FakeSession, { id: number; fail(code: string, m: string): void }>; failed: string[] } {
   const conns = new Map<FakeSession, { id: number; fail(code: string, m: string): void }>();
   const failed: string[] = [];
-  const expiry = new SessionExpiry<FakeSession>(maxMs, noticeMs, 1000, {
+  void maxMs; // each FakeSession carries its own duration (its deadline: it started at 0)
+  const expiry = new SessionExpiry<FakeSession>(noticeMs, 1000, {
     connectionOf: (s) => conns.get(s),
     onFault: (_s, err) => failed.push(`fault ${String(err)}`),
   });
@@ -53,9 +59,10 @@ function rig(maxMs: number, noticeMs: number): { expiry: SessionExpiry<FakeSessi
 const conn = (id: number, failed: string[]): { id: number; fail(code: string, m: string): void } => ({ id, fail: (code, m) => failed.push(`${id} ${code} ${m}`) });
 
 describe('session expiry', () => {
-  it('is off with maxSessionMs 0', () => {
-    expect(rig(0, 60_000).expiry.enabled).toBe(false);
-    expect(rig(1000, 60_000).expiry.enabled).toBe(true);
+  it('applies only to sessions with a duration limit', () => {
+    const { expiry } = rig(0, 60_000);
+    expect(expiry.applies(new FakeSession(Number.POSITIVE_INFINITY))).toBe(false);
+    expect(expiry.applies(new FakeSession(1000))).toBe(true);
   });
 
   it('sends one goaway per connection once inside the notice (plus one sweep), then ends the session at its deadline', async () => {

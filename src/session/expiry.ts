@@ -1,5 +1,5 @@
-// The session duration limit (limits.maxSessionMs): a session lives at most that long from its
-// hello, resumes included. About sessionNoticeMs before the end (up to one sweep period earlier)
+// The session duration limit (limits.maxSessionMs, or a client token's shorter max_session_s
+// claim: Session.durationMs): a session lives at most that long from its hello, resumes included. About sessionNoticeMs before the end (up to one sweep period earlier)
 // its connection gets goaway {reason: "max_session", time_left_ms} (a connection that attaches
 // later, by resume, gets its own right after its ready);
 // at the end the running turn is cancelled (turn.cancelled {reason: "max_session"}), the connection
@@ -8,7 +8,7 @@
 import type { Session } from './session.ts';
 
 /** What the limit needs of a session. */
-export type ExpiringSession = Pick<Session, 'state' | 'expiresAt' | 'turnDone' | 'cancelTurn' | 'sendGoaway' | 'close' | 'beginEnding'>;
+export type ExpiringSession = Pick<Session, 'state' | 'expiresAt' | 'durationMs' | 'turnDone' | 'cancelTurn' | 'sendGoaway' | 'close' | 'beginEnding'>;
 
 /** A running turn gets this long to write its turn.cancelled before the connection is closed. */
 const CANCEL_FLUSH_MS = 200;
@@ -24,24 +24,19 @@ export class SessionExpiry<S extends ExpiringSession> {
   /** The connection that got each session's goaway: every new connection gets one of its own. */
   private readonly noticed = new WeakMap<S, object>();
   private readonly ending = new WeakSet<S>();
-  private readonly noticeMs: number;
-
-  /** The goaway goes out once `left` is within this (the notice plus one sweep period, so a sweep
-   *  always falls inside it; 0 = no goaway). */
-  private readonly windowMs: number;
 
   constructor(
-    private readonly maxSessionMs: number,
-    noticeMs: number,
-    sweepMs: number,
+    /** limits.sessionNoticeMs (0 = no goaway). */
+    private readonly noticeMs: number,
+    /** The sweep period: the goaway window is one period wider than the notice, so a sweep
+     *  always falls inside it. */
+    private readonly sweepMs: number,
     private readonly host: ExpiryHost<S>,
-  ) {
-    this.noticeMs = Math.min(noticeMs, Math.floor(maxSessionMs / 2));
-    this.windowMs = this.noticeMs > 0 ? this.noticeMs + sweepMs : 0;
-  }
+  ) {}
 
-  get enabled(): boolean {
-    return this.maxSessionMs > 0;
+  /** The session has a duration limit at all. */
+  applies(s: S): boolean {
+    return Number.isFinite(s.expiresAt);
   }
 
   /** True when `s` has reached its end (a resume of it must fail). */
@@ -59,7 +54,9 @@ export class SessionExpiry<S extends ExpiringSession> {
       void this.expire(s);
       return;
     }
-    if (left > this.windowMs || s.state !== 'active') return;
+    // The notice is at most half the session's duration.
+    const noticeMs = Math.min(this.noticeMs, Math.floor(s.durationMs / 2));
+    if (noticeMs === 0 || left > noticeMs + this.sweepMs || s.state !== 'active') return;
     const conn = this.host.connectionOf(s);
     if (conn === undefined || this.noticed.get(s) === conn) return;
     this.noticed.set(s, conn);
@@ -74,8 +71,8 @@ export class SessionExpiry<S extends ExpiringSession> {
         await Promise.race([s.turnDone, new Promise((r) => setTimeout(r, CANCEL_FLUSH_MS))]);
       }
       if (s.state === 'closed') return;
-      const minutes = this.maxSessionMs / 60_000;
-      const limit = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(this.maxSessionMs / 1000)} s`;
+      const minutes = s.durationMs / 60_000;
+      const limit = minutes >= 1 && Number.isInteger(minutes) ? `${minutes} min` : `${Math.round(s.durationMs / 1000)} s`;
       this.host.connectionOf(s)?.fail('SESSION_EXPIRED', `the session reached its maximum duration (${limit}); start a new session`);
     } catch (err) {
       this.host.onFault(s, err);

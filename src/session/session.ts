@@ -1,6 +1,7 @@
 // One user session: options, dialogue history, the running turn and the outbox. Outlives its
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import { loadPlanning } from '../planning/lazy.ts';
+import type { ConnectionGrant } from '../transport/types.ts';
 import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg } from '../../protocol/messages.ts';
 import { truncateHeard, type LastAnswer } from './playback.ts';
 export type { TurnKind };
@@ -49,8 +50,10 @@ export class Session implements VoiceTurnStarter {
   turn: TurnRun | undefined;
   /** performance.now() of the last client message, or of the detach. */
   lastActivity = performance.now();
-  /** performance.now() at which the session reaches limits.maxSessionMs (Infinity: no limit);
-   *  session/expiry.ts ends it then. */
+  /** The session's maximum duration, ms: limits.maxSessionMs, or its client token's claim when
+   *  shorter (Infinity: no limit). */
+  readonly durationMs: number;
+  /** performance.now() at which it is reached; session/expiry.ts ends the session then. */
   readonly expiresAt: number;
   /** The session is being ended (expiry.ts): no new turn starts, spoken or typed. */
   private ending = false;
@@ -79,7 +82,12 @@ export class Session implements VoiceTurnStarter {
   /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
   private waitingVoice: { msg: TurnStartMsg; marks: VoiceTurnMarks } | undefined;
 
-  constructor(readonly ctx: GatewayContext, private readonly host: SessionHost) {
+  constructor(
+    readonly ctx: GatewayContext,
+    private readonly host: SessionHost,
+    /** What the connection's credential grants (a client token's max_session_s claim). */
+    grant?: ConnectionGrant,
+  ) {
     const { limits } = ctx.config;
     this.outbox = new Outbox({
       maxFrames: limits.outboxMaxFrames,
@@ -90,7 +98,9 @@ export class Session implements VoiceTurnStarter {
     });
     this.history = new DialogueHistory(limits.historyChars);
     this.options = defaultOptions(ctx.config);
-    this.expiresAt = limits.maxSessionMs > 0 ? this.lastActivity + limits.maxSessionMs : Number.POSITIVE_INFINITY;
+    const bounds = [limits.maxSessionMs, grant?.maxSessionMs ?? 0].filter((ms) => ms > 0);
+    this.durationMs = bounds.length > 0 ? Math.min(...bounds) : Number.POSITIVE_INFINITY;
+    this.expiresAt = this.lastActivity + this.durationMs;
   }
 
   attach(sink: OutboxSink): void {

@@ -7,9 +7,17 @@ import type { Subprotocol } from '../../protocol/messages.ts';
  *  droppable frames); 'dropped' = not sent (connection closing/closed). */
 export type SendResult = 'ok' | 'backpressure' | 'dropped';
 
+/** What an admitted upgrade's credential grants its connection (TransportOptions.grant). */
+export interface ConnectionGrant {
+  /** Longest session the connection may open, ms (a client token's claim). */
+  maxSessionMs?: number;
+}
+
 export interface Connection {
   /** Process-unique connection number (for logs and maps). */
   readonly id: number;
+  /** From TransportOptions.grant at the upgrade; absent = nothing beyond the config. */
+  readonly grant?: ConnectionGrant;
   /** Negotiated subprotocol: decides binary msgpack vs text JSON frames. */
   readonly subprotocol: Subprotocol;
   /** Remote address (ip:port) for logs. */
@@ -88,6 +96,8 @@ export interface TransportOptions {
   /** Runs on every upgrade of wsPath once the server is known to be accepting, before the
    *  subprotocol is negotiated; absent = every upgrade may proceed. */
   admit?: UpgradeGate;
+  /** What an admitted upgrade grants its connection (read during the upgrade, like admit). */
+  grant?: (req: UpgradeRequestInfo) => ConnectionGrant;
 }
 
 export interface TransportServer {

@@ -22,6 +22,7 @@ import {
 import { negotiateSubprotocol } from './types.ts';
 import type {
   Connection,
+  ConnectionGrant,
   ConnectionListener,
   HttpRequestInfo,
   HttpResponse,
@@ -40,6 +41,7 @@ interface ClosableApp extends TemplatedApp {
 interface UwsUserData {
   subprotocol: Subprotocol;
   conn: UwsConnection | undefined;
+  grant: ConnectionGrant | undefined;
 }
 
 /** uWS WebSocket.send() results (0 = sent with bytes left buffered). */
@@ -84,6 +86,7 @@ class UwsConnection implements Connection {
     readonly subprotocol: Subprotocol,
     readonly remote: string,
     private readonly highWaterBytes: number,
+    readonly grant?: ConnectionGrant,
   ) {
     this.binary = subprotocol === 'vlp.v1.msgpack';
   }
@@ -217,24 +220,26 @@ export function createUwsTransport(opts: TransportOptions): TransportServer {
       const protocolHeader = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       if (!accepting) return refuse(res, 503);
+      const info = { header: (name: string) => headerOrUndefined(req.getHeader(name)), query: req.getQuery() ?? '' };
       if (opts.admit !== undefined) {
         // Synchronous: the gate reads `req` before this callback returns.
-        const refused = opts.admit({ header: (name) => headerOrUndefined(req.getHeader(name)), query: req.getQuery() ?? '' });
+        const refused = opts.admit(info);
         if (refused !== undefined) return refuseWith(res, refused);
       }
+      const grant = opts.grant?.(info);
       const offered = parseProtocolHeader(protocolHeader);
       const subprotocol = negotiateSubprotocol(offered);
       if (subprotocol === undefined) return refuse(res, 400);
       // Echo a protocol only if the client offered some; with compression disabled uWS
       // negotiates no extension whatever the client asked for.
-      const data: UwsUserData = { subprotocol, conn: undefined };
+      const data: UwsUserData = { subprotocol, conn: undefined, grant };
       res.upgrade(data, key, offered.length > 0 ? subprotocol : '', extensions, context);
     },
 
     open: (ws) => {
       const data = ws.getUserData();
       // This fork has no getRemotePort(): the remote is the IP alone.
-      const conn = new UwsConnection(ws, data.subprotocol, utf8.decode(ws.getRemoteAddressAsText()), opts.highWaterBytes);
+      const conn = new UwsConnection(ws, data.subprotocol, utf8.decode(ws.getRemoteAddressAsText()), opts.highWaterBytes, data.grant);
       data.conn = conn;
       live.add(conn);
       try {

@@ -19,6 +19,7 @@ import {
 import { negotiateSubprotocol } from './types.ts';
 import type {
   Connection,
+  ConnectionGrant,
   ConnectionListener,
   HttpHandler,
   HttpRequestInfo,
@@ -98,6 +99,7 @@ class WsConnection implements Connection {
     private readonly highWaterBytes: number,
     /** The upgraded socket ws itself writes to; data frames are written to it pre-framed. */
     private readonly socket: Duplex,
+    readonly grant?: ConnectionGrant,
   ) {
     this.textFrames = subprotocol === 'vlp.v1.json';
   }
@@ -287,8 +289,8 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
     await Promise.all(waits);
   }
 
-  function open(ws: WebSocket, req: IncomingMessage, socket: Duplex, subprotocol: Subprotocol): void {
-    const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes, socket);
+  function open(ws: WebSocket, req: IncomingMessage, socket: Duplex, subprotocol: Subprotocol, grant: ConnectionGrant | undefined): void {
+    const conn = new WsConnection(ws, subprotocol, remoteOf(req), opts.highWaterBytes, socket, grant);
     live.add(conn);
     keepalive.add(conn);
     ws.on('error', (err) => conn.noteError(err));
@@ -324,9 +326,15 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
       const refused = opts.admit({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
       if (refused !== undefined) return refuseUpgrade(socket, refused.status, refused);
     }
+    let grant: ConnectionGrant | undefined;
+    if (opts.grant !== undefined) {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      grant = opts.grant({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
+    }
     const subprotocol = negotiateSubprotocol(parseProtocolHeader(req.headers['sec-websocket-protocol']));
     if (subprotocol === undefined) return refuseUpgrade(socket, 400);
-    wss.handleUpgrade(req, socket, head, (ws) => open(ws, req, socket, subprotocol));
+    wss.handleUpgrade(req, socket, head, (ws) => open(ws, req, socket, subprotocol, grant));
   });
 
   return {
