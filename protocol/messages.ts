@@ -210,7 +210,8 @@ export interface ReadyMsg {
     resume_window_ms: number;
     replay_frames: number;
   };
-  /** Milliseconds until the session reaches its maximum duration (limits.maxSessionMs; counted
+  /** Milliseconds until the session reaches its maximum duration (limits.maxSessionMs, or its
+   *  client token's max_session_s claim when shorter; counted
    *  from its hello, resumes included); absent when sessions have no limit. */
   expires_in_ms?: number;
 }

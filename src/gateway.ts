@@ -45,7 +45,8 @@ export class Gateway implements SessionHost, SessionTable {
   private draining = false;
   private readonly warmUpIntent: () => void;
   private sweepTimer: NodeJS.Timeout | undefined;
-  /** limits.maxSessionMs: goaway before, SESSION_EXPIRED at the end (run by the sweep). */
+  /** Session durations (limits.maxSessionMs, client-token claims): goaway before, SESSION_EXPIRED
+   *  at the end (run by the sweep). */
   private readonly expiry: SessionExpiry<Session>;
   private health: { at: number; value: Promise<{ ok: boolean; detail: Record<string, boolean> }> } | undefined;
   port = 0;

@@ -127,3 +127,20 @@ describe('Authenticator.mint', () => {
     expect(new ClientTokenSigner(SECRET).check(minted.token, nowS() + 300)).toBe('expired');
   });
 });
+
+describe('Authenticator.grantFor', () => {
+  it('grants a client token\'s session claim, even if the token expires between admission and grant', () => {
+    const { a, advance } = setup();
+    const capped = a.mint(60, 120);
+    expect(capped.max_session_s).toBe(120);
+    const req = upgrade({}, `token=${encodeURIComponent(capped.token)}`);
+    expect(status(a.admitUpgrade(req))).toBe('admitted');
+    expect(a.grantFor(req)).toEqual({ maxSessionMs: 120_000 });
+    advance(61_000); // expired now: admission would refuse it, but an admitted one keeps its cap
+    expect(a.grantFor(req)).toEqual({ maxSessionMs: 120_000 });
+    expect(a.grantFor(upgrade({ authorization: `Bearer ${a.mint(60).token}` }))).toEqual({});
+    expect(a.grantFor(upgrade({ authorization: `Bearer ${KEY}` }))).toEqual({});
+    const forged = capped.token.replace('.s120.', '.s999.');
+    expect(a.grantFor(upgrade({}, `token=${encodeURIComponent(forged)}`))).toEqual({});
+  });
+});

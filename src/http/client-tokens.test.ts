@@ -12,7 +12,7 @@ describe('requestedToken', () => {
     expect(requestedToken(body('{}'), 600)).toEqual({ ttlS: 600 });
   });
 
-  it('takes ttl_s within 10..max and max_session_s within 10..30 days', () => {
+  it('takes ttl_s within 10..max and max_session_s within 1 s..30 days', () => {
     expect(requestedToken(body('{"ttl_s": 10}'), 600)).toEqual({ ttlS: 10 });
     expect(requestedToken(body('{"ttl_s": 600}'), 600)).toEqual({ ttlS: 600 });
     expect(requestedToken(body('{"max_session_s": 300}'), 600)).toEqual({ ttlS: 600, maxSessionS: 300 });

@@ -44,7 +44,8 @@ export interface SessionTable {
   connectionOf(session: Session): ConnectionHandlerCtx | undefined;
   bind(session: Session, conn: ConnectionHandlerCtx | undefined): void;
   isDraining(): boolean;
-  /** The session has reached its maximum duration (limits.maxSessionMs): it cannot be resumed. */
+  /** The session has reached its maximum duration (limits.maxSessionMs or its client token's
+   *  claim): it cannot be resumed. */
   isExpired(session: Session): boolean;
   /** A connection has just got the session's ready (new or resumed). */
   attachedTo(session: Session): void;

@@ -45,10 +45,9 @@ class FakeSession implements ExpiringSession {
   }
 }
 
-function rig(maxMs: number, noticeMs: number): { expiry: SessionExpiry<FakeSession>; conns: Map<FakeSession, { id: number; fail(code: string, m: string): void }>; failed: string[] } {
+function rig(noticeMs: number): { expiry: SessionExpiry<FakeSession>; conns: Map<FakeSession, { id: number; fail(code: string, m: string): void }>; failed: string[] } {
   const conns = new Map<FakeSession, { id: number; fail(code: string, m: string): void }>();
   const failed: string[] = [];
-  void maxMs; // each FakeSession carries its own duration (its deadline: it started at 0)
   const expiry = new SessionExpiry<FakeSession>(noticeMs, 1000, {
     connectionOf: (s) => conns.get(s),
     onFault: (_s, err) => failed.push(`fault ${String(err)}`),
@@ -60,13 +59,13 @@ const conn = (id: number, failed: string[]): { id: number; fail(code: string, m:
 
 describe('session expiry', () => {
   it('applies only to sessions with a duration limit', () => {
-    const { expiry } = rig(0, 60_000);
+    const { expiry } = rig(60_000);
     expect(expiry.applies(new FakeSession(Number.POSITIVE_INFINITY))).toBe(false);
     expect(expiry.applies(new FakeSession(1000))).toBe(true);
   });
 
   it('sends one goaway per connection once inside the notice (plus one sweep), then ends the session at its deadline', async () => {
-    const { expiry, conns, failed } = rig(600_000, 60_000);
+    const { expiry, conns, failed } = rig(60_000);
     const s = new FakeSession(600_000);
     conns.set(s, conn(1, failed));
     expiry.check(s, 538_999);
@@ -88,7 +87,7 @@ describe('session expiry', () => {
   });
 
   it('clamps the notice to half the limit, names a limit under a minute in seconds, and 0 means no goaway', async () => {
-    const { expiry, conns, failed } = rig(3000, 60_000);
+    const { expiry, conns, failed } = rig(60_000);
     const s = new FakeSession(3000);
     conns.set(s, conn(1, failed));
     expiry.check(s, 499);
@@ -99,7 +98,7 @@ describe('session expiry', () => {
     await new Promise((r) => setImmediate(r));
     expect(failed[0]).toMatch(/maximum duration \(3 s\)/);
 
-    const silent = rig(3000, 0);
+    const silent = rig(0);
     const q = new FakeSession(3000);
     silent.conns.set(q, conn(1, silent.failed));
     for (let t = 0; t < 3000; t += 100) silent.expiry.check(q, t);
@@ -107,7 +106,7 @@ describe('session expiry', () => {
   });
 
   it('sends no goaway to a detached session and removes it at its deadline', async () => {
-    const { expiry, failed } = rig(10_000, 2000);
+    const { expiry, failed } = rig(2000);
     const s = new FakeSession(10_000);
     s.state = 'detached';
     expiry.check(s, 9000);
@@ -119,7 +118,7 @@ describe('session expiry', () => {
   });
 
   it('stops new turns, cancels the running one and lets it finish writing before the fatal error, once', async () => {
-    const { expiry, conns, failed } = rig(10_000, 2000);
+    const { expiry, conns, failed } = rig(2000);
     const s = new FakeSession(10_000);
     conns.set(s, conn(7, failed));
     s.startTurn();
@@ -132,7 +131,7 @@ describe('session expiry', () => {
   });
 
   it('closes the session even when ending it throws (and reports the fault)', async () => {
-    const { expiry, conns, failed } = rig(10_000, 2000);
+    const { expiry, conns, failed } = rig(2000);
     const s = new FakeSession(10_000);
     conns.set(s, { id: 9, fail: () => { throw new Error('socket gone'); } });
     expiry.check(s, 10_000);

@@ -44,7 +44,7 @@ export class SessionExpiry<S extends ExpiringSession> {
     return now >= s.expiresAt;
   }
 
-  /** One sweep step for `s` at `now` (s.expiresAt comes from the same limits.maxSessionMs); also
+  /** One sweep step for `s` at `now` (its deadline, s.expiresAt, and duration, s.durationMs); also
    *  run when a connection attaches (after its ready), so a resumed connection inside the notice
    *  window gets its goaway at once. */
   check(s: S, now: number): void {
