@@ -13,6 +13,10 @@ describe('turnSummary', () => {
   it('a barge-in is reported as an interruption, not an error; other cancels stay errors', () => {
     expect(summary({ t: 'turn.cancelled', seq: 9, turn: 'v1', reason: 'barge_in' })).toEqual({ lines: ['interrupted: new speech cut this answer off (barge-in)'], code: EXIT.ERROR });
     expect(summary({ t: 'turn.cancelled', seq: 9, turn: 'v1', reason: 'shutdown' })).toEqual({ lines: ['error TURN_CANCELLED: the server cancelled the turn (shutdown)'], code: EXIT.ERROR });
+    expect(summary({ t: 'turn.cancelled', seq: 9, turn: 'v1', reason: 'max_session' })).toEqual({
+      lines: ['error SESSION_EXPIRED: the session reached its maximum duration before the answer ended; ask again'],
+      code: EXIT.ERROR,
+    });
   });
 
   it('gen.done gives its figures and exit 0', () => {

@@ -92,7 +92,9 @@ export function turnSummary(last: ServerMessage, note: (line: string) => void): 
   if (last.t === 'turn.cancelled') {
     // Barge-in is the user speaking over the answer, not a failure: said as such (the exit code
     // still tells a script that this answer did not finish).
-    note(last.reason === 'barge_in' ? 'interrupted: new speech cut this answer off (barge-in)' : `error TURN_CANCELLED: the server cancelled the turn (${last.reason})`);
+    if (last.reason === 'barge_in') note('interrupted: new speech cut this answer off (barge-in)');
+    else if (last.reason === 'max_session') note('error SESSION_EXPIRED: the session reached its maximum duration before the answer ended; ask again');
+    else note(`error TURN_CANCELLED: the server cancelled the turn (${last.reason})`);
     return EXIT.ERROR;
   }
   note('error CLIENT_CLOSED: the connection closed before the answer ended');
