@@ -53,6 +53,12 @@ function sendFrame(ws: WebSocket, frame: Uint8Array | string): void {
   ws.send(frame as Uint8Array<ArrayBuffer> | string);
 }
 
+/** A message event's payload as the codec takes it (binaryType is 'arraybuffer'). */
+function payload(ev: MessageEvent): Uint8Array | string {
+  const data: unknown = ev.data;
+  return typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer);
+}
+
 /** Thrown by connect() when the gateway refuses or the handshake does not complete. */
 export class VlpBrowserError extends Error {
   constructor(
@@ -122,8 +128,8 @@ async function handshake(url: string, hello: ClientMessage, opts: BrowserConnect
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => fail(new VlpBrowserError('no ready from the gateway in time', 'TIMEOUT')), Math.max(0, deadline - Date.now()));
     ws.onopen = () => sendFrame(ws, codec.encode(hello));
-    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
-      const r = codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
+    ws.onmessage = (ev: MessageEvent) => {
+      const r = codec.decode(payload(ev));
       if (!r.ok || settled) return; // a newer server's frame: ignored
       const msg = r.msg;
       // Before ready the gateway sends only errors about the hello (SESSION_OPTION_INVALID, at
@@ -192,8 +198,8 @@ export class VlpBrowserClient {
 
   private attach(): void {
     const ws = this.ws;
-    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
-      const r = this.codec.decode(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data));
+    ws.onmessage = (ev: MessageEvent) => {
+      const r = this.codec.decode(payload(ev));
       if (r.ok) this.deliver(r.msg);
     };
     ws.onclose = (ev) => {
