@@ -91,7 +91,7 @@ export const ERRORS = {
   },
   SESSION_EXPIRED: {
     category: 'session', retryable: true, status: 'active', close: CloseCode.SESSION_EXPIRED,
-    summary: 'The session reached its maximum duration (`limits.maxSessionMs`, announced by `goaway` reason `max_session`); it cannot be resumed: start a new session.',
+    summary: 'The session reached its maximum duration (`limits.maxSessionMs`, or its client token\'s `max_session_s` claim; announced by `goaway` reason `max_session`); it cannot be resumed: start a new session.',
   },
   // turns
   TURN_BUSY: {

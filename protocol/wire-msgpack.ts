@@ -4,7 +4,7 @@
 import { Decoder } from '@msgpack/msgpack';
 import { decodeFailure, type DecodeFailure } from './decode-result.ts';
 import { MsgpackShapeScanner, SHAPE_EXT, SHAPE_MALFORMED, SHAPE_OK, SHAPE_TOO_DEEP, SHAPE_TOO_MANY_VALUES, type ShapeVerdict } from './msgpack-shape.ts';
-import { ReusedEncoder } from './reused-encoder.ts';
+import { MAX_RETAINED_ENCODE_BYTES, ReusedEncoder } from './reused-encoder.ts';
 
 export interface WireBounds {
   /** Longest msgpack str, UTF-8 bytes. */
@@ -20,9 +20,10 @@ export interface WireBounds {
 
 export type RawResult = { ok: true; value: unknown } | DecodeFailure;
 
-/** A Decoder keeps its last input alive until the next decode. After a frame larger than this it is
- *  replaced, so an idle connection does not hold its last image frame (up to max_frame_bytes). */
-const DECODER_RETAIN_BYTES = 64 * 1024;
+/** A Decoder keeps its last input alive until the next decode. After a frame larger than the
+ *  encoders' retention bound it is replaced, so an idle connection does not hold its last image
+ *  frame (up to max_frame_bytes). */
+const DECODER_RETAIN_BYTES = MAX_RETAINED_ENCODE_BYTES;
 
 export class MsgpackWire {
   private readonly encoder = new ReusedEncoder();

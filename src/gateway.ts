@@ -158,11 +158,11 @@ export class Gateway implements SessionHost, SessionTable {
   }
 
   attachedTo(session: Session): void {
-    if (this.expiry.applies(session) && !this.draining) this.expiry.check(session, performance.now());
+    if (!this.draining) this.expiry.check(session, performance.now());
   }
 
   isExpired(session: Session): boolean {
-    return this.expiry.expired(session, performance.now());
+    return performance.now() >= session.expiresAt;
   }
 
   // --- connections --------------------------------------------------------------------------
@@ -217,7 +217,7 @@ export class Gateway implements SessionHost, SessionTable {
         this.attached.get(s)?.fail('SESSION_IDLE_TIMEOUT', `no message for ${idleTimeoutMs} ms`);
       }
       // While draining, shutdown's goaway and close govern every session.
-      if (this.expiry.applies(s) && !this.draining) this.expiry.check(s, now);
+      if (!this.draining) this.expiry.check(s, now);
     }
     this.metrics.sessionsDetached.set(detached);
   }

@@ -3,10 +3,8 @@
 import sharp from 'sharp';
 import type { DetectBoxesMsg, MaskFrameMsg } from '../../protocol/messages.ts';
 import { decodeCounts, stringToCounts } from '../../protocol/rle.ts';
+import { instanceColor } from '../../protocol/instance-colors.ts';
 
-const PALETTE: [number, number, number][] = [
-  [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
-];
 /** Mask tint opacity (0..1). */
 const ALPHA = 0.45;
 
@@ -17,7 +15,7 @@ export async function renderOverlay(image: Uint8Array, boxes: DetectBoxesMsg | u
     const [mh, mw] = m.rle.size;
     if (mh !== h || mw !== w) throw new Error(`mask ${m.id} is ${mw}x${mh}, the image is ${w}x${h}`);
     const px = decodeCounts(stringToCounts(m.rle.counts), mh, mw);
-    const [r, g, b] = PALETTE[m.id % PALETTE.length] as [number, number, number];
+    const [r, g, b] = instanceColor(m.id);
     for (let k = 0; k < px.length; k++) {
       if (px[k] !== 1) continue;
       const o = k * 4;
@@ -27,7 +25,7 @@ export async function renderOverlay(image: Uint8Array, boxes: DetectBoxesMsg | u
     }
   }
   for (const box of boxes?.boxes ?? []) {
-    const [r, g, b] = PALETTE[box.id % PALETTE.length] as [number, number, number];
+    const [r, g, b] = instanceColor(box.id);
     const [x0, y0, x1, y1] = box.box.map((v, i) => Math.max(0, Math.min(Math.round(v), (i % 2 === 0 ? w : h) - 1))) as [number, number, number, number];
     const paint = (x: number, y: number): void => {
       const o = (y * w + x) * 4;

@@ -58,10 +58,14 @@ function rig(noticeMs: number): { expiry: SessionExpiry<FakeSession>; conns: Map
 const conn = (id: number, failed: string[]): { id: number; fail(code: string, m: string): void } => ({ id, fail: (code, m) => failed.push(`${id} ${code} ${m}`) });
 
 describe('session expiry', () => {
-  it('applies only to sessions with a duration limit', () => {
-    const { expiry } = rig(60_000);
-    expect(expiry.applies(new FakeSession(Number.POSITIVE_INFINITY))).toBe(false);
-    expect(expiry.applies(new FakeSession(1000))).toBe(true);
+  it('leaves a session without a duration limit alone', async () => {
+    const { expiry, conns, failed } = rig(60_000);
+    const s = new FakeSession(Number.POSITIVE_INFINITY);
+    conns.set(s, conn(1, failed));
+    expiry.check(s, 1e12);
+    await new Promise((r) => setImmediate(r));
+    expect(s.log).toEqual([]);
+    expect(failed).toEqual([]);
   });
 
   it('sends one goaway per connection once inside the notice (plus one sweep), then ends the session at its deadline', async () => {
@@ -76,8 +80,8 @@ describe('session expiry', () => {
     conns.set(s, conn(2, failed)); // resumed on another connection: it gets its own
     expiry.check(s, 570_500);
     expect(s.log).toEqual(['goaway max_session 61000', 'goaway max_session 29500']);
-    expect(expiry.expired(s, 599_999)).toBe(false);
-    expect(expiry.expired(s, 600_000)).toBe(true);
+    expiry.check(s, 599_999);
+    expect(failed).toEqual([]);
     expiry.check(s, 600_000);
     await new Promise((r) => setImmediate(r));
     expect(failed).toEqual(['2 SESSION_EXPIRED the session reached its maximum duration (10 min); start a new session']);

@@ -34,21 +34,12 @@ export class SessionExpiry<S extends ExpiringSession> {
     private readonly host: ExpiryHost<S>,
   ) {}
 
-  /** The session has a duration limit at all. */
-  applies(s: S): boolean {
-    return Number.isFinite(s.expiresAt);
-  }
-
-  /** True when `s` has reached its end (a resume of it must fail). */
-  expired(s: S, now: number): boolean {
-    return now >= s.expiresAt;
-  }
 
   /** One sweep step for `s` at `now` (its deadline, s.expiresAt, and duration, s.durationMs); also
    *  run when a connection attaches (after its ready), so a resumed connection inside the notice
    *  window gets its goaway at once. */
   check(s: S, now: number): void {
-    if (s.state === 'closed' || this.ending.has(s)) return;
+    if (s.state === 'closed' || !Number.isFinite(s.expiresAt) || this.ending.has(s)) return;
     const left = s.expiresAt - now;
     if (left <= 0) {
       void this.expire(s);

@@ -36,14 +36,13 @@ export class DialogueHistory {
     return e;
   }
 
-  /** Replaces a kept exchange's answer (playback.truncate); false when it is no longer kept. */
-  rewrite(e: Exchange, assistant: string): boolean {
-    if (!this.exchanges.includes(e)) return false;
+  /** Replaces a kept exchange's answer (playback.truncate); nothing when it is no longer kept. */
+  rewrite(e: Exchange, assistant: string): void {
+    if (!this.exchanges.includes(e)) return;
     this.changes++;
     this.chars += assistant.length - e.assistant.length;
     e.assistant = assistant;
     this.trim();
-    return true;
   }
 
   private trim(): void {

@@ -100,7 +100,7 @@ export class Session implements VoiceTurnStarter {
     this.options = defaultOptions(ctx.config);
     const bounds = [limits.maxSessionMs, grant?.maxSessionMs ?? 0].filter((ms) => ms > 0);
     this.durationMs = bounds.length > 0 ? Math.min(...bounds) : Number.POSITIVE_INFINITY;
-    this.expiresAt = this.lastActivity + this.durationMs;
+    this.expiresAt = performance.now() + this.durationMs;
   }
 
   attach(sink: OutboxSink): void {

@@ -55,8 +55,8 @@ export async function runTextTurn(
     retries++;
   };
   let visible = 0;
-  /** The gen.token texts, for playback.truncate (playback.ts). */
-  const parts: string[] = [];
+  /** The gen.token texts, joined, for playback.truncate (playback.ts). */
+  let streamed = '';
   let upstreamTokens = 0;
   let firstAt = -1;
   let outcome: Outcome;
@@ -76,7 +76,7 @@ export async function runTextTurn(
         if (ev.special || ev.text.length === 0) return;
         if (firstAt < 0) firstAt = performance.now();
         s.send({ t: 'gen.token', turn, i: visible, n: 1, text: ev.text });
-        parts.push(ev.text);
+        streamed += ev.text;
         visible++;
         if (ev.recvAt !== undefined) relay.observe((performance.now() - ev.recvAt) / 1000);
       } else {
@@ -89,7 +89,7 @@ export async function runTextTurn(
     const now = performance.now();
     const answer = stripStop(text, params.stop).trim();
     if (capped) s.lastAnswer = undefined; // kept out of the history, and not truncatable into it
-    else s.lastAnswer = { turn, user: userText, streamed: parts.join(''), exchange: s.history.add(userText, answer), kept: answer };
+    else s.lastAnswer = { turn, user: userText, streamed, exchange: s.history.add(userText, answer), kept: answer };
     s.send({
       t: 'gen.done',
       turn,
@@ -104,7 +104,7 @@ export async function runTextTurn(
     ({ outcome, code: errorCode } = reportTurnFailure(s, run, err));
     // Cancelled (a barge-in) or failed mid-answer: out of the history unless the client says what
     // was heard (playback.truncate).
-    s.lastAnswer = { turn, user: userText, streamed: parts.join(''), exchange: undefined, kept: undefined };
+    s.lastAnswer = { turn, user: userText, streamed, exchange: undefined, kept: undefined };
   }
   const end = performance.now();
   sendTurnMetrics(

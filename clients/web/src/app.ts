@@ -55,6 +55,7 @@ function logFrame(msg: ServerMessage): void {
   const turn = 'turn' in msg && typeof msg.turn === 'string' ? msg.turn : undefined;
   state.frames.push(turn === undefined ? { seq: msg.seq, t: msg.t } : { seq: msg.seq, t: msg.t, turn });
   if (state.frames.length > MAX_FRAMES) state.frames.splice(0, state.frames.length - MAX_FRAMES);
+  if (msg.t === 'gen.token') return; // the answer shows them; a row each would flood the log
   const line = document.createElement('div');
   line.textContent = `${msg.seq} ${msg.t}${turn !== undefined ? ` ${turn}` : ''}${msg.t === 'error' ? ` ${msg.code}: ${msg.message}` : ''}`;
   log.prepend(line);
@@ -79,7 +80,8 @@ function onFrame(msg: ServerMessage): void {
     }
     case 'gen.token':
       state.answers[msg.turn] = (state.answers[msg.turn] ?? '') + msg.text;
-      if (msg.turn === running) showAnswer(msg.turn);
+      // Appended, not re-set: rewriting the whole answer per token grows with its square.
+      if (msg.turn === running) answer.append(msg.text);
       break;
     case 'gen.done':
     case 'turn.cancelled':

@@ -1,14 +1,8 @@
 // Detection boxes and COCO RLE masks drawn over the image on a canvas, in the browser.
 import { decodeCounts, stringToCounts } from '../../../protocol/rle.ts';
+import { instanceColor as color } from '../../../protocol/instance-colors.ts';
 import type { DetectBoxesMsg, MaskFrameMsg } from '../../../protocol/messages.ts';
 
-const COLORS: readonly [number, number, number][] = [
-  [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
-];
-
-function color(id: number): [number, number, number] {
-  return COLORS[id % COLORS.length] as [number, number, number];
-}
 
 /** One off-screen layer reused for every mask (a full-size canvas per mask would cost tens of MB
  *  on a large photo). */

@@ -4,6 +4,8 @@
 // token (POST /v1/client_tokens, minted by your server with an API key) travels as `?token=`.
 // No Node APIs: bundled by clients/web/bundle.ts.
 import { createClientCodec, type ClientCodec } from '../../../protocol/codec.ts';
+import { CloseCode } from '../../../protocol/errors.ts';
+import { SeqTracker } from '../../node/seq.ts';
 import {
   SUBPROTOCOL_MSGPACK,
   type AudioStartMsg,
@@ -72,7 +74,8 @@ export class VlpBrowserError extends Error {
 }
 
 /** Close codes after which a resume can work (SPEC §11): a lost connection, a slow consumer. */
-const RESUMABLE = new Set([1006, 4008]);
+const ABNORMAL_CLOSURE = 1006;
+const RESUMABLE = new Set<number>([ABNORMAL_CLOSURE, CloseCode.SLOW_CONSUMER]);
 /** First wait before a resume attempt, ms (doubles per attempt, at most RESUME_MAX_WAIT_MS). */
 const RESUME_FIRST_WAIT_MS = 250;
 const RESUME_MAX_WAIT_MS = 4000;
@@ -152,8 +155,9 @@ export class VlpBrowserClient {
   private readonly stateListeners = new Set<StateListener>();
   private turnCount = 0;
   private sinceAck = 0;
-  /** Highest seq delivered: frames at or below it (a replay's duplicates) are dropped. */
-  private lastSeq = 0;
+  /** Server seq bookkeeping shared with the Node SDK: what ack and hello.resume carry, and the
+   *  duplicates a replay may bring (dropped). */
+  private readonly seq = new SeqTracker(0);
   private closedWith: { code: number; reason: string } | undefined;
   private closing = false;
   private stateNow: ConnectionState = 'open';
@@ -173,7 +177,7 @@ export class VlpBrowserClient {
     private readonly url: string,
     private readonly opts: BrowserConnectOptions,
   ) {
-    this.lastSeq = ready.seq;
+    this.seq.noteReady(ready.seq);
     this.attach();
   }
 
@@ -219,9 +223,9 @@ export class VlpBrowserClient {
 
   /** Reconnects with hello.resume until it works, is refused, or the resume window runs out. */
   private async resumeSession(): Promise<void> {
-    if (this.resumedAtSeq === this.lastSeq) {
+    if (this.resumedAtSeq === this.seq.lastSeq) {
       // The last resume delivered nothing before this drop.
-      if (++this.fruitlessResumes >= MAX_RESUMES_WITHOUT_PROGRESS) return this.finish(1006, `resumed ${this.fruitlessResumes} times without progress`);
+      if (++this.fruitlessResumes >= MAX_RESUMES_WITHOUT_PROGRESS) return this.finish(ABNORMAL_CLOSURE, `resumed ${this.fruitlessResumes} times without progress`);
     } else {
       this.fruitlessResumes = 0;
       this.nextWait = RESUME_FIRST_WAIT_MS;
@@ -241,7 +245,7 @@ export class VlpBrowserClient {
       const hello: ClientMessage = {
         t: 'hello',
         client: this.opts.client ?? 'vlp-browser',
-        resume: { session_id: this.ready.session_id, token: this.ready.resume_token, last_seq: this.lastSeq },
+        resume: { session_id: this.ready.session_id, token: this.ready.resume_token, last_seq: this.seq.lastSeq },
       };
       try {
         const { ws, ready } = await handshake(this.url, hello, this.opts, this.codec, abort.signal);
@@ -249,7 +253,8 @@ export class VlpBrowserClient {
         this.ws = ws;
         this.ready = ready;
         this.sinceAck = 0;
-        this.resumedAtSeq = this.lastSeq;
+        this.seq.noteReady(ready.seq); // it precedes the replayed frames it follows in seq
+        this.resumedAtSeq = this.seq.lastSeq;
         this.attach();
         this.setState('open');
         return;
@@ -260,20 +265,19 @@ export class VlpBrowserClient {
         // the application starts a new session.
         if (FINAL_REFUSALS.has(code)) {
           this.resumeAbort = undefined;
-          return this.finish(code === 'SESSION_RESUME_FAILED' ? 4001 : 1006, code);
+          return this.finish(code === 'SESSION_RESUME_FAILED' ? CloseCode.RESUME_FAILED : ABNORMAL_CLOSURE, code);
         }
         if (Date.now() + this.nextWait > deadline) {
           this.resumeAbort = undefined;
-          return this.finish(1006, 'could not resume within the resume window');
+          return this.finish(ABNORMAL_CLOSURE, 'could not resume within the resume window');
         }
       }
     }
   }
 
   private deliver(msg: ServerMessage): void {
-    // A resume replays from last_seq + 1; anything at or below it was delivered already.
-    if (msg.seq > 0 && msg.seq <= this.lastSeq) return;
-    if (msg.seq > this.lastSeq) this.lastSeq = msg.seq;
+    // A resume replays from last_seq + 1; anything delivered already is dropped.
+    if (msg.seq > 0 && this.seq.observe(msg.seq) === 'duplicate') return;
     for (const l of this.frameListeners) {
       try {
         l(msg);
@@ -284,7 +288,7 @@ export class VlpBrowserClient {
     }
     if (msg.seq > 0 && ++this.sinceAck >= (this.opts.ackEvery ?? 64)) {
       this.sinceAck = 0;
-      this.send({ t: 'ack', seq: this.lastSeq });
+      this.send({ t: 'ack', seq: this.seq.lastSeq });
     }
   }
 

@@ -22,7 +22,7 @@
 // streams opened before the current hold began are ignored: when the service dies, the hundreds of
 // streams that fail together count as one failure, not as hundreds of doublings.
 import { VlpError, type ErrorCode } from '../../../protocol/errors.ts';
-import { backoffMs, breakerFailureCode } from '../router/retry-policy.ts';
+import { backoffMs, breakerFailureCode, probeWithin } from '../router/retry-policy.ts';
 import type { AsrBackend, AsrEvent, AsrHandlers, AsrOptions, AsrStream } from './port.ts';
 
 export interface AsrGateOptions {
@@ -130,19 +130,7 @@ class AsrGate implements AsrGateState {
     if (this.#probing) return;
     this.#probing = true;
     const episode = this.#episode;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.opts.trialMs);
-      timer.unref();
-    });
-    let probe: Promise<boolean>;
-    try {
-      probe = this.inner.probe(this.opts.trialMs).then((ok) => ok === true, () => false);
-    } catch {
-      probe = Promise.resolve(false);
-    }
-    void Promise.race([probe, timedOut]).then((ok) => {
-      clearTimeout(timer);
+    void probeWithin((ms) => this.inner.probe(ms), this.opts.trialMs).then((ok) => {
       this.#probing = false;
       if (episode !== this.#episode || this.#failures === 0) return; // a stream settled it meanwhile
       const cause = this.#cause as VlpError;

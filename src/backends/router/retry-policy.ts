@@ -65,3 +65,18 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Runs a health probe bounded by `timeoutMs`: false when it answers false, throws, rejects or
+ *  outlasts the bound (its guard timer is cleared either way and never keeps the process up). */
+export function probeWithin(probe: (timeoutMs: number) => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let guard: NodeJS.Timeout | undefined;
+  return new Promise<boolean>((resolve) => {
+    guard = setTimeout(() => resolve(false), timeoutMs);
+    guard.unref();
+    try {
+      probe(timeoutMs).then((ok) => resolve(ok === true), () => resolve(false));
+    } catch {
+      resolve(false);
+    }
+  }).finally(() => clearTimeout(guard));
+}
