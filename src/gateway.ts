@@ -92,8 +92,7 @@ export class Gateway implements SessionHost, SessionTable {
         registry: this.metrics.registry,
         auth: this.auth,
       }),
-      admit: (req) => this.auth.admitUpgrade(req),
-      grant: (req) => this.auth.grantFor(req),
+      admit: (req) => this.auth.admit(req),
     });
   }
 

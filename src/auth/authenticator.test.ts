@@ -128,19 +128,18 @@ describe('Authenticator.mint', () => {
   });
 });
 
-describe('Authenticator.grantFor', () => {
-  it('grants a client token\'s session claim, even if the token expires between admission and grant', () => {
-    const { a, advance } = setup();
+describe('Authenticator.admit: grants', () => {
+  it('grants a client token\'s session claim; API keys and tokens without a claim grant nothing', () => {
+    const { a } = setup();
     const capped = a.mint(60, 120);
     expect(capped.max_session_s).toBe(120);
-    const req = upgrade({}, `token=${encodeURIComponent(capped.token)}`);
-    expect(status(a.admitUpgrade(req))).toBe('admitted');
-    expect(a.grantFor(req)).toEqual({ maxSessionMs: 120_000 });
-    advance(61_000); // expired now: admission would refuse it, but an admitted one keeps its cap
-    expect(a.grantFor(req)).toEqual({ maxSessionMs: 120_000 });
-    expect(a.grantFor(upgrade({ authorization: `Bearer ${a.mint(60).token}` }))).toEqual({});
-    expect(a.grantFor(upgrade({ authorization: `Bearer ${KEY}` }))).toEqual({});
+    expect(a.admit(upgrade({}, `token=${encodeURIComponent(capped.token)}`))).toEqual({ ok: true, grant: { maxSessionMs: 120_000 } });
+    expect(a.admit(upgrade({ authorization: `Bearer ${capped.token}` }))).toEqual({ ok: true, grant: { maxSessionMs: 120_000 } });
+    expect(a.admit(upgrade({ authorization: `Bearer ${a.mint(60).token}` }))).toEqual({ ok: true, grant: {} });
+    expect(a.admit(upgrade({ authorization: `Bearer ${KEY}` }))).toEqual({ ok: true, grant: {} });
+    // A raised claim breaks the MAC: refused, not granted.
     const forged = capped.token.replace('.s120.', '.s999.');
-    expect(a.grantFor(upgrade({}, `token=${encodeURIComponent(forged)}`))).toEqual({});
+    const refused = a.admit(upgrade({}, `token=${encodeURIComponent(forged)}`));
+    expect(refused.ok).toBe(false);
   });
 });

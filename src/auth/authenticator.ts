@@ -4,7 +4,9 @@
 import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/schema.ts';
-import type { ConnectionGrant, HttpResponse, UpgradeRequestInfo } from '../transport/types.ts';
+import type { HttpResponse, UpgradeRequestInfo, UpgradeVerdict } from '../transport/types.ts';
+
+const ADMITTED: UpgradeVerdict = Object.freeze({ ok: true, grant: Object.freeze({}) });
 import { ApiKeySet } from './api-keys.ts';
 import { ClientTokenSigner } from './client-token.ts';
 import { bearerCredential, presentedCredential, type Presented } from './credentials.ts';
@@ -61,12 +63,24 @@ export class Authenticator {
     return this.signer !== undefined;
   }
 
-  /** The upgrade gate (TransportOptions.admit): undefined = let the upgrade proceed. */
+  /** The upgrade gate (TransportOptions.admit): the refusal, or what the credential grants the
+   *  connection (a client token's claims), from one parse and one MAC check. */
+  admit(req: UpgradeRequestInfo): UpgradeVerdict {
+    if (!this.origins.allows(req.header('origin'))) return { ok: false, response: this.refuse('origin_not_allowed') };
+    if (!this.enabled) return ADMITTED;
+    const cred = presentedCredential(req.header('authorization'), req.query);
+    const verdict = this.judge(cred);
+    if (verdict === 'api_key') return ADMITTED;
+    if (verdict !== 'token') return { ok: false, response: this.refuse(verdict) };
+    // A valid client token (judge checked its MAC and expiry): its claims.
+    const s = cred.kind === 'header' || cred.kind === 'query' ? this.signer?.claims(cred.value).maxSessionS : undefined;
+    return s === undefined ? ADMITTED : { ok: true, grant: { maxSessionMs: s * 1000 } };
+  }
+
+  /** admit() as a plain refusal: undefined = let the upgrade proceed. */
   admitUpgrade(req: UpgradeRequestInfo): HttpResponse | undefined {
-    if (!this.origins.allows(req.header('origin'))) return this.refuse('origin_not_allowed');
-    if (!this.enabled) return undefined;
-    const verdict = this.judge(presentedCredential(req.header('authorization'), req.query));
-    return verdict === 'ok' ? undefined : this.refuse(verdict);
+    const v = this.admit(req);
+    return v.ok ? undefined : v.response;
   }
 
   /** For routes that take an API key in `Authorization: Bearer` only (minting, /metrics):
@@ -99,31 +113,20 @@ export class Authenticator {
     return { token: this.signer.mint(expiresAt, undefined, { maxSessionS }), expires_at: expiresAt, max_session_s: maxSessionS };
   }
 
-  /** The grant of an upgrade that admitUpgrade() let through: a client token's claims. API keys
-   *  and authentication off grant nothing beyond the config. */
-  grantFor(req: UpgradeRequestInfo): ConnectionGrant {
-    if (this.signer === undefined) return {};
-    const cred = presentedCredential(req.header('authorization'), req.query);
-    if (cred.kind !== 'header' && cred.kind !== 'query') return {};
-    // Only the MAC matters here: admitUpgrade already judged the expiry, and a second clock read
-    // could see the token expire in between and drop its cap (an uncapped session).
-    if (this.signer.check(cred.value, 0) === 'invalid') return {};
-    const s = this.signer.claims(cred.value).maxSessionS;
-    return s === undefined ? {} : { maxSessionMs: s * 1000 };
-  }
 
-  private judge(cred: Presented): 'ok' | AuthRefusalReason {
+  /** 'api_key' / 'token': admitted by that kind of credential. */
+  private judge(cred: Presented): 'api_key' | 'token' | AuthRefusalReason {
     switch (cred.kind) {
       case 'none':
         return 'missing_credentials';
       case 'malformed':
         return 'invalid_credentials';
       case 'header':
-        return this.keys.indexOf(cred.value) >= 0 ? 'ok' : this.checkToken(cred.value);
+        return this.keys.indexOf(cred.value) >= 0 ? 'api_key' : this.tokenVerdict(cred.value);
       case 'query': {
         // Long-lived keys stay out of URLs (proxy and access logs, browser history).
         const key = this.keys.indexOf(cred.value);
-        if (key < 0) return this.checkToken(cred.value);
+        if (key < 0) return this.tokenVerdict(cred.value);
         this.warnKeyInQuery(key);
         return 'api_key_in_query';
       }
@@ -132,6 +135,11 @@ export class Authenticator {
         throw new Error(`unknown credential ${String(never)}`);
       }
     }
+  }
+
+  private tokenVerdict(value: string): 'token' | 'expired_token' | 'invalid_credentials' {
+    const v = this.checkToken(value);
+    return v === 'ok' ? 'token' : v;
   }
 
   private checkToken(value: string): 'ok' | 'expired_token' | 'invalid_credentials' {

@@ -7,7 +7,7 @@ import type { Subprotocol } from '../../protocol/messages.ts';
  *  droppable frames); 'dropped' = not sent (connection closing/closed). */
 export type SendResult = 'ok' | 'backpressure' | 'dropped';
 
-/** What an admitted upgrade's credential grants its connection (TransportOptions.grant). */
+/** What an admitted upgrade's credential grants its connection (UpgradeGate's verdict). */
 export interface ConnectionGrant {
   /** Longest session the connection may open, ms (a client token's claim). */
   maxSessionMs?: number;
@@ -79,7 +79,10 @@ export interface UpgradeRequestInfo {
 
 /** Decides, synchronously and before the handshake completes, whether an upgrade on wsPath may
  *  proceed: undefined = yes; a response = refuse with it (no upgrade, connection closed). */
-export type UpgradeGate = (req: UpgradeRequestInfo) => HttpResponse | undefined;
+export type UpgradeVerdict = { ok: true; grant: ConnectionGrant } | { ok: false; response: HttpResponse };
+
+/** Admits or refuses an upgrade; an admitted one carries what its credential grants. */
+export type UpgradeGate = (req: UpgradeRequestInfo) => UpgradeVerdict;
 
 export interface TransportOptions {
   host: string;
@@ -96,8 +99,6 @@ export interface TransportOptions {
   /** Runs on every upgrade of wsPath once the server is known to be accepting, before the
    *  subprotocol is negotiated; absent = every upgrade may proceed. */
   admit?: UpgradeGate;
-  /** What an admitted upgrade grants its connection (read during the upgrade, like admit). */
-  grant?: (req: UpgradeRequestInfo) => ConnectionGrant;
 }
 
 export interface TransportServer {

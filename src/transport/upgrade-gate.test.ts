@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { recordingHandler, rawHandshake, rawSocket } from './conformance-helpers.ts';
 import { createTransport, type TransportKind } from './index.ts';
-import type { HttpResponse, TransportServer, UpgradeRequestInfo } from './types.ts';
+import type { HttpResponse, TransportServer, UpgradeRequestInfo, UpgradeVerdict } from './types.ts';
 
 const WS_PATH = '/v1/ws';
 const servers: TransportServer[] = [];
@@ -24,9 +24,9 @@ const REFUSAL: HttpResponse = {
 async function start(kind: TransportKind) {
   const { handler, seen } = recordingHandler();
   const gateSaw: { authorization: string | undefined; origin: string | undefined; query: string }[] = [];
-  const admit = (req: UpgradeRequestInfo): HttpResponse | undefined => {
+  const admit = (req: UpgradeRequestInfo): UpgradeVerdict => {
     gateSaw.push({ authorization: req.header('authorization'), origin: req.header('origin'), query: req.query });
-    return req.header('authorization') === 'Bearer let-me-in' ? undefined : REFUSAL;
+    return req.header('authorization') === 'Bearer let-me-in' ? { ok: true, grant: {} } : { ok: false, response: REFUSAL };
   };
   const server = createTransport(kind, {
     host: '127.0.0.1',

@@ -220,13 +220,13 @@ export function createUwsTransport(opts: TransportOptions): TransportServer {
       const protocolHeader = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       if (!accepting) return refuse(res, 503);
-      const info = { header: (name: string) => headerOrUndefined(req.getHeader(name)), query: req.getQuery() ?? '' };
+      let grant: ConnectionGrant | undefined;
       if (opts.admit !== undefined) {
         // Synchronous: the gate reads `req` before this callback returns.
-        const refused = opts.admit(info);
-        if (refused !== undefined) return refuseWith(res, refused);
+        const verdict = opts.admit({ header: (name) => headerOrUndefined(req.getHeader(name)), query: req.getQuery() ?? '' });
+        if (!verdict.ok) return refuseWith(res, verdict.response);
+        grant = verdict.grant;
       }
-      const grant = opts.grant?.(info);
       const offered = parseProtocolHeader(protocolHeader);
       const subprotocol = negotiateSubprotocol(offered);
       if (subprotocol === undefined) return refuse(res, 400);

@@ -320,17 +320,13 @@ export function createWsTransport(opts: TransportOptions, tuning: WsTransportTun
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (pathOf(req.url ?? '/') !== opts.wsPath) return refuseUpgrade(socket, 404);
     if (!accepting) return refuseUpgrade(socket, 503);
+    let grant: ConnectionGrant | undefined;
     if (opts.admit !== undefined) {
       const url = req.url ?? '';
       const q = url.indexOf('?');
-      const refused = opts.admit({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
-      if (refused !== undefined) return refuseUpgrade(socket, refused.status, refused);
-    }
-    let grant: ConnectionGrant | undefined;
-    if (opts.grant !== undefined) {
-      const url = req.url ?? '';
-      const q = url.indexOf('?');
-      grant = opts.grant({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
+      const verdict = opts.admit({ header: (name) => headerOf(req, name), query: q === -1 ? '' : url.slice(q + 1) });
+      if (!verdict.ok) return refuseUpgrade(socket, verdict.response.status, verdict.response);
+      grant = verdict.grant;
     }
     const subprotocol = negotiateSubprotocol(parseProtocolHeader(req.headers['sec-websocket-protocol']));
     if (subprotocol === undefined) return refuseUpgrade(socket, 400);
