@@ -16,7 +16,7 @@ export interface ConnectionGrant {
 export interface Connection {
   /** Process-unique connection number (for logs and maps). */
   readonly id: number;
-  /** From TransportOptions.grant at the upgrade; absent = nothing beyond the config. */
+  /** From the upgrade gate's verdict (TransportOptions.admit); absent = nothing beyond the config. */
   readonly grant?: ConnectionGrant;
   /** Negotiated subprotocol: decides binary msgpack vs text JSON frames. */
   readonly subprotocol: Subprotocol;
