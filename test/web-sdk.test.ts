@@ -181,6 +181,42 @@ describe('browser SDK connection state', () => {
     expect(flapping.client.state).toBe('closed');
   });
 
+  it('close() during a resume handshake in flight closes that socket and ends at once', async () => {
+    const { client, closes } = await connected();
+    last().drop(1006);
+    await vi.advanceTimersByTimeAsync(250);
+    const pending = last();
+    expect(FakeSocket.made).toHaveLength(2);
+    client.close(); // before the pending socket opened
+    expect(closes).toEqual([1000]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pending.readyState).toBe(FakeSocket.CLOSED);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(FakeSocket.made).toHaveLength(2);
+  });
+
+  it('a token function that fails while resuming ends the session (no retry storm)', async () => {
+    let calls = 0;
+    const p = VlpBrowserClient.connect('ws://gw.test/v1/ws', {
+      token: () => {
+        calls++;
+        if (calls > 1) throw new Error('token service down');
+        return 'tok';
+      },
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    last().open();
+    last().frame(ready(1));
+    const client = await p;
+    const closes: [number, string][] = [];
+    client.onClose((code, reason) => closes.push([code, reason]));
+    last().drop(1006);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(closes).toEqual([[1006, 'TOKEN']]);
+    expect(calls).toBe(2);
+    expect(FakeSocket.made).toHaveLength(1);
+  });
+
   it('does not resume after a normal close or a non-resumable code', async () => {
     const { closes } = await connected();
     last().drop(4003);
