@@ -163,6 +163,77 @@ describe('browser demo in Chromium', () => {
     expect(s.error).toBeUndefined();
   }, 60_000);
 
+  it('speaks answers and, stopped mid-speech, tells the gateway how much was heard (playback.truncate)', async () => {
+    const p = await browser.newPage();
+    // A stand-in for the Web Speech API (headless Chromium has no voices): one word boundary every
+    // 30 ms, utterances in order, cancel() stops everything.
+    await p.addInitScript(() => {
+      type U = { text: string; onboundary: ((e: { charIndex: number }) => void) | null; onend: (() => void) | null };
+      const queue: U[] = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const run = (): void => {
+        const u = queue[0];
+        if (!u) return (timer = undefined);
+        const words = [...u.text.matchAll(/\S+/g)].map((m) => m.index ?? 0);
+        let k = 0;
+        const step = (): void => {
+          if (queue[0] !== u) return;
+          if (k < words.length) {
+            u.onboundary?.({ charIndex: words[k++] as number });
+            timer = setTimeout(step, 30);
+          } else {
+            queue.shift();
+            u.onend?.();
+            run();
+          }
+        };
+        step();
+      };
+      const g = globalThis as unknown as Record<string, unknown>;
+      Object.defineProperty(globalThis, 'SpeechSynthesisUtterance', { configurable: true, writable: true, value: undefined });
+      g.SpeechSynthesisUtterance = class {
+        onboundary = null;
+        onend = null;
+        constructor(readonly text: string) {}
+      };
+      // An own property shadows the browser's read-only accessor.
+      Object.defineProperty(globalThis, 'speechSynthesis', {
+        configurable: true,
+        value: {
+          speak(u: U) {
+            queue.push(u);
+            if (timer === undefined) run();
+          },
+          cancel() {
+            queue.length = 0;
+            if (timer !== undefined) clearTimeout(timer);
+            timer = undefined;
+          },
+          getVoices: () => [{ name: 'test voice' }],
+        },
+      });
+    });
+    await p.goto(`${web.url}?gw=${encodeURIComponent(stack.url)}`);
+    await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+    expect(await p.isChecked('#speak')).toBe(true);
+    await p.fill('#question', 'tell me something long');
+    await p.click('#send');
+    await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.frames.some((f) => f.t === 'gen.done') === true, undefined, { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 200)); // a few words spoken, far from all of them
+    await p.click('#cancel');
+    const s = await demo(p);
+    const answerLength = [...(s.answers.t1 ?? '')].length;
+    expect(s.truncations).toHaveLength(1);
+    const cut = s.truncations[0];
+    expect(cut?.turn).toBe('t1');
+    expect(cut?.heard).toBeGreaterThan(0);
+    expect(cut?.heard).toBeLessThan(answerLength);
+    // The gateway took it (no TURN_NOT_FOUND / TURN_BUSY) and the session goes on.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await demo(p)).frames.filter((f) => f.t === 'error')).toEqual([]);
+    await p.close();
+  }, 30_000);
+
   describe('against a gateway with client authentication', () => {
     let secured: Stack;
     beforeAll(async () => {

@@ -7,8 +7,9 @@ import type { DemoState } from './demo-state.ts';
 import { startMicrophone, type Microphone } from './mic.ts';
 import { drawBoxes, drawMask } from './overlay.ts';
 import { VlpBrowserClient } from './sdk.ts';
+import { AnswerSpeaker } from './speech.ts';
 
-const state: DemoState = { status: 'connecting', resumes: 0, readySeqs: [], frames: [], answers: {}, finals: [], masksDrawn: 0 };
+const state: DemoState = { status: 'connecting', resumes: 0, readySeqs: [], frames: [], answers: {}, finals: [], masksDrawn: 0, truncations: [] };
 /** Bounds of what the page keeps (a session may run for hours with the microphone open). */
 const MAX_FRAMES = 2000;
 const MAX_ANSWERS = 50;
@@ -39,6 +40,20 @@ const gateway = params.get('gw') ?? `ws://${location.hostname || '127.0.0.1'}:80
 const token = params.get('token') ?? undefined;
 
 let client: VlpBrowserClient | undefined;
+/** The latest answer turn (the one the speaker may still be speaking). */
+let lastSpoken: string | undefined;
+const speaker = new AnswerSpeaker();
+const speakBox = el<HTMLInputElement>('speak');
+/** Offered (and on) once the browser has a voice; then left to the user. */
+let speechOffered = false;
+const offerSpeech = (): void => {
+  if (speechOffered || !speaker.available) return;
+  speechOffered = true;
+  speakBox.disabled = false;
+  speakBox.checked = true;
+};
+offerSpeech();
+globalThis.speechSynthesis?.addEventListener?.('voiceschanged', offerSpeech);
 let mic: Microphone | undefined;
 /** The uploaded image, redrawn under each turn's detections. */
 let picture: ImageBitmap | undefined;
@@ -71,6 +86,7 @@ function onFrame(msg: ServerMessage): void {
   switch (msg.t) {
     case 'turn.started': {
       running = msg.turn;
+      lastSpoken = msg.turn;
       state.answers[msg.turn] = '';
       const turns = Object.keys(state.answers);
       for (const old of turns.slice(0, Math.max(0, turns.length - MAX_ANSWERS))) delete state.answers[old];
@@ -82,13 +98,28 @@ function onFrame(msg: ServerMessage): void {
       state.answers[msg.turn] = (state.answers[msg.turn] ?? '') + msg.text;
       // Appended, not re-set: rewriting the whole answer per token grows with its square.
       if (msg.turn === running) answer.append(msg.text);
+      if (speakBox.checked) speaker.add(msg.turn, msg.text);
       break;
     case 'gen.done':
+      if (speakBox.checked) speaker.finish(msg.turn);
+      if (msg.turn === running) {
+        running = undefined;
+        // Still being spoken: Stop stays to cut the voice (and the history) short.
+        cancel.disabled = !speakBox.checked;
+      }
+      break;
     case 'turn.cancelled':
+      // A barge-in (or Stop): the voice stops, and the history keeps only what was heard.
+      stopSpeaking(msg.turn);
       if (msg.turn === running) {
         running = undefined;
         cancel.disabled = true;
       }
+      break;
+    case 'vad':
+      // The user speaks over an answer still being spoken (its tokens may all have arrived, so
+      // the gateway has nothing to cancel): the voice stops here.
+      if (msg.event === 'speech_start' && lastSpoken !== undefined) stopSpeaking(lastSpoken);
       break;
     case 'asr.partial': {
       transcript.textContent = msg.stable;
@@ -127,7 +158,7 @@ function onFrame(msg: ServerMessage): void {
           : `the gateway closes this connection in ${Math.round(msg.time_left_ms / 1000)} s (${msg.reason})`;
       break;
     default:
-      break; // vad, intent.update, plan.step, turn.metrics, asr.lag, pong: in the log only
+      break; // intent.update, plan.step, turn.metrics, asr.lag, pong: in the log only
   }
 }
 
@@ -187,7 +218,18 @@ el<HTMLFormElement>('ask').addEventListener('submit', (ev) => {
   question.value = '';
 });
 
-cancel.addEventListener('click', () => client?.cancel());
+/** Stops the voice on `turn` and tells the gateway how much of it was heard. */
+function stopSpeaking(turn: string): void {
+  const heard = speaker.stop(turn);
+  if (heard === undefined || !client) return;
+  client.truncatePlayback(turn, heard);
+  state.truncations.push({ turn, heard });
+}
+
+cancel.addEventListener('click', () => {
+  if (running !== undefined) client?.cancel();
+  else if (lastSpoken !== undefined) stopSpeaking(lastSpoken); // the answer is done but still being spoken
+});
 
 micButton.addEventListener('click', () => {
   void (async () => {

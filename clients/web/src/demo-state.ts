@@ -12,5 +12,7 @@ export interface DemoState {
   answers: Record<string, string>;
   finals: string[];
   masksDrawn: number;
+  /** playback.truncate sent: the turn and the characters heard when its speech stopped. */
+  truncations: { turn: string; heard: number }[];
   error?: string;
 }
