@@ -42,6 +42,8 @@ const token = params.get('token') ?? undefined;
 let client: VlpBrowserClient | undefined;
 /** The latest answer turn (the one the speaker may still be speaking). */
 let lastSpoken: string | undefined;
+/** A turn whose voice was cut while it streamed: truncated when it ends. */
+let silencedTurn: string | undefined;
 const speaker = new AnswerSpeaker();
 const speakBox = el<HTMLInputElement>('speak');
 /** Offered (and on) once the browser has a voice; then left to the user. */
@@ -53,6 +55,10 @@ const offerSpeech = (): void => {
   speakBox.checked = true;
 };
 offerSpeech();
+// Switched off mid-answer: the voice stops and nothing is truncated (the user reads it).
+speakBox.addEventListener('change', () => {
+  if (!speakBox.checked) speaker.drop();
+});
 globalThis.speechSynthesis?.addEventListener?.('voiceschanged', offerSpeech);
 let mic: Microphone | undefined;
 /** The uploaded image, redrawn under each turn's detections. */
@@ -86,7 +92,10 @@ function onFrame(msg: ServerMessage): void {
   switch (msg.t) {
     case 'turn.started': {
       running = msg.turn;
+      // A new answer while the previous one is still spoken: that one was cut short.
+      if (lastSpoken !== undefined) stopSpeaking(lastSpoken);
       lastSpoken = msg.turn;
+      if (speakBox.checked) speaker.begin(msg.turn);
       state.answers[msg.turn] = '';
       const turns = Object.keys(state.answers);
       for (const old of turns.slice(0, Math.max(0, turns.length - MAX_ANSWERS))) delete state.answers[old];
@@ -98,10 +107,13 @@ function onFrame(msg: ServerMessage): void {
       state.answers[msg.turn] = (state.answers[msg.turn] ?? '') + msg.text;
       // Appended, not re-set: rewriting the whole answer per token grows with its square.
       if (msg.turn === running) answer.append(msg.text);
-      if (speakBox.checked) speaker.add(msg.turn, msg.text);
+      speaker.add(msg.turn, msg.text); // a no-op unless this turn's speech began
       break;
     case 'gen.done':
-      if (speakBox.checked) speaker.finish(msg.turn);
+      speaker.finish(msg.turn);
+      // Silenced while it streamed (the user spoke over it): the truncation goes now, the turn
+      // being over (the gateway refuses one for a running turn).
+      if (silencedTurn === msg.turn) stopSpeaking(msg.turn);
       if (msg.turn === running) {
         running = undefined;
         // Still being spoken: Stop stays to cut the voice (and the history) short.
@@ -117,9 +129,14 @@ function onFrame(msg: ServerMessage): void {
       }
       break;
     case 'vad':
-      // The user speaks over an answer still being spoken (its tokens may all have arrived, so
-      // the gateway has nothing to cancel): the voice stops here.
-      if (msg.event === 'speech_start' && lastSpoken !== undefined) stopSpeaking(lastSpoken);
+      // The user speaks over an answer being spoken. Still streaming: the voice stops now, and the
+      // truncation goes when the turn ends (barge-in cancels it, or gen.done). Streamed whole (the
+      // gateway has nothing to cancel): truncated now.
+      if (msg.event !== 'speech_start' || lastSpoken === undefined || speaker.current !== lastSpoken) break;
+      if (running === lastSpoken) {
+        speaker.silence(lastSpoken);
+        silencedTurn = lastSpoken;
+      } else stopSpeaking(lastSpoken);
       break;
     case 'asr.partial': {
       transcript.textContent = msg.stable;
@@ -220,6 +237,7 @@ el<HTMLFormElement>('ask').addEventListener('submit', (ev) => {
 
 /** Stops the voice on `turn` and tells the gateway how much of it was heard. */
 function stopSpeaking(turn: string): void {
+  if (silencedTurn === turn) silencedTurn = undefined;
   const heard = speaker.stop(turn);
   if (heard === undefined || !client) return;
   client.truncatePlayback(turn, heard);
