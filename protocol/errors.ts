@@ -147,6 +147,18 @@ export const ERRORS = {
     category: 'input', retryable: false, status: 'active',
     summary: 'A detection or segmentation turn has no image to work on.',
   },
+  INPUT_WATCH_UNAVAILABLE: {
+    category: 'input', retryable: false, status: 'active',
+    summary: 'watch.start on a gateway with no detection service, or with watches turned off (`segmenter.watchesPerSession` 0).',
+  },
+  INPUT_WATCH_LIMIT: {
+    category: 'input', retryable: false, status: 'active',
+    summary: 'watch.start of a new id while the session already runs `segmenter.watchesPerSession` watches; stop one first.',
+  },
+  INPUT_WATCH_NOT_FOUND: {
+    category: 'input', retryable: false, status: 'active',
+    summary: 'watch.stop names no running watch of this session.',
+  },
   // audio
   AUDIO_FORMAT_MISSING: {
     category: 'input', retryable: false, status: 'active',

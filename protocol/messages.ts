@@ -157,6 +157,35 @@ export interface PlaybackTruncateMsg {
   heard_chars: number;
 }
 
+export interface WatchStartMsg {
+  t: 'watch.start';
+  /** Client-chosen watch id, echoed as `watch` in its watch.event frames; starting an id that is
+   *  running replaces that watch. */
+  id: string;
+  /** What to watch for: 1..8 noun phrases ("person", "red car"), 1..64 characters each. */
+  labels: string[];
+  /** Least time between two detections of this watch, ms (250..60 000; default 1000). Frames that
+   *  arrive sooner wait; a newer frame replaces one waiting. */
+  interval_ms?: number;
+  /** Keep a detection when its score is > box_threshold (0..1, exclusive; default: the server's). */
+  box_threshold?: number;
+  /** Frames in a row that must show a label before it enters (1..10; default 1). */
+  enter_frames?: number;
+  /** Frames in a row without a label before it leaves (1..10; default 2). */
+  leave_frames?: number;
+  /** A question asked about the frame, as a vision turn, when a label enters ("{label}" is
+   *  replaced by the label); absent = events only. At most 1024 characters. */
+  ask?: string;
+  /** Least time between two turns this watch starts, ms (1000..3 600 000; default 10 000). */
+  cooldown_ms?: number;
+}
+
+export interface WatchStopMsg {
+  t: 'watch.stop';
+  /** The watch to stop. */
+  id: string;
+}
+
 export interface AckMsg {
   t: 'ack';
   /** Highest server seq the client has processed; frees the replay buffer up to it. */
@@ -179,6 +208,8 @@ export type ClientMessage =
   | TurnStartMsg
   | TurnCancelMsg
   | PlaybackTruncateMsg
+  | WatchStartMsg
+  | WatchStopMsg
   | AckMsg
   | PingMsg;
 
@@ -330,6 +361,33 @@ export interface MaskFrameMsg {
   rle: CocoRle;
 }
 
+/** Why a watch.event with `ask` did not start a turn. */
+export type WatchTurnSkipped = 'busy' | 'cooldown';
+
+export interface WatchEventMsg {
+  t: 'watch.event';
+  seq: number;
+  /** The watch.start id. */
+  watch: string;
+  /** `enter`: the label is in view (after enter_frames frames); `leave`: it is gone (after
+   *  leave_frames frames without it). */
+  kind: 'enter' | 'leave';
+  /** The watched label, as in watch.start (trimmed, lower-case). */
+  label: string;
+  /** Instances of the label in the frame (0 for leave). */
+  count: number;
+  /** The image.put id of the frame that decided the event. */
+  image: string;
+  /** [height, width] of that frame, pixels. */
+  size: [number, number];
+  /** The label's detections in the frame ([] for leave); ids are the detection's own. */
+  boxes: DetectionBox[];
+  /** The turn this event started (watch.start `ask`), server-chosen, prefixed "w". */
+  turn?: string;
+  /** Why an `ask` watch's enter started no turn: another turn was running, or the cooldown. */
+  turn_skipped?: WatchTurnSkipped;
+}
+
 export interface TurnCancelledMsg {
   t: 'turn.cancelled';
   seq: number;
@@ -397,6 +455,7 @@ export type ServerMessage =
   | GenDoneMsg
   | DetectBoxesMsg
   | MaskFrameMsg
+  | WatchEventMsg
   | TurnCancelledMsg
   | TurnMetricsMsg
   | ErrorMsg
@@ -418,6 +477,8 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   'turn.start',
   'turn.cancel',
   'playback.truncate',
+  'watch.start',
+  'watch.stop',
   'ack',
   'ping',
 ];
@@ -436,6 +497,7 @@ export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   'gen.done',
   'detect.boxes',
   'mask.frame',
+  'watch.event',
   'turn.cancelled',
   'turn.metrics',
   'error',

@@ -34,6 +34,8 @@ import type {
   ServerMessageType,
   TurnKind,
   TurnMetricsMsg,
+  WatchEventMsg,
+  WatchTurnSkipped,
 } from './messages.ts';
 import { SERVER_MESSAGE_TYPES } from './messages.ts';
 
@@ -48,6 +50,8 @@ const CANCEL: ReadonlySet<CancelReason> = new Set<CancelReason>([
   'client', 'barge_in', 'superseded', 'disconnect', 'shutdown', 'max_session', 'speculation_discarded',
 ]);
 const GOAWAY: ReadonlySet<'shutdown' | 'max_session' | 'idle'> = new Set(['shutdown', 'max_session', 'idle'] as const);
+const WATCH_KINDS: ReadonlySet<WatchEventMsg['kind']> = new Set(['enter', 'leave'] as const);
+const WATCH_SKIPPED: ReadonlySet<WatchTurnSkipped> = new Set<WatchTurnSkipped>(['busy', 'cooldown']);
 const ERROR_CODE_SET: ReadonlySet<ErrorCode> = new Set(Object.keys(ERRORS) as ErrorCode[]);
 
 function isServerType(t: string): t is ServerMessageType {
@@ -127,6 +131,8 @@ function build(t: ServerMessageType, seq: number, o: Rec): ServerMessage {
         rle: { size: pair(rle, 'size', `${t}.rle`), counts: reqStr(rle, 'counts', `${t}.rle`, ANY) },
       };
     }
+    case 'watch.event':
+      return watchEvent(seq, o);
     case 'turn.cancelled':
       return { t, seq, turn: reqStr(o, 'turn', t, ANY), reason: reqEnum(o, 'reason', t, CANCEL) };
     case 'turn.metrics':
@@ -216,6 +222,24 @@ function turnMetrics(seq: number, o: Rec): TurnMetricsMsg {
       retries: reqCount(c, 'retries', cw),
     },
   };
+}
+
+function watchEvent(seq: number, o: Rec): WatchEventMsg {
+  const t = 'watch.event';
+  const msg: WatchEventMsg = {
+    t,
+    seq,
+    watch: reqStr(o, 'watch', t, ANY),
+    kind: reqEnum(o, 'kind', t, WATCH_KINDS),
+    label: reqStr(o, 'label', t, ANY),
+    count: reqCount(o, 'count', t),
+    image: reqStr(o, 'image', t, ANY),
+    size: pair(o, 'size', t),
+    boxes: reqArray(o, 'boxes', t, ANY).map((b, i) => detectionBox(b, `${t}.boxes[${i}]`)),
+  };
+  put(msg, 'turn', optStr(o, 'turn', t, ANY));
+  if (o.turn_skipped !== undefined) msg.turn_skipped = reqEnum(o, 'turn_skipped', t, WATCH_SKIPPED);
+  return msg;
 }
 
 function errorMsg(seq: number, o: Rec): ErrorMsg {

@@ -46,6 +46,7 @@ import type {
   TurnStartMsg,
 } from './messages.ts';
 import { CLIENT_MESSAGE_TYPES } from './messages.ts';
+import { watchStart, watchStop } from './validate-watch.ts';
 
 export { type DecodeResult } from './decode-result.ts';
 export { validateServerMessage } from './validate-server.ts';
@@ -133,6 +134,10 @@ function build(t: ClientMessageType, o: Rec, limits: ProtocolLimits): ClientMess
     case 'playback.truncate':
       checkKeys(o, PLAYBACK_TRUNCATE_KEYS, t);
       return { t, turn: reqId(o, 'turn', t, limits.maxIdChars), heard_chars: reqCount(o, 'heard_chars', t) };
+    case 'watch.start':
+      return watchStart(o, limits);
+    case 'watch.stop':
+      return watchStop(o, limits);
     case 'ping':
       checkKeys(o, PING_KEYS, t);
       return { t, ts: reqNum(o, 'ts', t) };

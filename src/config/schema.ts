@@ -225,6 +225,9 @@ export const ConfigSchema = z
          *  A bigger image is re-encoded at its own size to fit; one that cannot fit is refused
          *  (INPUT_IMAGE_TOO_LARGE), since boxes and masks are in the image's own pixels. */
         requestLimitBytes: int(16_384, 1 << 30).default(6_000_000),
+        /** Watches (watch.start) a session may run at once; 0 turns watches off. Each runs at most
+         *  one detection at a time, at most once per its interval_ms (≥ 250 ms). */
+        watchesPerSession: int(0, 16).default(2),
       })
       .strict()
       .superRefine((g, ctx) => {

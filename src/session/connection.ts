@@ -149,6 +149,12 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       case 'playback.truncate':
         s.truncatePlayback(msg);
         return;
+      case 'watch.start':
+        s.startWatch(msg);
+        return;
+      case 'watch.stop':
+        s.stopWatch(msg);
+        return;
       case 'ping':
         s.send({ t: 'pong', ts: msg.ts });
         return;

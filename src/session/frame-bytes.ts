@@ -49,6 +49,11 @@ export function frameBytes(p: ServerPayload): number {
       for (const b of p.boxes) n += textBytes(b.label);
       return n;
     }
+    case 'watch.event': {
+      let n = FRAME_OVERHEAD_BYTES + textBytes(p.watch) + textBytes(p.label) + textBytes(p.image) + optText(p.turn) + p.boxes.length * BOX_BYTES;
+      for (const b of p.boxes) n += textBytes(b.label);
+      return n;
+    }
     case 'intent.update': {
       let n = FRAME_OVERHEAD_BYTES + optText(p.turn) + entriesBytes(p.keywords) + p.labels.length * ENTRY_BYTES;
       for (const l of p.labels) n += textBytes(l.label);

@@ -36,8 +36,13 @@ export class SessionVision {
   /** The image description in flight, if any (at most one per session: a newer one aborts it). */
   private describing: AbortController | undefined;
 
-  /** `lifetime` is aborted when the session closes: image descriptions stop with it. */
-  constructor(private readonly s: VisionHost, private readonly lifetime: AbortSignal) {}
+  /** `lifetime` is aborted when the session closes: image descriptions stop with it. `onStored`
+   *  gets the id of each newest image once its check has stored it (the session's watches). */
+  constructor(
+    private readonly s: VisionHost,
+    private readonly lifetime: AbortSignal,
+    private readonly onStored: (imageId: string) => void = () => undefined,
+  ) {}
 
   /** The image of the latest image.put or image turn, if any. */
   get latestImageId(): string | undefined {
@@ -66,8 +71,10 @@ export class SessionVision {
     this.lastImageId = msg.id;
     this.newestPutId = msg.id;
     images.put(msg).then((outcome) => {
-      // Only the newest image is described: an image another put overtook is not.
-      if (outcome === 'stored' && this.newestPutId === msg.id) return this.describeImage(msg.id);
+      // Only the newest image is described and watched: an image another put overtook is not.
+      if (outcome !== 'stored' || this.newestPutId !== msg.id) return;
+      this.onStored(msg.id);
+      return this.describeImage(msg.id);
     }, (err: unknown) => {
       if (err instanceof VlpError) this.s.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });
       else {

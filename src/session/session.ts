@@ -2,7 +2,9 @@
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import { loadPlanning } from '../planning/lazy.ts';
 import type { ConnectionGrant } from '../transport/types.ts';
-import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg } from '../../protocol/messages.ts';
+import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg, WatchStartMsg, WatchStopMsg, WatchTurnSkipped } from '../../protocol/messages.ts';
+import { SessionWatches, type WatchHost } from './watches.ts';
+import type { StoredImage } from '../images/types.ts';
 import { truncateHeard, type LastAnswer } from './playback.ts';
 export type { TurnKind };
 import { VlpError, type ErrorCode, ERRORS } from '../../protocol/errors.ts';
@@ -40,7 +42,7 @@ export interface SessionHost {
 }
 
 
-export class Session implements VoiceTurnStarter {
+export class Session implements VoiceTurnStarter, WatchHost {
   readonly id = newSessionId();
   readonly resumeToken = newResumeToken();
   readonly outbox: Outbox;
@@ -78,7 +80,10 @@ export class Session implements VoiceTurnStarter {
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
   /** The session's images: image.put, descriptions, the latest image, image turn messages. */
-  private readonly vision = new SessionVision(this, this.lifetime.signal);
+  private readonly vision = new SessionVision(this, this.lifetime.signal, (imageId) => this.watches?.frame(imageId));
+  /** The session's watches (watch.start), created with the first. */
+  private watches: SessionWatches | undefined;
+  private watchTurns = 0;
   /** A voice turn waiting for the turn it superseded to end (at most one: newer ones replace it). */
   private waitingVoice: { msg: TurnStartMsg; marks: VoiceTurnMarks } | undefined;
 
@@ -359,6 +364,34 @@ export class Session implements VoiceTurnStarter {
     this.vision.putImage(msg);
   }
 
+  /** watch.start: start (or replace) a watch on the session's frames. */
+  startWatch(msg: WatchStartMsg): void {
+    if (this.state === 'closed') return;
+    (this.watches ??= new SessionWatches(this)).start(msg);
+  }
+
+  /** watch.stop. */
+  stopWatch(msg: WatchStopMsg): void {
+    if (!this.watches) return this.sendError('INPUT_WATCH_NOT_FOUND', 'watch.stop names no running watch', { ref: msg.t });
+    this.watches.stop(msg);
+  }
+
+  /** WatchHost: the stored image now, without waiting for a pending check. */
+  peekImage(imageId: string): StoredImage | undefined {
+    return this.vision.peek(imageId);
+  }
+
+  /** WatchHost: a watch's ask becomes a vision turn about the frame, when no other turn runs. */
+  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): WatchTurnSkipped | undefined {
+    if (this.ending || this.turn || this.waitingVoice || this.state === 'closed') return 'busy';
+    let id: string;
+    do id = `w${++this.watchTurns}`;
+    while (this.seenTurnIds.has(id));
+    announce(id);
+    this.startTurn({ t: 'turn.start', id, text, image: imageId });
+    return undefined;
+  }
+
   /** The vision model's description of an image, when it has one yet (keyword preference). */
   imageDescription(imageId: string | undefined): string | undefined {
     return this.vision.imageDescription(imageId);
@@ -396,6 +429,7 @@ export class Session implements VoiceTurnStarter {
   close(reason: CancelReason): void {
     if (this.state === 'closed') return;
     this.lifetime.abort();
+    this.watches?.close();
     this.cancelTurn(undefined, reason);
     this.voice?.close();
     this.endingVoice?.close();
