@@ -54,13 +54,16 @@ export interface SessionOptions {
   speculate?: boolean;
   /** Barge-in policy for spoken input while an answer streams. */
   barge_in?: 'off' | 'speech_start' | 'first_words';
+  /** Treat spoken input that repeats the assistant's recent answer as its own voice coming back
+   *  through the microphone: it neither barges in (first_words) nor starts a turn. */
+  echo_guard?: boolean;
   /** Default generation parameters for this session's turns. */
   params?: GenParams;
 }
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence' | 'cancelled' | 'error';
 export type TurnKind = 'chat' | 'vqa' | 'segment' | 'plan';
-export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'max_session' | 'speculation_discarded';
+export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'max_session' | 'speculation_discarded' | 'echo';
 
 /** COCO RLE, column-major pixel order, counts start with a zero run. */
 export interface CocoRle {

@@ -172,6 +172,8 @@ describe('failures of failure handling are logged, not left as unhandled rejecti
       latestImageId: undefined,
       imageDescription: () => undefined,
       bargeIn: () => false,
+      judgeEcho: () => 'user' as const,
+      dropEchoTurn: () => undefined,
     };
     const voice = new VoiceInput(s, start16k, new PartialAsr(), turns, () => undefined);
     await voice.init();

@@ -149,6 +149,30 @@ describe.each(TRANSPORTS)('watches over %s', (transport) => {
     c.close();
   });
 
+  it('watched camera frames are not described by the vision model; an image put with no watch running is', async () => {
+    const described = await startStack(transport, { config: { images: { describe: true } } });
+    try {
+      let vlmRequests = 0;
+      described.vlm.events.on('request', () => void vlmRequests++);
+      const c = await RawClient.session(described.url);
+      c.send({ t: 'watch.start', id: 'cam', labels: ['dog'], interval_ms: 250 });
+      for (let i = 0; i < 3; i++) {
+        c.send({ t: 'image.put', id: `cam-${i}`, data: i % 2 === 0 ? frames.empty : frames.bird });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await c.waitFor((m) => m.t === 'watch.event');
+      c.send({ t: 'ping', ts: 1 });
+      await c.waitFor((m) => m.t === 'pong');
+      expect(vlmRequests).toBe(0);
+      c.send({ t: 'watch.stop', id: 'cam' });
+      c.send({ t: 'image.put', id: 'photo', data: frames.bird });
+      await expect.poll(() => vlmRequests, { timeout: 5000 }).toBe(1);
+      c.close();
+    } finally {
+      await described.close();
+    }
+  });
+
   it('a watch survives a resume, and the session\'s end closes its detection in flight', async () => {
     const slow = await startStack(transport, { gsam: { detectMs: 1500, perMaskMs: 10 }, config: { limits: { resumeWindowMs: 300 } } });
     try {

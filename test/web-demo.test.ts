@@ -1,17 +1,19 @@
 // The browser client in real Chromium (Debian's, driven by playwright-core): the demo page
 // (clients/web) bundled and served by `npm run web`'s server connects to a real gateway on
-// loopback, streams a typed answer, uploads an image and draws Grounded-SAM's boxes and masks, and
+// loopback, streams a typed answer, uploads an image and draws Grounded-SAM's boxes and masks,
 // streams the microphone (Chromium's fake capture device playing a spoken clip) through the
-// gateway's VAD and the simulated WhisperLive into a voice turn. .ci/run installs chromium.
+// gateway's VAD and the simulated WhisperLive into a voice turn, and watches the camera (Chromium's
+// fake video device) with the simulated Grounded-SAM. .ci/run installs chromium.
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startWebServer, type WebServer } from '../clients/web/serve.ts';
 import type { DemoState } from '../clients/web/src/demo-state.ts';
 import { clipFiles, ensureAudioClips } from '../sim/asr/index.ts';
+import { Session } from '../src/session/session.ts';
 import { startStack, type Stack } from './harness.ts';
 import { authStack, mintedToken } from './auth-helpers.ts';
 
@@ -232,6 +234,79 @@ describe('browser demo in Chromium', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect((await demo(p)).frames.filter((f) => f.t === 'error')).toEqual([]);
     await p.close();
+  }, 30_000);
+
+  it('watches the camera: a frame a second as image.put, the enter event shown and drawn, its ask turn streamed; Stop ends the frames and the camera', async () => {
+    // Counted where the gateway handles them: every image.put of a camera frame (ids cam-0…cam-3).
+    const puts = vi.spyOn(Session.prototype, 'putImage');
+    const cameraPuts = (): number => puts.mock.calls.filter(([m]) => m.id.startsWith('cam-')).length;
+    const watchesActive = async (): Promise<string | undefined> => /^vlp_watches_active (\d+)$/m.exec(await (await fetch(`${stack.httpBase}/metrics`)).text())?.[1];
+    const p = await browser.newPage();
+    try {
+      const pageErrors: string[] = [];
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      // Keeps the streams the page gets, to check their tracks once it stopped the camera.
+      await p.addInitScript(() => {
+        const g = globalThis as unknown as { vlpStreams: { getTracks(): { readyState: string }[] }[]; navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<{ getTracks(): { readyState: string }[] }> } } };
+        const devices = g.navigator.mediaDevices;
+        const original = devices.getUserMedia.bind(devices);
+        g.vlpStreams = [];
+        devices.getUserMedia = async (c: unknown) => {
+          const stream = await original(c);
+          g.vlpStreams.push(stream);
+          return stream;
+        };
+      });
+      await p.goto(`${web.url}?gw=${encodeURIComponent(stack.url)}`);
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.status === 'ready', undefined, { timeout: 15_000 });
+      // The simulated Grounded-SAM finds a dog in every frame: the watch's first frame has one.
+      await p.fill('#watch-labels', 'dog');
+      await p.fill('#watch-ask', 'A {label} came in. What is the {label} doing?');
+      await p.click('#watch-start');
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.frames.some((f) => f.t === 'gen.done' && f.turn === 'w1') === true, undefined, { timeout: 15_000 });
+      let s = await demo(p);
+      expect(s.camera).toBe('on');
+      expect(await watchesActive()).toBe('1');
+      const enter = s.watchEvents[0];
+      expect(enter).toMatchObject({ watch: 'camera', kind: 'enter', label: 'dog', turn: 'w1' });
+      expect(enter?.count).toBeGreaterThan(0);
+      expect(enter?.image).toMatch(/^cam-[0-3]$/);
+      expect(s.watchDrawn).toBe(1);
+      expect(s.frames.findIndex((f) => f.t === 'watch.event')).toBeLessThan(s.frames.findIndex((f) => f.t === 'turn.started' && f.turn === 'w1'));
+      expect(s.frames.filter((f) => f.t === 'gen.token' && f.turn === 'w1').length).toBeGreaterThan(0);
+      expect(s.answers.w1?.length).toBeGreaterThan(0);
+      expect(await p.textContent('#answer')).toBe(s.answers.w1);
+      expect(await p.textContent('#transcript')).toMatch(/^camera: dog came into view \(\d+\), asking about it$/);
+      expect(await p.textContent('#log')).toMatch(/watch\.event w1 enter dog ×\d+ \(cam-[0-3]\)/);
+      // The canvas holds the frame the event named: the fake camera's 640×480 (at most 640 px a side).
+      const size = await p.evaluate(() => {
+        const c = (globalThis as unknown as PageGlobals).document.getElementById('canvas');
+        return [c?.width, c?.height];
+      });
+      expect(size).toEqual([640, 480]);
+      // Frames keep going up, one a second, while the watch runs.
+      await expect.poll(cameraPuts, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+
+      await p.click('#watch-stop');
+      await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.camera === 'off', undefined, { timeout: 5000 });
+      await new Promise((r) => setTimeout(r, 200)); // a frame sent just before Stop reaches the gateway
+      const atStop = cameraPuts();
+      await new Promise((r) => setTimeout(r, 1500)); // more than a frame interval
+      expect(cameraPuts()).toBe(atStop);
+      s = await demo(p);
+      expect(s.cameraFrames).toBe(atStop); // each frame the page sent reached the gateway; none after Stop
+      expect(await watchesActive()).toBe('0'); // the watch.stop was taken
+      const tracks = await p.evaluate(() =>
+        (globalThis as unknown as { vlpStreams: { getTracks(): { readyState: string }[] }[] }).vlpStreams.flatMap((m) => m.getTracks().map((t) => t.readyState)),
+      );
+      expect(tracks.length).toBeGreaterThan(0);
+      expect(tracks.every((r) => r === 'ended')).toBe(true);
+      expect(s.frames.filter((f) => f.t === 'error')).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      puts.mockRestore();
+      await p.close();
+    }
   }, 30_000);
 
   describe('against a gateway with client authentication', () => {

@@ -1,10 +1,10 @@
 // The browser SDK's connection state machine, driven deterministically through a fake WebSocket
 // (the Chromium tests cover the real browser): the handshake, resume after a drop with duplicate
 // frames dropped, close() while resuming, giving up after resumes that make no progress, a refused
-// resume, and senders while resuming.
+// resume, senders while resuming, and watches (watch/unwatch, watch.event to the listeners).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createServerCodec } from '../protocol/codec.ts';
-import type { ClientMessage, ReadyMsg, ServerMessage } from '../protocol/messages.ts';
+import type { ClientMessage, ReadyMsg, ServerMessage, WatchEventMsg } from '../protocol/messages.ts';
 import { VlpBrowserClient, VlpBrowserError } from '../clients/web/src/sdk.ts';
 
 const serverCodec = createServerCodec('vlp.v1.msgpack');
@@ -215,6 +215,30 @@ describe('browser SDK connection state', () => {
     expect(closes).toEqual([[1006, 'TOKEN']]);
     expect(calls).toBe(2);
     expect(FakeSocket.made).toHaveLength(1);
+  });
+
+  it('watch() and unwatch() send watch.start / watch.stop; watch.event and the turn it names reach the listeners; both return false while resuming', async () => {
+    const { client, frames } = await connected();
+    const s = last();
+    expect(client.watch({ id: 'door', labels: ['person', 'red car'], interval_ms: 500, ask: 'A {label} came in.', cooldown_ms: undefined })).toBe(true);
+    expect(client.unwatch('door')).toBe(true);
+    expect(s.sent.slice(1)).toEqual([
+      { t: 'watch.start', id: 'door', labels: ['person', 'red car'], interval_ms: 500, ask: 'A {label} came in.' },
+      { t: 'watch.stop', id: 'door' },
+    ]);
+    expect(s.sent[1]).not.toHaveProperty('cooldown_ms'); // undefined options are not sent
+    const enter: WatchEventMsg = { t: 'watch.event', seq: 2, watch: 'door', kind: 'enter', label: 'person', count: 1, image: 'cam-3', size: [480, 640], boxes: [{ id: 0, label: 'person', score: 0.8, box: [1, 2, 30, 40] }], turn: 'w1' };
+    s.frame(enter);
+    s.frame({ t: 'turn.started', seq: 3, turn: 'w1', kind: 'vqa', model: 'idefics-9b-instruct' });
+    s.frame({ t: 'watch.event', seq: 4, watch: 'door', kind: 'leave', label: 'person', count: 0, image: 'cam-0', size: [480, 640], boxes: [] });
+    expect(frames.map((f) => f.t)).toEqual(['watch.event', 'turn.started', 'watch.event']);
+    expect(frames[0]).toEqual(enter);
+    s.drop(1006);
+    expect(client.state).toBe('resuming');
+    expect(client.watch({ id: 'door', labels: ['dog'] })).toBe(false);
+    expect(client.unwatch('door')).toBe(false);
+    expect(s.sent).toHaveLength(3);
+    client.close();
   });
 
   it('does not resume after a normal close or a non-resumable code', async () => {

@@ -1,11 +1,11 @@
 // A connected vlp.v1 session on the client side: routes decoded server frames to turn handles
-// (turns it asked for, and voice turns the server started from speech; turn-router.ts), events()
-// and voiceTurns() iterators (subscriptions.ts) and pending pings (pings.ts); tracks seq (gaps,
-// auto-ack); sends client messages, audio included.
+// (turns it asked for, and turns the server started: voice turns from speech, a watch's turns;
+// turn-router.ts), events() and voiceTurns() iterators (subscriptions.ts) and pending pings
+// (pings.ts); tracks seq (gaps, auto-ack); sends client messages, audio and watches included.
 import WebSocket from 'ws';
 import type { ClientCodec } from '../../protocol/codec.ts';
 import type { DecodeResult } from '../../protocol/validate.ts';
-import type { AudioFormat, ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol } from '../../protocol/messages.ts';
+import type { AudioFormat, ClientMessage, ErrorMsg, GenParams, ReadyMsg, ServerMessage, Subprotocol, WatchStartMsg } from '../../protocol/messages.ts';
 import { pumpAudio, type AudioSink, type AudioStartOptions, type StreamAudioOptions, type StreamAudioResult } from './audio.ts';
 import { VlpClientError } from './errors.ts';
 import { PendingPings } from './pings.ts';
@@ -37,6 +37,10 @@ export interface AskOptions {
   /** Image id sent earlier with putImage(). */
   image?: string;
 }
+
+/** watch.start's fields (SPEC watch.start, section 9b): `id` and `labels`, and optionally
+ *  interval_ms, box_threshold, enter_frames, leave_frames, ask and cooldown_ms. */
+export type WatchOptions = Omit<WatchStartMsg, 't'>;
 
 export interface ClientInit {
   ws: WebSocket;
@@ -157,11 +161,12 @@ export class VlpClient {
   }
 
   /**
-   * Follow a turn the server started: a voice turn, whose id arrives in asr.final.turn. Frames that
-   * arrived between that asr.final and this call are kept (at most maxBacklog frames over the last
-   * 16 unfollowed voice turns; past that the oldest turn's frames are dropped and its handle throws
-   * CLIENT_SLOW_CONSUMER). An id not announced yet is followed from its first frame. Each id can be
-   * followed once (TURN_ID_REUSED otherwise).
+   * Follow a turn the server started: a voice turn, whose id arrives in asr.final.turn, or a watch's
+   * turn, whose id arrives in watch.event.turn. Frames that arrived between that announcement and
+   * this call are kept (at most maxBacklog frames over the last 16 unfollowed server-started turns;
+   * past that the oldest turn's frames are dropped and its handle throws CLIENT_SLOW_CONSUMER). An
+   * id not announced yet is followed from its first frame. Each id can be followed once
+   * (TURN_ID_REUSED otherwise).
    */
   followTurn(id: string): TurnHandle {
     const { handle, settled } = this.turns.followed(id);
@@ -247,6 +252,27 @@ export class VlpClient {
    *  only that part (SPEC playback.truncate). */
   truncatePlayback(turnId: string, heardChars: number): SendResult {
     return this.send({ t: 'playback.truncate', turn: turnId, heard_chars: heardChars });
+  }
+
+  /**
+   * Watch the session's images for objects (watch.start, SPEC section 9b): the watch examines the
+   * newest image — at the start the latest one, then each putImage() — at most once per
+   * `interval_ms`, so a camera sends one putImage() per frame. Starting an id that runs replaces that
+   * watch. Nothing comes back on success: each label coming into view or leaving it arrives as a
+   * watch.event through events(); a refusal (PROTO_INVALID_FIELD, INPUT_WATCH_LIMIT,
+   * INPUT_WATCH_UNAVAILABLE) or a failed detection as an error frame with ref "watch.start". With
+   * `ask`, an enter event that started a vision turn names it in `turn` (w1, w2, …, server-chosen):
+   * followTurn(event.turn) streams it, its frames kept from the event on; otherwise the event's
+   * `turn_skipped` says why not (busy, cooldown).
+   */
+  watch(opts: WatchOptions): SendResult {
+    return this.send({ ...opts, t: 'watch.start' });
+  }
+
+  /** Stop a watch (watch.stop): nothing more is sent for it; a turn it started goes on. An id that
+   *  runs no watch gets an error frame INPUT_WATCH_NOT_FOUND (ref "watch.stop") through events(). */
+  unwatch(id: string): SendResult {
+    return this.send({ t: 'watch.stop', id });
   }
 
   /**

@@ -1,9 +1,12 @@
 // Test double of the gateway for the SDK and CLI tests: a ws server on 127.0.0.1:0 speaking vlp.v1
-// through the real server codec, answering hello/turn.start/turn.cancel/ping and voice input
-// (audio.start/chunk/end) from a fixed script.
+// through the real server codec, answering hello/turn.start/turn.cancel/ping, voice input
+// (audio.start/chunk/end) and watches (watch.start/watch.stop) from a fixed script.
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createServerCodec, type ServerCodec } from '../../protocol/codec.ts';
-import type { AudioStartMsg, ClientMessage, ServerMessage, ServerPayload, Subprotocol, TurnStartMsg } from '../../protocol/messages.ts';
+import type { AudioStartMsg, ClientMessage, ServerMessage, ServerPayload, Subprotocol, TurnStartMsg, WatchStartMsg } from '../../protocol/messages.ts';
+
+/** Watches a session may run at once (the gateway's segmenter.watchesPerSession default). */
+const MAX_WATCHES = 2;
 
 /** The answer to every ordinary turn.start, one token per gen.token frame. */
 export const TOKENS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'];
@@ -22,6 +25,13 @@ export const TOKENS = ['The', ' capital', ' of', ' France', ' is', ' Paris', '.'
  * (later ones with their own speech_start/speech_end): asr.final with turn v1, v2... and a turn
  * run like a turn.start with that text (special texts included). A turn still running when the
  * next utterance ends is cancelled as superseded. An empty utterance sends no asr.final.
+ *
+ * Watches: watch.start at once sends one watch.event `enter` for its first label on the latest
+ * image.put id ("none" before any), with one box in a [3, 4] frame; a label containing "unicorn" is
+ * never seen. With `ask`, the event names turn w1, w2... run like a turn.start with the ask text
+ * ({label} replaced; special texts included), or says turn_skipped "busy" while a turn runs.
+ * A third watch id running at once gets INPUT_WATCH_LIMIT (the gateway's default bound); watch.stop
+ * of an id not started (or already stopped) gets INPUT_WATCH_NOT_FOUND.
  */
 export interface FakeVoice {
   utterances: string[];
@@ -121,6 +131,10 @@ class Connection {
   private turn: string | undefined;
   private audio: { msg: AudioStartMsg; chunks: number; bytes: number } | undefined;
   private voiceTurns = 0;
+  private watchTurns = 0;
+  /** Watch ids started and not stopped. */
+  private readonly watches = new Set<string>();
+  private latestImage = 'none';
 
   constructor(
     private readonly ws: WebSocket,
@@ -175,6 +189,16 @@ class Connection {
         return this.audioChunk(msg.data);
       case 'audio.end':
         return this.audioEnd();
+      case 'image.put':
+        this.latestImage = msg.id;
+        return;
+      case 'watch.start':
+        return this.watchStart(msg);
+      case 'watch.stop':
+        if (!this.watches.delete(msg.id)) {
+          this.emit({ t: 'error', code: 'INPUT_WATCH_NOT_FOUND', message: 'watch.stop names no running watch', retryable: false, fatal: false, ref: 'watch.stop' });
+        }
+        return;
       default:
         return;
     }
@@ -267,6 +291,32 @@ class Connection {
       }
       this.start({ t: 'turn.start', id, text });
     });
+  }
+
+  private watchStart(msg: WatchStartMsg): void {
+    if (!this.watches.has(msg.id) && this.watches.size >= MAX_WATCHES) {
+      this.emit({ t: 'error', code: 'INPUT_WATCH_LIMIT', message: `this session already runs ${MAX_WATCHES} watches`, retryable: false, fatal: false, ref: 'watch.start' });
+      return;
+    }
+    this.watches.add(msg.id);
+    const label = msg.labels[0]?.trim().toLowerCase() ?? '';
+    if (label.includes('unicorn')) return;
+    const event: Extract<ServerPayload, { t: 'watch.event' }> = {
+      t: 'watch.event',
+      watch: msg.id,
+      kind: 'enter',
+      label,
+      count: 1,
+      image: this.latestImage,
+      size: [3, 4],
+      boxes: [{ id: 0, label, score: 0.9, box: [0, 0, 2, 2] }],
+    };
+    if (msg.ask === undefined) return this.emit(event);
+    if (this.turn !== undefined) return this.emit({ ...event, turn_skipped: 'busy' });
+    this.watchTurns += 1;
+    const id = `w${this.watchTurns}`;
+    this.emit({ ...event, turn: id });
+    this.start({ t: 'turn.start', id, text: msg.ask.replaceAll('{label}', label), image: this.latestImage });
   }
 
   private start(msg: TurnStartMsg): void {

@@ -1,9 +1,9 @@
 // SDK tests against the fake gateway (real sockets on port 0, real codec): connect/ready, turn
 // streaming, cancel, typed errors, JSON mirror, seq/ack/gap tracking, events() bound, resume, voice
-// input (streamAudio, voiceTurns, followTurn).
+// input (streamAudio, voiceTurns, followTurn), watches (watch, unwatch, a watch's turn).
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServerMessage } from '../../protocol/messages.ts';
+import type { ServerMessage, WatchEventMsg } from '../../protocol/messages.ts';
 import { startFakeGateway, TOKENS, type FakeGateway } from './fake-gateway.ts';
 import { connect, resume, type VlpClient, type VoiceTurn } from './sdk.ts';
 import { clientRejection } from './rejection.testkit.ts';
@@ -370,5 +370,70 @@ describe('voice', () => {
       { t: 'audio.chunk', data: new Uint8Array([1, 2]) },
       { t: 'audio.end' },
     ]);
+  });
+});
+
+describe('watches', () => {
+  it('watch() sends watch.start; the enter event reaches events(), and followTurn() gets the turn it started even after all its frames arrived', async () => {
+    const c = await open();
+    const events = c.events();
+    expect(c.putImage('cam-0', new Uint8Array([1, 2, 3]))).toBe('ok');
+    expect(c.watch({ id: 'door', labels: ['dog'], interval_ms: 500, ask: 'A {label} came in. What is it doing?' })).toBe('ok');
+    let enter: WatchEventMsg | undefined;
+    for await (const m of events) {
+      if (m.t === 'watch.event') enter = m;
+      if (m.t === 'turn.metrics') break; // the whole turn has arrived before anyone follows it
+    }
+    expect(enter).toMatchObject({ watch: 'door', kind: 'enter', label: 'dog', count: 1, image: 'cam-0', turn: 'w1' });
+    const frames = await collect(c.followTurn(enter?.turn ?? ''));
+    expect(frames.map((f) => f.t)).toEqual(['turn.started', ...TOKENS.map(() => 'gen.token'), 'gen.done']);
+    expect(frames.every((f) => 'turn' in f && f.turn === 'w1')).toBe(true);
+    expect(gw.received).toContainEqual({ t: 'watch.start', id: 'door', labels: ['dog'], interval_ms: 500, ask: 'A {label} came in. What is it doing?' });
+    expect(() => c.followTurn('w1')).toThrow(/already followed/);
+  });
+
+  it('a watch without ask sends only events; options left undefined are not sent; unwatch() sends watch.stop, and an id not running gets INPUT_WATCH_NOT_FOUND', async () => {
+    const c = await open({ subprotocol: 'vlp.v1.json' });
+    const events = c.events();
+    expect(c.watch({ id: 'cam', labels: ['cat'], ask: undefined, cooldown_ms: undefined })).toBe('ok');
+    const first = await events.next();
+    expect(first.value).toMatchObject({ t: 'watch.event', watch: 'cam', kind: 'enter', label: 'cat', image: 'none' });
+    expect(first.value).not.toHaveProperty('turn');
+    const sent = gw.received.find((m) => m.t === 'watch.start');
+    expect(sent !== undefined && Object.keys(sent).sort()).toEqual(['id', 'labels', 't']);
+    expect(c.unwatch('cam')).toBe('ok');
+    expect(c.unwatch('cam')).toBe('ok'); // sent; the gateway refuses it: the watch is gone
+    const refused = await events.next();
+    expect(refused.value).toMatchObject({ t: 'error', code: 'INPUT_WATCH_NOT_FOUND', ref: 'watch.stop', fatal: false });
+    expect(gw.received.filter((m) => m.t === 'watch.stop')).toEqual([
+      { t: 'watch.stop', id: 'cam' },
+      { t: 'watch.stop', id: 'cam' },
+    ]);
+    await c.close();
+    expect(c.watch({ id: 'cam', labels: ['cat'] })).toBe('dropped');
+    expect(c.unwatch('cam')).toBe('dropped');
+  });
+
+  it('an enter while a turn runs says turn_skipped and starts no turn; refusals of watch.start reach events()', async () => {
+    const c = await open();
+    const events = c.events();
+    const running = c.ask('SLOW');
+    c.watch({ id: 'a', labels: ['person'], ask: 'Who is it?' });
+    c.watch({ id: 'b', labels: ['unicorn'] }); // never seen
+    c.watch({ id: 'c', labels: ['car'] }); // a third watch
+    await c.ping();
+    running.cancel();
+    await running.text();
+    const seen: ServerMessage[] = [];
+    for await (const m of events) {
+      seen.push(m);
+      if (m.t === 'turn.cancelled') break;
+    }
+    const watchFrames = seen.filter((m) => m.t === 'watch.event' || m.t === 'error');
+    expect(watchFrames).toHaveLength(2);
+    expect(watchFrames[0]).toMatchObject({ t: 'watch.event', watch: 'a', label: 'person', turn_skipped: 'busy' });
+    expect(watchFrames[0]).not.toHaveProperty('turn');
+    expect(watchFrames[1]).toMatchObject({ t: 'error', code: 'INPUT_WATCH_LIMIT', ref: 'watch.start' });
+    expect(seen.some((m) => m.t === 'turn.started' && m.turn !== 't1')).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import { SeqTracker } from './seq.ts';
 import { DEFAULT_HIGH_WATER_BYTES, decodeFrame } from './wire.ts';
 import { authorizationHeader, displayUrl, handshakeError } from './handshake.ts';
 
-export { VlpClient, type AskOptions, type ResumeState, type VoiceTurn } from './client.ts';
+export { VlpClient, type AskOptions, type ResumeState, type VoiceTurn, type WatchOptions } from './client.ts';
 export {
   parseAudioFormat,
   bytesPerMs,

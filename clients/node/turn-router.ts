@@ -1,6 +1,7 @@
 // Which turn handle a server frame goes to: turns the client asked for (ask()) and turns the server
-// started that it follows (followTurn(): voice turns, announced by asr.final). Frames of an
-// announced voice turn nobody follows yet are kept for followTurn() (VoiceTurnBuffers).
+// started that it follows (followTurn(): voice turns, announced by asr.final, and a watch's turns,
+// announced by watch.event). Frames of an announced turn nobody follows yet are kept for
+// followTurn() (VoiceTurnBuffers).
 import type { ServerMessage } from '../../protocol/messages.ts';
 import { VlpClientError } from './errors.ts';
 import { TurnHandle, turnOf } from './turn.ts';
@@ -13,7 +14,7 @@ export class TurnRouter {
   private readonly usedTurnIds = new RecentIds();
   /** The last 256 server-started turn ids followTurn() has handed out (each can be followed once). */
   private readonly followedIds = new RecentIds();
-  /** Frames of announced voice turns nobody follows yet, oldest turn first; bounded. */
+  /** Frames of announced server-started turns nobody follows yet, oldest turn first; bounded. */
   private readonly voiceBuffers: VoiceTurnBuffers;
   private counter: number;
 
@@ -64,11 +65,16 @@ export class TurnRouter {
     this.turns.set(handle.id, handle);
   }
 
-  /** One server frame: delivered to its turn's handle, kept for a voice turn nobody follows yet,
-   *  or ignored; asr.final announces the voice turn it starts. */
+  /** One server frame: delivered to its turn's handle, kept for an announced turn nobody follows
+   *  yet, or ignored; asr.final announces the voice turn it starts, a watch.event with `turn` the
+   *  turn its watch's `ask` started (the event precedes the turn's frames). */
   route(msg: ServerMessage): void {
     if (msg.t === 'asr.final') {
-      this.announceVoiceTurn(msg.turn);
+      this.announceServerTurn(msg.turn);
+      return;
+    }
+    if (msg.t === 'watch.event') {
+      if (msg.turn !== undefined) this.announceServerTurn(msg.turn);
       return;
     }
     let id = turnOf(msg);
@@ -97,8 +103,9 @@ export class TurnRouter {
     this.turns.clear();
   }
 
-  /** asr.final named a turn the server is starting: keep its frames until followTurn() takes them. */
-  private announceVoiceTurn(id: string): void {
+  /** asr.final or watch.event named a turn the server is starting: keep its frames until
+   *  followTurn() takes them. */
+  private announceServerTurn(id: string): void {
     if (this.turns.has(id) || this.followedIds.has(id) || this.voiceBuffers.has(id)) return;
     this.voiceBuffers.announce(id);
   }

@@ -1,6 +1,7 @@
 // Voice turns on the client side: the server starts them from speech and names them in asr.final,
 // possibly before anyone follows them. VoiceTurnBuffers keeps their frames until followTurn() takes
-// them (bounded); voiceTurnIterator() turns asr.final frames into followed VoiceTurns.
+// them (bounded; a watch's turns, named in watch.event, are kept the same way);
+// voiceTurnIterator() turns asr.final frames into followed VoiceTurns.
 import type { AsrFinalMsg, ServerMessage } from '../../protocol/messages.ts';
 import { VlpClientError } from './errors.ts';
 import type { BoundedQueue } from './queue.ts';
@@ -18,9 +19,9 @@ export interface VoiceTurn {
   turn: TurnHandle;
 }
 
-/** Voice turns announced by asr.final whose frames are kept until followTurn() takes them. */
+/** Server-started turns (asr.final, watch.event) whose frames are kept until followTurn() takes them. */
 const MAX_UNFOLLOWED_VOICE_TURNS = 16;
-/** Ids of voice turns whose kept frames were dropped, remembered so followTurn() can say so. */
+/** Ids of server-started turns whose kept frames were dropped, remembered so followTurn() can say so. */
 const MAX_LOST_VOICE_IDS = 256;
 
 interface VoiceBuffer {
@@ -29,9 +30,9 @@ interface VoiceBuffer {
 }
 
 /**
- * Frames of announced voice turns nobody follows yet, oldest turn first. At most maxBacklog frames
- * over the last MAX_UNFOLLOWED_VOICE_TURNS turns are kept; past that the oldest turn's frames are
- * dropped and its id is remembered as lost.
+ * Frames of announced server-started turns (voice and watch turns) nobody follows yet, oldest turn
+ * first. At most maxBacklog frames over the last MAX_UNFOLLOWED_VOICE_TURNS turns are kept; past
+ * that the oldest turn's frames are dropped and its id is remembered as lost.
  */
 export class VoiceTurnBuffers {
   private readonly buffers = new Map<string, VoiceBuffer>();
@@ -44,7 +45,8 @@ export class VoiceTurnBuffers {
     return this.buffers.has(id);
   }
 
-  /** asr.final named a turn the server is starting: keep its frames until handOver() takes them. */
+  /** asr.final or watch.event named a turn the server is starting: keep its frames until
+   *  handOver() takes them. */
   announce(id: string): void {
     if (this.buffers.has(id)) return;
     this.buffers.set(id, { frames: [], ended: false });
@@ -78,7 +80,7 @@ export class VoiceTurnBuffers {
       handle.fail(
         new VlpClientError(
           'CLIENT_SLOW_CONSUMER',
-          `turn ${id}: its frames were dropped before it was followed (more than ${this.maxBacklog} frames or ${MAX_UNFOLLOWED_VOICE_TURNS} voice turns waiting); follow voice turns when their asr.final arrives`,
+          `turn ${id}: its frames were dropped before it was followed (more than ${this.maxBacklog} frames or ${MAX_UNFOLLOWED_VOICE_TURNS} server-started turns waiting); follow a turn when the asr.final or watch.event naming it arrives`,
           { retryable: false, turn: id },
         ),
       );

@@ -25,7 +25,8 @@ export const VECTORS: readonly VectorEntry[] = [
       model: 'llama-2-7b-chat',
       plan: false,
       speculate: true,
-      barge_in: 'speech_start',
+      barge_in: 'first_words',
+      echo_guard: true,
       params: { max_new_tokens: 256, temperature: 0.7, top_p: 0.95, stop: ['</s>'] },
     },
   }),
@@ -284,6 +285,7 @@ export const VECTORS: readonly VectorEntry[] = [
     boxes: [],
   }),
   server('turn.cancelled', 'Turn t2 cancelled by barge-in.', { t: 'turn.cancelled', seq: 16, turn: 't2', reason: 'barge_in' }),
+  server('turn.cancelled_echo', 'The utterance behind voice turn v4 was the assistant\'s own answer picked up by the microphone (echo_guard): the turn never starts.', { t: 'turn.cancelled', seq: 88, turn: 'v4', reason: 'echo' }),
   server('turn.cancelled_max_session', 'Turn t9 was still running when the session reached its maximum duration.', { t: 'turn.cancelled', seq: 415, turn: 't9', reason: 'max_session' }),
   server('turn.metrics', 'Timings of a voice turn (ms since end of speech) and its counters.', {
     t: 'turn.metrics',

@@ -260,6 +260,21 @@ export const ConfigSchema = z
         burstMs: int(0, 600_000).default(3_000),
         /** Default barge-in policy (sessions may override with options.barge_in). */
         bargeIn: z.enum(['off', 'speech_start', 'first_words']).default('speech_start'),
+        /** Spoken input that repeats the assistant's recent answers is its own voice coming back
+         *  (session/echo-guard.ts): it does not barge in (first_words) and starts no turn. */
+        echoGuard: z
+          .object({
+            /** Default of options.echo_guard. */
+            enabled: z.boolean().default(false),
+            /** An answer that ended longer ago than this is no longer compared, ms. */
+            windowMs: int(0, 600_000).default(30_000),
+            /** Fewer words than this are never judged echo. */
+            minWords: int(1, 16).default(2),
+            /** Share of the transcript's words that must align with an answer to be echo. */
+            coverage: z.number().gt(0).max(1).default(0.7),
+          })
+          .strict()
+          .prefault({}),
         vad: z
           .object({
             /** libfvad aggressiveness 0..3. */

@@ -10,6 +10,7 @@ export interface ResolvedOptions {
   plan: boolean;
   speculate: boolean;
   bargeIn: 'off' | 'speech_start' | 'first_words';
+  echoGuard: boolean;
   params: GenParams;
 }
 
@@ -20,6 +21,7 @@ export function defaultOptions(config: Config): ResolvedOptions {
     plan: false,
     speculate: false,
     bargeIn: config.audio.bargeIn,
+    echoGuard: config.audio.echoGuard.enabled,
     params: {},
   };
 }
@@ -35,6 +37,7 @@ export function applyOptions(base: ResolvedOptions, o: SessionOptions, config: C
   if (o.plan !== undefined) next.plan = o.plan;
   if (o.speculate !== undefined) next.speculate = o.speculate;
   if (o.barge_in !== undefined) next.bargeIn = o.barge_in;
+  if (o.echo_guard !== undefined) next.echoGuard = o.echo_guard;
   if (o.params !== undefined) {
     try {
       next.params = checkGenParams(o.params, limitsOf(config));

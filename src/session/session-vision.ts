@@ -37,11 +37,13 @@ export class SessionVision {
   private describing: AbortController | undefined;
 
   /** `lifetime` is aborted when the session closes: image descriptions stop with it. `onStored`
-   *  gets the id of each newest image once its check has stored it (the session's watches). */
+   *  gets the id of each newest image once its check has stored it (the session's watches); it
+   *  returns true when the image is a watched camera frame, which is not described (a camera
+   *  sends one a second: each would start a vision-model request and abort the previous one). */
   constructor(
     private readonly s: VisionHost,
     private readonly lifetime: AbortSignal,
-    private readonly onStored: (imageId: string) => void = () => undefined,
+    private readonly onStored: (imageId: string) => boolean = () => false,
   ) {}
 
   /** The image of the latest image.put or image turn, if any. */
@@ -73,7 +75,7 @@ export class SessionVision {
     images.put(msg).then((outcome) => {
       // Only the newest image is described and watched: an image another put overtook is not.
       if (outcome !== 'stored' || this.newestPutId !== msg.id) return;
-      this.onStored(msg.id);
+      if (this.onStored(msg.id)) return;
       return this.describeImage(msg.id);
     }, (err: unknown) => {
       if (err instanceof VlpError) this.s.sendError(err.code, `image ${msg.id}: ${err.message}`, { ref: 'image.put' });

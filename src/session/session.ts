@@ -29,6 +29,7 @@ import { SessionVision } from './session-vision.ts';
 import { paramsFor, routeTurn } from './turn-router.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
 import { RealtimeGuard } from '../audio/rate-guard.ts';
+import { judgeEcho, type EchoVerdict } from './echo-guard.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -61,6 +62,9 @@ export class Session implements VoiceTurnStarter, WatchHost {
   private ending = false;
   /** The latest answer turn that ended, for playback.truncate (playback.ts). */
   lastAnswer: LastAnswer | undefined;
+  /** The streamed text of the latest answer that ended, and when: the echo guard compares spoken
+   *  input with it for audio.echoGuard.windowMs (the client may still be playing it). */
+  recentAnswer: { text: string; endedAt: number } | undefined;
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
@@ -80,7 +84,7 @@ export class Session implements VoiceTurnStarter, WatchHost {
   /** Aborted when the session closes: background work (image descriptions) stops with it. */
   private readonly lifetime = new AbortController();
   /** The session's images: image.put, descriptions, the latest image, image turn messages. */
-  private readonly vision = new SessionVision(this, this.lifetime.signal, (imageId) => this.watches?.frame(imageId));
+  private readonly vision = new SessionVision(this, this.lifetime.signal, (imageId) => this.watches?.frame(imageId) ?? false);
   /** The session's watches (watch.start), created with the first. */
   private watches: SessionWatches | undefined;
   private watchTurns = 0;
@@ -306,9 +310,7 @@ export class Session implements VoiceTurnStarter, WatchHost {
 
   /** VoiceTurnStarter: a final transcript becomes a turn; a running turn is superseded. */
   startVoiceTurn(text: string, marks: VoiceTurnMarks, language?: string): string | undefined {
-    let id: string;
-    do id = `v${++this.voiceTurns}`;
-    while (this.seenTurnIds.has(id));
+    const id = this.nextVoiceTurnId();
     this.send({ t: 'asr.final', text, turn: id, ...(language !== undefined ? { language } : {}) });
     // A spoken question about "this image" refers to the session's latest image.
     const image = this.vision.voiceImage(text);
@@ -335,6 +337,35 @@ export class Session implements VoiceTurnStarter, WatchHost {
     } else {
       this.startSpokenTurn(msg, marks);
     }
+    return id;
+  }
+
+  /** VoiceTurnStarter: is this transcript the assistant's own voice coming back (echo_guard)?
+   *  'user' when the guard is off or nothing was said lately. */
+  judgeEcho(transcript: string): EchoVerdict {
+    const cfg = this.ctx.config.audio.echoGuard;
+    if (!this.options.echoGuard) return 'user';
+    const answers: string[] = [];
+    const running = this.turn?.spoken?.();
+    if (running !== undefined && running.length > 0) answers.push(running);
+    const recent = this.recentAnswer;
+    if (recent && performance.now() - recent.endedAt <= cfg.windowMs) answers.push(recent.text);
+    return answers.length === 0 ? 'user' : judgeEcho(transcript, answers, cfg);
+  }
+
+  /** VoiceTurnStarter: a final transcript that was echo: its voice turn is announced and cancelled
+   *  at once (asr.final, then turn.cancelled reason echo), and nothing else changes. */
+  dropEchoTurn(text: string, language?: string): void {
+    const id = this.nextVoiceTurnId();
+    this.rememberTurnId(id);
+    this.send({ t: 'asr.final', text, turn: id, ...(language !== undefined ? { language } : {}) });
+    this.send({ t: 'turn.cancelled', turn: id, reason: 'echo' });
+  }
+
+  private nextVoiceTurnId(): string {
+    let id: string;
+    do id = `v${++this.voiceTurns}`;
+    while (this.seenTurnIds.has(id));
     return id;
   }
 

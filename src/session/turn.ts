@@ -24,6 +24,9 @@ export interface TurnRun {
   intentStableAt?: number;
   /** Speculative calls of the utterance committed / discarded by this turn. */
   spec?: { committed: number; discarded: number };
+  /** The answer text streamed so far (gen.token texts joined), while a text turn streams: what the
+   *  client may be playing aloud now (echo guard). */
+  spoken?: () => string;
 }
 
 type Outcome = 'done' | 'cancelled' | 'error';
@@ -55,8 +58,9 @@ export async function runTextTurn(
     retries++;
   };
   let visible = 0;
-  /** The gen.token texts, joined, for playback.truncate (playback.ts). */
+  /** The gen.token texts, joined, for playback.truncate (playback.ts) and the echo guard. */
   let streamed = '';
+  run.spoken = () => streamed;
   let upstreamTokens = 0;
   let firstAt = -1;
   let outcome: Outcome;
@@ -107,6 +111,7 @@ export async function runTextTurn(
     s.lastAnswer = { turn, user: userText, streamed, exchange: undefined, kept: undefined };
   }
   const end = performance.now();
+  if (streamed.length > 0) s.recentAnswer = { text: streamed, endedAt: end };
   sendTurnMetrics(
     s,
     run,

@@ -20,6 +20,7 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Speculation } from './speculation.ts';
 import { UtteranceSpeculation, type SpeculationStarter } from './voice-speculation.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
+import type { EchoVerdict } from './echo-guard.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -55,6 +56,10 @@ export interface VoiceTurnStarter extends SpeculationStarter {
   imageDescription(imageId: string | undefined): string | undefined;
   /** The session's running turn, if any, cancelled for barge-in. */
   bargeIn(): boolean;
+  /** Is this transcript the assistant's own voice (options.echo_guard)? */
+  judgeEcho(transcript: string): EchoVerdict;
+  /** A final transcript that was echo: announced and cancelled, no turn runs. */
+  dropEchoTurn(text: string, language?: string): void;
 }
 
 export class VoiceInput {
@@ -78,7 +83,8 @@ export class VoiceInput {
   private samplesIn = 0;
   private lastNoticeAt = new Map<string, number>();
   private lastPartial = '';
-  private heardWords = false;
+  /** first_words: this utterance has not barged in yet (it may, at its next partial). */
+  private bargePending = false;
   /** performance.now() of the end of speech of the utterance being finalized. */
   private speechEndAt: number | undefined;
   /** Utterances the current ASR stream was told ended (speechEnd) and has not yet finalized: after
@@ -277,7 +283,7 @@ export class VoiceInput {
     switch (ev.kind) {
       case 'speech_start':
         this.speculation.restart();
-        this.heardWords = false;
+        this.bargePending = this.policy() === 'first_words';
         this.lastPartial = '';
         this.intent.reset();
         this.intentStableAt = undefined;
@@ -291,13 +297,27 @@ export class VoiceInput {
           this.awaitingFinals++;
           this.asr.speechEnd(asrAt);
         }
-        this.speculation.answer(this.lastPartial);
+        // The answer is not prepared for what was the assistant's own voice.
+        if (this.turns.judgeEcho(this.lastPartial) !== 'echo') this.speculation.answer(this.lastPartial);
         return;
       default: {
         const never: never = ev;
         throw new Error(`unhandled vad event ${(never as VadEvent).kind}`);
       }
     }
+  }
+
+  /** first_words: the first partial with words cancels a streaming answer — with echo_guard, the
+   *  first one that is not the answer's own words coming back (echo, or too few words to tell:
+   *  the next partial decides). */
+  private firstWordsBargeIn(text: string): void {
+    if (!this.bargePending || this.policy() !== 'first_words') return;
+    if (this.turns.judgeEcho(text) !== 'user') {
+      this.s.ctx.metrics.echoTotal.inc({ stage: 'partial' });
+      return;
+    }
+    this.bargePending = false;
+    if (this.turns.bargeIn()) this.s.ctx.metrics.bargeInsTotal.inc();
   }
 
   private policy(): BargeIn {
@@ -343,10 +363,7 @@ export class VoiceInput {
         this.lastPartial = text;
         this.s.send({ t: 'asr.partial', stable: ev.stable, unstable: ev.unstable });
         this.partialIntent(text);
-        if (!this.heardWords && text.trim().length > 0) {
-          this.heardWords = true;
-          if (this.policy() === 'first_words' && this.turns.bargeIn()) this.s.ctx.metrics.bargeInsTotal.inc();
-        }
+        if (text.trim().length > 0) this.firstWordsBargeIn(text);
         return;
       }
       case 'final': {
@@ -355,7 +372,12 @@ export class VoiceInput {
         const text = ev.text.trim();
         this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
         this.lastPartial = '';
-        if (text.length > 0) {
+        if (text.length > 0 && this.turns.judgeEcho(text) === 'echo') {
+          // The assistant's own voice: no turn, and the answer it echoed goes on.
+          this.speculation.discard();
+          this.s.ctx.metrics.echoTotal.inc({ stage: 'final' });
+          this.turns.dropEchoTurn(text, ev.language);
+        } else if (text.length > 0) {
           const { speculation: spec, priorDiscarded } = this.speculation.take();
           const marks = {
             speechEndAt: this.speechEndAt ?? now,

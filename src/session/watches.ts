@@ -103,15 +103,17 @@ export class SessionWatches {
     this.end(w);
   }
 
-  /** A new image was stored (image.put): every watch examines it when its interval allows. */
-  frame(imageId: string): void {
+  /** A new image was stored (image.put): every watch examines it when its interval allows. Returns
+   *  true when a watch runs (the image is a camera frame). */
+  frame(imageId: string): boolean {
     const seg = this.host.ctx.segmenter;
-    if (!seg) return;
+    if (!seg || this.watches.size === 0) return false;
     for (const w of this.watches.values()) {
       if (w.pending !== undefined) this.host.ctx.metrics.watchFramesSkippedTotal.inc();
       w.pending = imageId;
       this.pump(w, seg);
     }
+    return true;
   }
 
   /** The session ends: every watch stops, detections in flight are closed. */

@@ -14,5 +14,13 @@ export interface DemoState {
   masksDrawn: number;
   /** playback.truncate sent: the turn and the characters heard when its speech stopped. */
   truncations: { turn: string; heard: number }[];
+  /** The camera watch's camera: off, starting (asking for the camera), on (sending frames). */
+  camera: 'off' | 'starting' | 'on';
+  /** image.put frames the camera has sent. */
+  cameraFrames: number;
+  /** watch.event frames without their boxes, in order (the last MAX_WATCH_EVENTS). */
+  watchEvents: { watch: string; kind: 'enter' | 'leave'; label: string; count: number; image: string; turn?: string; turnSkipped?: string }[];
+  /** Enter events whose boxes were drawn over the camera frame they name. */
+  watchDrawn: number;
   error?: string;
 }

@@ -32,8 +32,9 @@ export function drawMask(canvas: HTMLCanvasElement, msg: MaskFrameMsg): void {
   ctx.drawImage(layer, 0, 0, canvas.width, canvas.height);
 }
 
-/** Outlines each detection with its label and score, scaled from the image's size. */
-export function drawBoxes(canvas: HTMLCanvasElement, msg: DetectBoxesMsg): void {
+/** Outlines each detection with its label and score, scaled from the image's size: a detect.boxes
+ *  frame, or a watch.event (same `size` and `boxes`). */
+export function drawBoxes(canvas: HTMLCanvasElement, msg: Pick<DetectBoxesMsg, 'size' | 'boxes'>): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   const [h, w] = msg.size;

@@ -1,8 +1,8 @@
 // Browser SDK for the vlp.v1 gateway: one WebSocket (binary msgpack, the protocol/ codec bundled
 // for the browser), hello → ready, every later server frame to the listeners, typed senders for
-// turns, images and audio, acks. Browsers cannot set headers on a WebSocket upgrade, so a client
-// token (POST /v1/client_tokens, minted by your server with an API key) travels as `?token=`.
-// No Node APIs: bundled by clients/web/bundle.ts.
+// turns, images, audio and watches, acks. Browsers cannot set headers on a WebSocket upgrade, so a
+// client token (POST /v1/client_tokens, minted by your server with an API key) travels as
+// `?token=`. No Node APIs: bundled by clients/web/bundle.ts.
 import { createClientCodec, type ClientCodec } from '../../../protocol/codec.ts';
 import { CloseCode } from '../../../protocol/errors.ts';
 import { SeqTracker } from '../../node/seq.ts';
@@ -14,6 +14,7 @@ import {
   type ReadyMsg,
   type ServerMessage,
   type SessionOptions,
+  type WatchStartMsg,
 } from '../../../protocol/messages.ts';
 
 export interface BrowserConnectOptions {
@@ -40,6 +41,10 @@ export interface AskOptions {
   model?: string;
   params?: GenParams;
 }
+
+/** watch.start's fields (SPEC watch.start, section 9b): `id` and `labels`, and optionally
+ *  interval_ms, box_threshold, enter_frames, leave_frames, ask and cooldown_ms. */
+export type WatchOptions = Omit<WatchStartMsg, 't'>;
 
 /** open: frames flow; resuming: the connection dropped and the session is being resumed
  *  (send() returns false meanwhile); closed: for good (onClose has fired). */
@@ -360,6 +365,23 @@ export class VlpBrowserClient {
   /** Uploads an image (JPEG, PNG or WebP bytes) under `id`; later turns refer to it. */
   putImage(id: string, bytes: Uint8Array): boolean {
     return this.send({ t: 'image.put', id, data: bytes });
+  }
+
+  /** Watches the session's images for objects (watch.start, SPEC section 9b): the watch examines
+   *  the newest image — at the start the latest one, then each putImage() — at most once per
+   *  `interval_ms`, so a camera puts one image per frame. Starting an id that runs replaces that
+   *  watch; a watch survives a resume. Nothing comes back on success: each label coming into view
+   *  or leaving it arrives as a `watch.event` frame; a refusal or a failed detection as an `error`
+   *  with ref "watch.start". With `ask`, an enter event names the vision turn it started in `turn`
+   *  (w1, w2, …, chosen by the server), whose frames follow it like any turn's. */
+  watch(opts: WatchOptions): boolean {
+    return this.send({ ...opts, t: 'watch.start' });
+  }
+
+  /** Stops a watch (watch.stop): nothing more is sent for it; a turn it started goes on. An id that
+   *  runs no watch gets an `error` INPUT_WATCH_NOT_FOUND (ref "watch.stop"). */
+  unwatch(id: string): boolean {
+    return this.send({ t: 'watch.stop', id });
   }
 
   startAudio(format: AudioStartMsg['format'], opts: { language?: string; task?: 'transcribe' | 'translate' } = {}): boolean {

@@ -1,0 +1,71 @@
+// Session.judgeEcho: which answer texts the echo guard compares spoken input with — the running
+// answer's streamed text and the latest ended answer within audio.echoGuard.windowMs — and only
+// with options.echo_guard on.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import pino from 'pino';
+import { ConfigSchema } from '../config/schema.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import type { GatewayContext } from './context.ts';
+import { Session } from './session.ts';
+
+function session(windowMs = 1000): Session {
+  const ctx = {
+    config: ConfigSchema.parse({ audio: { echoGuard: { windowMs } } }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    log: pino({ level: 'silent' }),
+    models: { get: () => undefined },
+  } as unknown as GatewayContext;
+  return new Session(ctx, { onSlowConsumer: () => undefined, onClosed: () => undefined });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Session.judgeEcho', () => {
+  it('is off unless options.echo_guard: everything is the user', () => {
+    const s = session();
+    s.recentAnswer = { text: 'The capital of France is Paris.', endedAt: performance.now() };
+    expect(s.judgeEcho('the capital of France is Paris')).toBe('user');
+    s.updateOptions({ echo_guard: true });
+    expect(s.judgeEcho('the capital of France is Paris')).toBe('echo');
+    s.updateOptions({ echo_guard: false });
+    expect(s.judgeEcho('the capital of France is Paris')).toBe('user');
+  });
+
+  it('compares with the running answer as streamed so far', () => {
+    const s = session();
+    s.updateOptions({ echo_guard: true });
+    let streamed = 'Once upon a time there was';
+    s.turn = { id: 't1', controller: new AbortController(), startedAt: performance.now(), cancelReason: undefined, spoken: () => streamed };
+    expect(s.judgeEcho('once upon a time')).toBe('echo');
+    expect(s.judgeEcho('a little dragon called Smaug')).toBe('user');
+    streamed += ' a little dragon called Smaug.';
+    expect(s.judgeEcho('a little dragon called Smaug')).toBe('echo');
+  });
+
+  it('forgets an ended answer after windowMs', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const s = session(1000);
+    s.updateOptions({ echo_guard: true });
+    s.recentAnswer = { text: 'It is sunny and warm in Lisbon today.', endedAt: performance.now() };
+    vi.advanceTimersByTime(900);
+    expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('echo');
+    vi.advanceTimersByTime(200);
+    expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('user');
+  });
+
+  it('drops an echo final as a voice turn announced and cancelled (reason echo), with a fresh id', () => {
+    const s = session();
+    const frames: unknown[] = [];
+    s.attach({ send: (m) => (frames.push(structuredClone(m)), 'ok') });
+    s.dropEchoTurn('Hello there.', 'en');
+    s.dropEchoTurn('Hello again.');
+    expect(frames).toMatchObject([
+      { t: 'asr.final', text: 'Hello there.', turn: 'v1', language: 'en' },
+      { t: 'turn.cancelled', turn: 'v1', reason: 'echo' },
+      { t: 'asr.final', text: 'Hello again.', turn: 'v2' },
+      { t: 'turn.cancelled', turn: 'v2', reason: 'echo' },
+    ]);
+  });
+});
