@@ -33,6 +33,13 @@ describe('judgeEcho', () => {
     expect(judgeEcho(' ... ', [answer], cfg)).toBe('unsure');
   });
 
+  it('judges only the newest words when asked for a tail: the user speaking up after an echo', () => {
+    const echoThenUser = 'the capital of France is Paris wait stop I want something else please';
+    expect(judgeEcho('the capital of France is Paris', [answer], cfg, 6)).toBe('echo');
+    expect(judgeEcho(echoThenUser, [answer], cfg, 6)).toBe('user');
+    expect(judgeEcho('wait the capital of France is Paris', [answer], cfg, 6)).toBe('echo');
+  });
+
   it('takes the best of several answers', () => {
     expect(judgeEcho('hello how are you', ['Something else entirely.', 'Well hello, how are you doing?'], cfg)).toBe('echo');
   });

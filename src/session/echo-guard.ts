@@ -32,9 +32,10 @@ const CJK_G = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Ha
 export function echoWords(text: string, max = Number.POSITIVE_INFINITY): string[] {
   const out: string[] = [];
   const norm = text.normalize('NFKC').toLowerCase().replace(/[\p{P}\p{S}]+/gu, ' ');
+  const anyCjk = CJK.test(norm);
   for (const token of norm.split(/\s+/)) {
     if (token === '') continue;
-    if (CJK.test(token)) {
+    if (anyCjk && CJK.test(token)) {
       // Split around each CJK character, keeping runs of other letters (digits, Latin) whole.
       for (const piece of token.replace(CJK_G, ' $& ').split(/\s+/)) {
         if (piece !== '') out.push(piece);
@@ -64,22 +65,67 @@ function sameWord(a: string, b: string): boolean {
   return ja - i <= 0 && jb - i <= 0;
 }
 
-/** Words of the transcript matched by the best local alignment against `answer`. */
-export function alignedMatches(utterance: readonly string[], answer: readonly string[]): number {
-  const m = answer.length;
+/** An answer's words as ids into its vocabulary (each distinct word once). */
+interface AnswerWords {
+  ids: Int32Array;
+  vocabulary: string[];
+}
+
+function answerWords(text: string): AnswerWords {
+  const words = echoWords(text, MAX_ANSWER_WORDS);
+  const index = new Map<string, number>();
+  const vocabulary: string[] = [];
+  const ids = new Int32Array(words.length);
+  words.forEach((w, j) => {
+    let id = index.get(w);
+    if (id === undefined) {
+      id = vocabulary.length;
+      vocabulary.push(w);
+      index.set(w, id);
+    }
+    ids[j] = id;
+  });
+  return { ids, vocabulary };
+}
+
+/** The last answers tokenized: the same texts are judged at every partial of an utterance. */
+const CACHE_SIZE = 4;
+const cache: { text: string; words: AnswerWords }[] = [];
+
+function cachedAnswerWords(text: string): AnswerWords {
+  const hit = cache.find((c) => c.text === text);
+  if (hit) return hit.words;
+  const words = answerWords(text);
+  cache.unshift({ text, words });
+  if (cache.length > CACHE_SIZE) cache.pop();
+  return words;
+}
+
+/** Words of the transcript matched by the best local alignment against `answer`. The word
+ *  comparisons are made once per transcript word and vocabulary entry; the alignment itself reads
+ *  a table (n × m cells, at most 64 × 1024). */
+export function alignedMatches(utterance: readonly string[], answer: readonly string[] | AnswerWords): number {
+  const { ids, vocabulary } = Array.isArray(answer) ? answerWords((answer as readonly string[]).join(' ')) : (answer as AnswerWords);
+  const m = ids.length;
+  const v = vocabulary.length;
+  const same = new Uint8Array(utterance.length * v);
+  utterance.forEach((u, i) => {
+    for (let k = 0; k < v; k++) if (sameWord(u, vocabulary[k] as string)) same[i * v + k] = 1;
+  });
   let score = new Int32Array(m + 1);
   let matches = new Int32Array(m + 1);
   let nextScore = new Int32Array(m + 1);
   let nextMatches = new Int32Array(m + 1);
   let bestScore = 0;
   let bestMatches = 0;
-  for (const u of utterance) {
+  for (let i = 0; i < utterance.length; i++) {
+    const row = i * v;
     nextScore[0] = 0;
     nextMatches[0] = 0;
     for (let j = 1; j <= m; j++) {
-      const same = sameWord(u, answer[j - 1] as string);
-      let s = (score[j - 1] as number) + (same ? MATCH : -PENALTY);
-      let k = (matches[j - 1] as number) + (same ? 1 : 0);
+      const hit = same[row + (ids[j - 1] as number)] === 1;
+      let s = (score[j - 1] as number) + (hit ? MATCH : -PENALTY);
+      let k = (matches[j - 1] as number) + (hit ? 1 : 0);
       const up = (score[j] as number) - PENALTY; // a transcript word the answer lacks
       if (up > s) {
         s = up;
@@ -107,14 +153,19 @@ export function alignedMatches(utterance: readonly string[], answer: readonly st
   return bestMatches;
 }
 
-/** Is `transcript` the assistant's own voice? `answers`: the answer texts it could be echoing. */
-export function judgeEcho(transcript: string, answers: readonly string[], cfg: EchoGuardConfig): EchoVerdict {
-  const words = echoWords(transcript, MAX_UTTERANCE_WORDS);
+/** Words of a partial transcript judged for a barge-in: its newest ones, where a user speaking up
+ *  after an echo shows first. */
+export const BARGE_IN_TAIL_WORDS = 16;
+
+/** Is `transcript` the assistant's own voice? `answers`: the answer texts it could be echoing.
+ *  `tail`: judge only the transcript's last `tail` words (else its first 64). */
+export function judgeEcho(transcript: string, answers: readonly string[], cfg: EchoGuardConfig, tail?: number): EchoVerdict {
+  const words = tail === undefined ? echoWords(transcript, MAX_UTTERANCE_WORDS) : echoWords(transcript).slice(-tail);
   if (words.length === 0) return 'unsure';
   let best = 0;
   for (const text of answers) {
-    const answer = echoWords(text, MAX_ANSWER_WORDS);
-    if (answer.length === 0) continue;
+    const answer = cachedAnswerWords(text);
+    if (answer.ids.length === 0) continue;
     best = Math.max(best, alignedMatches(words, answer));
     if (best === words.length) break;
   }

@@ -342,7 +342,7 @@ export class Session implements VoiceTurnStarter, WatchHost {
 
   /** VoiceTurnStarter: is this transcript the assistant's own voice coming back (echo_guard)?
    *  'user' when the guard is off or nothing was said lately. */
-  judgeEcho(transcript: string): EchoVerdict {
+  judgeEcho(transcript: string, tail?: number): EchoVerdict {
     const cfg = this.ctx.config.audio.echoGuard;
     if (!this.options.echoGuard) return 'user';
     const answers: string[] = [];
@@ -350,7 +350,7 @@ export class Session implements VoiceTurnStarter, WatchHost {
     if (running !== undefined && running.length > 0) answers.push(running);
     const recent = this.recentAnswer;
     if (recent && performance.now() - recent.endedAt <= cfg.windowMs) answers.push(recent.text);
-    return answers.length === 0 ? 'user' : judgeEcho(transcript, answers, cfg);
+    return answers.length === 0 ? 'user' : judgeEcho(transcript, answers, cfg, tail);
   }
 
   /** VoiceTurnStarter: a final transcript that was echo: its voice turn is announced and cancelled

@@ -20,7 +20,7 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Speculation } from './speculation.ts';
 import { UtteranceSpeculation, type SpeculationStarter } from './voice-speculation.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
-import type { EchoVerdict } from './echo-guard.ts';
+import { BARGE_IN_TAIL_WORDS, type EchoVerdict } from './echo-guard.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -56,8 +56,8 @@ export interface VoiceTurnStarter extends SpeculationStarter {
   imageDescription(imageId: string | undefined): string | undefined;
   /** The session's running turn, if any, cancelled for barge-in. */
   bargeIn(): boolean;
-  /** Is this transcript the assistant's own voice (options.echo_guard)? */
-  judgeEcho(transcript: string): EchoVerdict;
+  /** Is this transcript (its last `tail` words) the assistant's own voice (options.echo_guard)? */
+  judgeEcho(transcript: string, tail?: number): EchoVerdict;
   /** A final transcript that was echo: announced and cancelled, no turn runs. */
   dropEchoTurn(text: string, language?: string): void;
 }
@@ -312,7 +312,7 @@ export class VoiceInput {
    *  the next partial decides). */
   private firstWordsBargeIn(text: string): void {
     if (!this.bargePending || this.policy() !== 'first_words') return;
-    if (this.turns.judgeEcho(text) !== 'user') {
+    if (this.turns.judgeEcho(text, BARGE_IN_TAIL_WORDS) !== 'user') {
       this.s.ctx.metrics.echoTotal.inc({ stage: 'partial' });
       return;
     }
