@@ -365,7 +365,7 @@ export interface MaskFrameMsg {
 }
 
 /** Why a watch.event with `ask` did not start a turn. */
-export type WatchTurnSkipped = 'busy' | 'cooldown';
+export type WatchTurnSkipped = 'busy' | 'cooldown' | 'refused';
 
 export interface WatchEventMsg {
   t: 'watch.event';
@@ -387,7 +387,8 @@ export interface WatchEventMsg {
   boxes: DetectionBox[];
   /** The turn this event started (watch.start `ask`), server-chosen, prefixed "w". */
   turn?: string;
-  /** Why an `ask` watch's enter started no turn: another turn was running, or the cooldown. */
+  /** Why an `ask` watch's enter started no turn: another turn was running, the cooldown, or the
+   *  turn was refused (an error frame with ref watch.start follows and says why). */
   turn_skipped?: WatchTurnSkipped;
 }
 

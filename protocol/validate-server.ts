@@ -51,7 +51,7 @@ const CANCEL: ReadonlySet<CancelReason> = new Set<CancelReason>([
 ]);
 const GOAWAY: ReadonlySet<'shutdown' | 'max_session' | 'idle'> = new Set(['shutdown', 'max_session', 'idle'] as const);
 const WATCH_KINDS: ReadonlySet<WatchEventMsg['kind']> = new Set(['enter', 'leave'] as const);
-const WATCH_SKIPPED: ReadonlySet<WatchTurnSkipped> = new Set<WatchTurnSkipped>(['busy', 'cooldown']);
+const WATCH_SKIPPED: ReadonlySet<WatchTurnSkipped> = new Set<WatchTurnSkipped>(['busy', 'cooldown', 'refused']);
 const ERROR_CODE_SET: ReadonlySet<ErrorCode> = new Set(Object.keys(ERRORS) as ErrorCode[]);
 
 function isServerType(t: string): t is ServerMessageType {

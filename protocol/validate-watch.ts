@@ -35,9 +35,11 @@ function labelsOf(o: Rec, where: string): string[] {
     const path = `${where}.labels[${i}]`;
     const raw = list[i];
     if (typeof raw !== 'string') throw invalid(path, 'must be a string');
-    if (longerThan(raw, WATCH_LIMITS.maxLabelChars)) throw tooLarge(path, `is longer than ${WATCH_LIMITS.maxLabelChars} characters`);
+    // Bounded before the regular expressions run (a frame holds at most max_frame_bytes anyway).
+    if (longerThan(raw, 4 * WATCH_LIMITS.maxLabelChars)) throw tooLarge(path, `is longer than ${WATCH_LIMITS.maxLabelChars} characters`);
     // GroundingDINO separates phrases with "." (protocol/GROUNDED-SAM.md): a label holds none.
     const label = raw.replace(/\./g, ' ').replace(/\s+/g, ' ').trim().toLowerCase();
+    if (longerThan(label, WATCH_LIMITS.maxLabelChars)) throw tooLarge(path, `is longer than ${WATCH_LIMITS.maxLabelChars} characters`);
     if (label === '') throw invalid(path, 'must contain a word');
     if (out.includes(label)) throw invalid(path, 'repeats another label');
     out.push(label);

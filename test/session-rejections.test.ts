@@ -173,6 +173,7 @@ describe('failures of failure handling are logged, not left as unhandled rejecti
       imageDescription: () => undefined,
       bargeIn: () => false,
       judgeEcho: () => 'user' as const,
+      hasRunningTurn: false,
       dropEchoTurn: () => undefined,
     };
     const voice = new VoiceInput(s, start16k, new PartialAsr(), turns, () => undefined);

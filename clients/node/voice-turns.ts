@@ -15,7 +15,9 @@ export interface VoiceTurn {
   text: string;
   /** Language the ASR reported, when it did. */
   language?: string;
-  /** The turn's frames, like an ask() handle (cancel(), text(), for await). */
+  /** The turn's frames, like an ask() handle (cancel(), text(), for await). An utterance the
+   *  gateway's echo guard took for the assistant's own voice (options.echo_guard) is yielded too:
+   *  its frames are only turn.cancelled with reason "echo" (no answer, text() resolves to ""). */
   turn: TurnHandle;
 }
 

@@ -25,7 +25,7 @@ afterEach(() => {
 describe('Session.judgeEcho', () => {
   it('is off unless options.echo_guard: everything is the user', () => {
     const s = session();
-    s.recentAnswer = { text: 'The capital of France is Paris.', endedAt: performance.now() };
+    s.recentAnswer = { text: 'The capital of France is Paris.', startedAt: performance.now(), endedAt: performance.now() };
     expect(s.judgeEcho('the capital of France is Paris')).toBe('user');
     s.updateOptions({ echo_guard: true });
     expect(s.judgeEcho('the capital of France is Paris')).toBe('echo');
@@ -44,12 +44,14 @@ describe('Session.judgeEcho', () => {
     expect(s.judgeEcho('a little dragon called Smaug')).toBe('echo');
   });
 
-  it('forgets an ended answer after windowMs', () => {
+  it('forgets an ended answer windowMs after the client would have finished speaking it', () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     const s = session(1000);
     s.updateOptions({ echo_guard: true });
-    s.recentAnswer = { text: 'It is sunny and warm in Lisbon today.', endedAt: performance.now() };
-    vi.advanceTimersByTime(900);
+    // 8 words: 3.2 s to speak at 2.5 words a second, streamed in 0.5 s.
+    const t0 = performance.now();
+    s.recentAnswer = { text: 'It is sunny and warm in Lisbon today.', startedAt: t0, endedAt: t0 + 500 };
+    vi.advanceTimersByTime(4100);
     expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('echo');
     vi.advanceTimersByTime(200);
     expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('user');

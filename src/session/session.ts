@@ -2,7 +2,7 @@
 // connection for resume_window_ms so a client can reconnect and replay what it missed.
 import { loadPlanning } from '../planning/lazy.ts';
 import type { ConnectionGrant } from '../transport/types.ts';
-import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg, WatchStartMsg, WatchStopMsg, WatchTurnSkipped } from '../../protocol/messages.ts';
+import type { ClientMessage, ServerPayload, TurnStartMsg, CancelReason, GoawayMsg, PlaybackTruncateMsg, WatchStartMsg, WatchStopMsg } from '../../protocol/messages.ts';
 import { SessionWatches, type WatchHost } from './watches.ts';
 import type { StoredImage } from '../images/types.ts';
 import { truncateHeard, type LastAnswer } from './playback.ts';
@@ -26,10 +26,11 @@ import type { AudioStartMsg } from '../../protocol/messages.ts';
 import { checkFormat } from '../audio/formats.ts';
 import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
 import { SessionVision } from './session-vision.ts';
-import { paramsFor, routeTurn } from './turn-router.ts';
+import { routeTurn } from './turn-router.ts';
+import type { ModelEntry } from '../models.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
 import { RealtimeGuard } from '../audio/rate-guard.ts';
-import { judgeEcho, type EchoVerdict } from './echo-guard.ts';
+import { judgeEcho, playbackPosition, speakingMs, type EchoSource, type EchoVerdict } from './echo-guard.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -62,9 +63,10 @@ export class Session implements VoiceTurnStarter, WatchHost {
   private ending = false;
   /** The latest answer turn that ended, for playback.truncate (playback.ts). */
   lastAnswer: LastAnswer | undefined;
-  /** The streamed text of the latest answer that ended, and when: the echo guard compares spoken
-   *  input with it for audio.echoGuard.windowMs (the client may still be playing it). */
-  recentAnswer: { text: string; endedAt: number } | undefined;
+  /** The streamed text of the latest answer that ended, when it began and ended: the echo guard
+   *  compares spoken input with it until audio.echoGuard.windowMs after the client would have
+   *  finished speaking it. */
+  recentAnswer: { text: string; startedAt: number; endedAt: number } | undefined;
   /** The turn promise of the running turn, for shutdown waits and tests. */
   turnDone: Promise<void> | undefined;
   private readonly seenTurnIds = new Set<string>();
@@ -170,22 +172,32 @@ export class Session implements VoiceTurnStarter, WatchHost {
     if (this.options.plan) loadPlanning().catch(() => undefined);
   }
 
-  startTurn(msg: TurnStartMsg, voice?: VoiceTurnMarks): void {
-    const ref = 'turn.start';
-    if (this.ending) return this.sendError('TURN_BUSY', 'the session is ending: it reached its maximum duration; start a new session', { turn: msg.id, ref });
-    if (this.turn) return this.sendError('TURN_BUSY', `turn ${this.turn.id} is still running; cancel it or wait for its end`, { turn: msg.id, ref });
-    if (this.seenTurnIds.has(msg.id)) return this.sendError('TURN_ID_REUSED', 'turn.start.id was already used in this session', { turn: msg.id, ref });
+  /** The checks of turn.start, sending nothing: what the turn runs with, or why it cannot start. */
+  private admitTurn(msg: TurnStartMsg): { entry: ModelEntry; params: GenParams; text: string } | VlpError {
+    if (this.ending) return new VlpError('TURN_BUSY', 'the session is ending: it reached its maximum duration; start a new session');
+    if (this.turn) return new VlpError('TURN_BUSY', `turn ${this.turn.id} is still running; cancel it or wait for its end`);
+    if (this.seenTurnIds.has(msg.id)) return new VlpError('TURN_ID_REUSED', 'turn.start.id was already used in this session');
     const text = msg.text.trim();
-    if (text.length === 0) return this.sendError('INPUT_TEXT_EMPTY', 'turn.start.text is empty', { turn: msg.id, ref });
+    if (text.length === 0) return new VlpError('INPUT_TEXT_EMPTY', 'turn.start.text is empty');
     const vision = msg.image !== undefined;
     const modelId = msg.model ?? (vision ? this.ctx.config.defaultVisionModel : this.options.model);
     const entry = this.ctx.models.get(modelId);
-    if (!entry) return this.sendError('INPUT_MODEL_UNKNOWN', 'turn.start.model is not a configured model (see ready.models)', { turn: msg.id, ref });
+    if (!entry) return new VlpError('INPUT_MODEL_UNKNOWN', 'turn.start.model is not a configured model (see ready.models)');
     if (vision && !entry.backend.capabilities.vision) {
-      return this.sendError('INPUT_MODEL_NOT_VISION', `model ${entry.config.id} is text-only; send image turns to a vlm model`, { turn: msg.id, ref });
+      return new VlpError('INPUT_MODEL_NOT_VISION', `model ${entry.config.id} is text-only; send image turns to a vlm model`);
     }
-    const params = paramsFor(this, entry, msg, ref);
-    if (!params) return;
+    try {
+      return { entry, text, params: checkGenParams(mergeParams(entry.config.params, this.options.params, msg.params), limitsOf(this.ctx.config)) };
+    } catch (err) {
+      if (err instanceof VlpError) return err;
+      throw err;
+    }
+  }
+
+  startTurn(msg: TurnStartMsg, voice?: VoiceTurnMarks): void {
+    const admitted = this.admitTurn(msg);
+    if (admitted instanceof VlpError) return this.sendError(admitted.code, admitted.message, { turn: msg.id, ref: 'turn.start' });
+    const { entry, params, text } = admitted;
     this.rememberTurnId(msg.id);
     const run: TurnRun = {
       id: msg.id,
@@ -345,12 +357,17 @@ export class Session implements VoiceTurnStarter, WatchHost {
   judgeEcho(transcript: string, tail?: number): EchoVerdict {
     const cfg = this.ctx.config.audio.echoGuard;
     if (!this.options.echoGuard) return 'user';
-    const answers: string[] = [];
-    const running = this.turn?.spoken?.();
-    if (running !== undefined && running.length > 0) answers.push(running);
+    const now = performance.now();
+    const sources: EchoSource[] = [];
+    const run = this.turn;
+    const running = run?.spoken?.();
+    if (run && running !== undefined && running.length > 0) sources.push({ text: running, position: playbackPosition(now - run.startedAt) });
     const recent = this.recentAnswer;
-    if (recent && performance.now() - recent.endedAt <= cfg.windowMs) answers.push(recent.text);
-    return answers.length === 0 ? 'user' : judgeEcho(transcript, answers, cfg, tail);
+    // Played from its start, at a speaking rate: it may still be heard long after it streamed.
+    if (recent && now <= Math.max(recent.endedAt, recent.startedAt + speakingMs(recent.text)) + cfg.windowMs) {
+      sources.push({ text: recent.text, position: playbackPosition(now - recent.startedAt) });
+    }
+    return sources.length === 0 ? 'user' : judgeEcho(transcript, sources, cfg, tail);
   }
 
   /** VoiceTurnStarter: a final transcript that was echo: its voice turn is announced and cancelled
@@ -367,6 +384,11 @@ export class Session implements VoiceTurnStarter, WatchHost {
     do id = `v${++this.voiceTurns}`;
     while (this.seenTurnIds.has(id));
     return id;
+  }
+
+  /** VoiceTurnStarter: a turn runs. */
+  get hasRunningTurn(): boolean {
+    return this.turn !== undefined;
   }
 
   /** VoiceTurnStarter: the session holds an image a spoken turn can refer to. */
@@ -412,14 +434,19 @@ export class Session implements VoiceTurnStarter, WatchHost {
     return this.vision.peek(imageId);
   }
 
-  /** WatchHost: a watch's ask becomes a vision turn about the frame, when no other turn runs. */
-  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): WatchTurnSkipped | undefined {
+  /** WatchHost: a watch's ask becomes a vision turn about the frame, when no other turn runs. A
+   *  turn that would be refused (the deployment has no vision model, say) is not announced: the
+   *  refusal comes back for the watch to report. */
+  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): 'busy' | VlpError | undefined {
     if (this.ending || this.turn || this.waitingVoice || this.state === 'closed') return 'busy';
     let id: string;
     do id = `w${++this.watchTurns}`;
     while (this.seenTurnIds.has(id));
+    const msg: TurnStartMsg = { t: 'turn.start', id, text, image: imageId };
+    const admitted = this.admitTurn(msg);
+    if (admitted instanceof VlpError) return admitted;
     announce(id);
-    this.startTurn({ t: 'turn.start', id, text, image: imageId });
+    this.startTurn(msg);
     return undefined;
   }
 

@@ -111,7 +111,7 @@ export async function runTextTurn(
     s.lastAnswer = { turn, user: userText, streamed, exchange: undefined, kept: undefined };
   }
   const end = performance.now();
-  if (streamed.length > 0) s.recentAnswer = { text: streamed, endedAt: end };
+  if (streamed.length > 0) s.recentAnswer = { text: streamed, startedAt: firstAt, endedAt: end };
   sendTurnMetrics(
     s,
     run,

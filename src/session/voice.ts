@@ -56,6 +56,8 @@ export interface VoiceTurnStarter extends SpeculationStarter {
   imageDescription(imageId: string | undefined): string | undefined;
   /** The session's running turn, if any, cancelled for barge-in. */
   bargeIn(): boolean;
+  /** A turn runs (something to barge in on). */
+  readonly hasRunningTurn: boolean;
   /** Is this transcript (its last `tail` words) the assistant's own voice (options.echo_guard)? */
   judgeEcho(transcript: string, tail?: number): EchoVerdict;
   /** A final transcript that was echo: announced and cancelled, no turn runs. */
@@ -311,7 +313,7 @@ export class VoiceInput {
    *  first one that is not the answer's own words coming back (echo, or too few words to tell:
    *  the next partial decides). */
   private firstWordsBargeIn(text: string): void {
-    if (!this.bargePending || this.policy() !== 'first_words') return;
+    if (!this.bargePending || this.policy() !== 'first_words' || !this.turns.hasRunningTurn) return;
     if (this.turns.judgeEcho(text, BARGE_IN_TAIL_WORDS) !== 'user') {
       this.s.ctx.metrics.echoTotal.inc({ stage: 'partial' });
       return;

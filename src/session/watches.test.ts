@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { VlpError, type ErrorCode } from '../../protocol/errors.ts';
-import type { ServerPayload, WatchStartMsg, WatchTurnSkipped } from '../../protocol/messages.ts';
+import type { ServerPayload, WatchStartMsg } from '../../protocol/messages.ts';
 import type { SegmentBox, SegmentEvent, SegmentRequest, SegmenterBackend } from '../backends/segmenter-port.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import type { StoredImage } from '../images/types.ts';
@@ -22,13 +22,17 @@ class ScriptedSegmenter implements SegmenterBackend {
   readonly aborted: string[] = [];
   /** Requests whose iteration ended before the `done` event (the watch left after the boxes). */
   leftEarly = 0;
-  constructor(private readonly script: (image: string) => Answer) {}
+  constructor(
+    private readonly script: (image: string) => Answer,
+    private readonly delayMs = 5,
+  ) {}
 
   segment(req: SegmentRequest): AsyncIterable<SegmentEvent> {
     const image = new TextDecoder().decode(req.image.bytes);
     this.requests.push({ image, phrases: req.phrases, threshold: req.boxThreshold, at: performance.now() });
     const answer = this.script(image);
     const aborted = this.aborted;
+    const self = { delayMs: this.delayMs };
     const onLeftEarly = (): void => {
       this.leftEarly++;
     };
@@ -42,7 +46,7 @@ class ScriptedSegmenter implements SegmenterBackend {
           };
           if (req.signal.aborted) return onAbort();
           req.signal.addEventListener('abort', onAbort, { once: true });
-          if (answer !== 'hang') setTimeout(resolve, 5);
+          if (answer !== 'hang') setTimeout(resolve, self.delayMs);
         });
         if (answer instanceof VlpError) throw answer;
         if (answer === 'hang') return;
@@ -73,7 +77,8 @@ class Host implements WatchHost {
   readonly turns: { text: string; image: string; turn: string }[] = [];
   readonly ctx: GatewayContext;
   latestImageId: string | undefined;
-  busy: WatchTurnSkipped | undefined;
+  /** What startWatchTurn answers instead of starting a turn. */
+  busy: 'busy' | VlpError | undefined;
   private readonly images = new Map<string, StoredImage>();
 
   constructor(readonly segmenter: SegmenterBackend | undefined, watchesPerSession = 2) {
@@ -97,7 +102,7 @@ class Host implements WatchHost {
   peekImage(imageId: string): StoredImage | undefined {
     return this.images.get(imageId);
   }
-  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): WatchTurnSkipped | undefined {
+  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): 'busy' | VlpError | undefined {
     if (this.busy) return this.busy;
     const turn = `w${this.turns.length + 1}`;
     announce(turn);
@@ -188,6 +193,70 @@ describe('SessionWatches', () => {
     expect(busyHost.events()[0]).toMatchObject({ kind: 'enter', turn_skipped: 'busy' });
     expect(busyHost.turns).toEqual([]);
     w2.close();
+  });
+
+  it('reports a refused ask (turn_skipped refused, then the error) without using up the cooldown', async () => {
+    const seg = new ScriptedSegmenter((img) => (img.includes('cat') ? [box('cat')] : []));
+    const host = new Host(seg);
+    host.busy = new VlpError('INPUT_MODEL_NOT_VISION', 'model x is text-only');
+    host.put('cat-1');
+    const watches = new SessionWatches(host);
+    watches.start(start({ labels: ['cat'], ask: 'Describe the {label}.', cooldown_ms: 60_000 }));
+    await until(() => host.events().length === 1);
+    expect(host.events()[0]).toMatchObject({ kind: 'enter', turn_skipped: 'refused' });
+    expect(host.errors).toEqual([{ code: 'INPUT_MODEL_NOT_VISION', message: 'watch w: its ask could not start a turn: model x is text-only', ref: 'watch.start' }]);
+    host.busy = undefined;
+    for (const id of ['none-2', 'cat-3']) {
+      host.put(id);
+      watches.frame(id);
+      await until(() => host.events().length === (id === 'none-2' ? 2 : 3));
+    }
+    expect(host.events()[2]).toMatchObject({ kind: 'enter', turn: 'w1' }); // no cooldown from the refused one
+    watches.close();
+  });
+
+  it('puts a label into the ask as plain text ($ patterns are not replacement patterns)', async () => {
+    const seg = new ScriptedSegmenter(() => [box('$&$&')]);
+    const host = new Host(seg);
+    host.put('f1');
+    const watches = new SessionWatches(host);
+    watches.start(start({ labels: ['$&$&'], ask: 'Is the {label} {label} there?' }));
+    await until(() => host.turns.length === 1);
+    expect(host.turns[0]!.text).toBe('Is the $&$& $&$& there?');
+    watches.close();
+  });
+
+  it('a replacing or new watch waits interval_ms from the session\'s last detection', async () => {
+    const seg = new ScriptedSegmenter(() => []);
+    const host = new Host(seg);
+    host.put('f1');
+    const watches = new SessionWatches(host);
+    watches.start(start({ interval_ms: 200 }));
+    await until(() => seg.requests.length === 1);
+    watches.start(start({ interval_ms: 200, labels: ['cat'] }));
+    watches.stop({ t: 'watch.stop', id: 'w' });
+    watches.start(start({ id: 'other', interval_ms: 200 }));
+    await until(() => seg.requests.length === 2, 3000);
+    expect(seg.requests[1]!.at - seg.requests[0]!.at).toBeGreaterThanOrEqual(195);
+    watches.close();
+  });
+
+  it('a detection that answers after watch.stop sends nothing', async () => {
+    const seg = new ScriptedSegmenter(() => [box('dog')], 60);
+    const host = new Host(seg);
+    host.put('dog-1');
+    const watches = new SessionWatches(host);
+    watches.start(start());
+    await until(() => seg.requests.length === 1);
+    watches.stop({ t: 'watch.stop', id: 'w' });
+    await sleep(120);
+    expect(seg.aborted).toEqual(['dog-1']);
+    expect(host.frames).toEqual([]);
+    // Control: the same detection left alone reports the dog.
+    const control = new SessionWatches(host);
+    control.start(start({ id: 'w2' }));
+    await until(() => host.events().length === 1);
+    control.close();
   });
 
   it('reports one error per failure episode and goes on with the next frame', async () => {

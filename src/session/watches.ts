@@ -29,8 +29,8 @@ export interface WatchHost {
   readonly latestImageId: string | undefined;
   /** Starts a vision turn asking `text` about `imageId`, after `announce(turnId)` has sent the
    *  event that names it; or returns why it cannot start now (another turn runs, or the session
-   *  is ending). */
-  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): WatchTurnSkipped | undefined;
+   *  is ending), or the refusal the turn would get (nothing announced, nothing sent). */
+  startWatchTurn(text: string, imageId: string, announce: (turn: string) => void): Exclude<WatchTurnSkipped, 'refused'> | VlpError | undefined;
 }
 
 interface Watch {
@@ -56,6 +56,9 @@ interface Watch {
 
 export class SessionWatches {
   private readonly watches = new Map<string, Watch>();
+  /** performance.now() of the session's latest detection start: a new or replacing watch waits its
+   *  interval from there, so restarting watches does not bypass interval_ms. */
+  private lastDetectionAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly host: WatchHost) {}
 
@@ -86,7 +89,7 @@ export class SessionWatches {
       presence: new Presence(msg.labels, enter, leave),
       running: undefined,
       pending: this.host.latestImageId,
-      lastRunAt: Number.NEGATIVE_INFINITY,
+      lastRunAt: this.lastDetectionAt,
       lastTurnAt: Number.NEGATIVE_INFINITY,
       timer: undefined,
       failing: false,
@@ -150,6 +153,7 @@ export class SessionWatches {
     const controller = new AbortController();
     w.running = controller;
     w.lastRunAt = performance.now();
+    this.lastDetectionAt = w.lastRunAt;
     this.detect(w, seg, imageId, img, controller.signal)
       .catch((err: unknown) => {
         this.host.ctx.log.error({ session: this.host.id, error: safeErrorFields(err) }, 'watch detection could not be handled');
@@ -211,12 +215,13 @@ export class SessionWatches {
       return;
     }
     const now = performance.now();
-    const skipped: WatchTurnSkipped | undefined =
-      now - w.lastTurnAt < w.cooldownMs
-        ? 'cooldown'
-        : this.host.startWatchTurn(w.ask.replaceAll('{label}', change.label), image, (turn) => this.host.send({ ...event, turn }));
+    // A replacer function: `$&`-style patterns in the label are text, not replacement patterns.
+    const text = w.ask.replaceAll('{label}', () => change.label);
+    const outcome = now - w.lastTurnAt < w.cooldownMs ? 'cooldown' : this.host.startWatchTurn(text, image, (turn) => this.host.send({ ...event, turn }));
+    const skipped: WatchTurnSkipped | undefined = outcome instanceof VlpError ? 'refused' : outcome;
     if (skipped) this.host.send({ ...event, turn_skipped: skipped });
     else w.lastTurnAt = now;
+    if (outcome instanceof VlpError) this.host.sendError(outcome.code, `watch ${w.id}: its ask could not start a turn: ${outcome.message}`, { ref: REF });
     metrics.watchEventsTotal.inc({ kind: change.kind, turn: skipped ?? 'started' });
   }
 }

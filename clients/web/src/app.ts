@@ -197,7 +197,12 @@ function onFrame(msg: ServerMessage): void {
     case 'turn.cancelled':
       // A barge-in (or Stop): the voice stops, and the history keeps only what was heard. An
       // utterance the echo guard took for this page's own voice (reason echo) never started.
-      if (msg.reason === 'echo') break;
+      if (msg.reason === 'echo') {
+        // Its asr.final came just before: not the user's words after all.
+        state.finals.pop();
+        transcript.textContent = '(the microphone heard this page speaking: ignored)';
+        break;
+      }
       stopSpeaking(msg.turn);
       if (msg.turn === running) {
         running = undefined;
@@ -417,6 +422,8 @@ function keepFrame(id: string, bitmap: ImageBitmap): void {
 /** The camera stopped (Stop, a refused watch, or the connection closing). */
 function cameraStopped(): void {
   camera = undefined;
+  for (const bitmap of cameraFrames.values()) bitmap.close();
+  cameraFrames.clear();
   watching = false;
   state.camera = 'off';
   preview.hidden = true;
