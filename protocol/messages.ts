@@ -181,6 +181,9 @@ export interface WatchStartMsg {
   ask?: string;
   /** Least time between two turns this watch starts, ms (1000..3 600 000; default 10 000). */
   cooldown_ms?: number;
+  /** Only images whose id starts with this are frames of this watch ("cam-"): photos the user
+   *  uploads meanwhile under other ids are not examined. Absent: every image. */
+  frame_prefix?: string;
 }
 
 export interface WatchStopMsg {

@@ -1,6 +1,6 @@
 // Validation of watch.start / watch.stop (SPEC.md section 9b): shape, types and ranges. Labels are
 // trimmed and lower-cased here, so the session compares them as the client will read them back.
-import { checkKeys, invalid, longerThan, optInt, optNum, optStr, put, reqArray, reqId, tooLarge, type Rec } from './fields.ts';
+import { checkKeys, invalid, longerThan, optId, optInt, optNum, optStr, put, reqArray, reqId, tooLarge, type Rec } from './fields.ts';
 import type { ProtocolLimits } from './limits.ts';
 import type { WatchStartMsg, WatchStopMsg } from './messages.ts';
 
@@ -17,7 +17,7 @@ export const WATCH_LIMITS = {
 } as const;
 
 const START_KEYS: ReadonlySet<string> = new Set([
-  't', 'id', 'labels', 'interval_ms', 'box_threshold', 'enter_frames', 'leave_frames', 'ask', 'cooldown_ms',
+  't', 'id', 'labels', 'interval_ms', 'box_threshold', 'enter_frames', 'leave_frames', 'ask', 'cooldown_ms', 'frame_prefix',
 ]);
 const STOP_KEYS: ReadonlySet<string> = new Set(['t', 'id']);
 
@@ -61,6 +61,7 @@ export function watchStart(o: Rec, limits: ProtocolLimits): WatchStartMsg {
   if (ask !== undefined && ask.trim() === '') throw invalid(`${t}.ask`, 'must not be empty (leave it out for events only)');
   put(msg, 'ask', ask);
   put(msg, 'cooldown_ms', optIntIn(o, 'cooldown_ms', t, WATCH_LIMITS.cooldownMs.min, WATCH_LIMITS.cooldownMs.max));
+  put(msg, 'frame_prefix', optId(o, 'frame_prefix', t, limits.maxIdChars));
   return msg;
 }
 

@@ -167,6 +167,15 @@ describe.each(TRANSPORTS)('watches over %s', (transport) => {
       c.send({ t: 'watch.stop', id: 'cam' });
       c.send({ t: 'image.put', id: 'photo', data: frames.bird });
       await expect.poll(() => vlmRequests, { timeout: 5000 }).toBe(1);
+      // With frame_prefix, a photo uploaded while the watch runs is described, not examined.
+      let detections = 0;
+      described.gsam.events.on('request', () => void detections++);
+      c.send({ t: 'watch.start', id: 'cam', labels: ['dog'], interval_ms: 250, frame_prefix: 'cam-' });
+      c.send({ t: 'image.put', id: 'photo2', data: frames.empty });
+      await expect.poll(() => vlmRequests, { timeout: 5000 }).toBe(2);
+      expect(detections).toBe(0);
+      c.send({ t: 'image.put', id: 'cam-9', data: frames.empty });
+      await expect.poll(() => detections, { timeout: 5000 }).toBe(1);
       c.close();
     } finally {
       await described.close();

@@ -91,6 +91,7 @@ export const VECTORS: readonly VectorEntry[] = [
     leave_frames: 3,
     ask: 'A {label} just appeared. Describe it in one sentence.',
     cooldown_ms: 30000,
+    frame_prefix: 'cam-',
   }),
   client('watch.start_minimal', 'Events only, server defaults for every rate and threshold.', { t: 'watch.start', id: 'w1', labels: ['cat'] }),
   client('watch.stop', 'Stop watch door.', { t: 'watch.stop', id: 'door' }),

@@ -259,6 +259,24 @@ describe('SessionWatches', () => {
     control.close();
   });
 
+  it('with frame_prefix, takes only the images whose id starts with it as frames', async () => {
+    const seg = new ScriptedSegmenter(() => [box('dog')]);
+    const host = new Host(seg);
+    host.put('photo');
+    const watches = new SessionWatches(host);
+    watches.start(start({ frame_prefix: 'cam-' }));
+    await sleep(20);
+    expect(seg.requests).toEqual([]); // the latest image is a photo: not a frame
+    host.put('photo2');
+    expect(watches.frame('photo2')).toBe(false);
+    host.put('cam-0');
+    expect(watches.frame('cam-0')).toBe(true);
+    await until(() => host.events().length === 1);
+    expect(seg.requests.map((r) => r.image)).toEqual(['cam-0']);
+    watches.close();
+    expect(watches.frame('cam-1')).toBe(false); // no watch runs
+  });
+
   it('reports one error per failure episode and goes on with the next frame', async () => {
     const failing = new Set(['bad-1', 'bad-2', 'bad-4']);
     const seg = new ScriptedSegmenter((img) => (failing.has(img) ? new VlpError('UPSTREAM_UNAVAILABLE', 'segmenter down') : [box('dog')]));

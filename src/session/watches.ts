@@ -40,6 +40,8 @@ interface Watch {
   readonly boxThreshold: number;
   readonly ask: string | undefined;
   readonly cooldownMs: number;
+  /** Only image ids starting with it are this watch's frames ('' = every image). */
+  readonly framePrefix: string;
   readonly presence: Presence;
   /** The detection in flight, if any. */
   running: AbortController | undefined;
@@ -77,6 +79,8 @@ export class SessionWatches {
       return this.host.sendError('INPUT_WATCH_LIMIT', `this session already runs ${max} watches; stop one with watch.stop first`, { ref: REF });
     }
     if (old) this.end(old);
+    const framePrefix = msg.frame_prefix ?? '';
+    const latest = this.host.latestImageId;
     const enter = msg.enter_frames ?? WATCH_LIMITS.enterFramesDefault;
     const leave = msg.leave_frames ?? WATCH_LIMITS.leaveFramesDefault;
     const w: Watch = {
@@ -86,9 +90,10 @@ export class SessionWatches {
       boxThreshold: msg.box_threshold ?? config.segmenter.boxThreshold,
       ask: msg.ask,
       cooldownMs: msg.cooldown_ms ?? WATCH_LIMITS.cooldownMs.default,
+      framePrefix,
       presence: new Presence(msg.labels, enter, leave),
       running: undefined,
-      pending: this.host.latestImageId,
+      pending: latest !== undefined && latest.startsWith(framePrefix) ? latest : undefined,
       lastRunAt: this.lastDetectionAt,
       lastTurnAt: Number.NEGATIVE_INFINITY,
       timer: undefined,
@@ -106,17 +111,20 @@ export class SessionWatches {
     this.end(w);
   }
 
-  /** A new image was stored (image.put): every watch examines it when its interval allows. Returns
-   *  true when a watch runs (the image is a camera frame). */
+  /** A new image was stored (image.put): every watch whose frames it is (frame_prefix) examines it
+   *  when its interval allows. Returns true when it is some watch's frame (a camera frame). */
   frame(imageId: string): boolean {
     const seg = this.host.ctx.segmenter;
-    if (!seg || this.watches.size === 0) return false;
+    if (!seg) return false;
+    let taken = false;
     for (const w of this.watches.values()) {
+      if (!imageId.startsWith(w.framePrefix)) continue;
+      taken = true;
       if (w.pending !== undefined) this.host.ctx.metrics.watchFramesSkippedTotal.inc();
       w.pending = imageId;
       this.pump(w, seg);
     }
-    return true;
+    return taken;
   }
 
   /** The session ends: every watch stops, detections in flight are closed. */

@@ -6,7 +6,7 @@
 // for a gateway with authentication). window.vlpDemo exposes what the page saw, for tests.
 import type { ErrorCode } from '../../../protocol/errors.ts';
 import type { ServerMessage, WatchEventMsg } from '../../../protocol/messages.ts';
-import { startCamera, type Camera } from './camera.ts';
+import { CAMERA_FRAME_PREFIX, startCamera, type Camera } from './camera.ts';
 import type { DemoState } from './demo-state.ts';
 import { startMicrophone, type Microphone } from './mic.ts';
 import { drawBoxes, drawMask } from './overlay.ts';
@@ -469,7 +469,8 @@ watchStart.addEventListener('click', () => {
     // Sent after the camera's first frame, so the watch starts on it (a watch begins on the
     // session's latest image, which could otherwise be a picture uploaded earlier). The interval
     // is left at its default, 1000 ms: one detection per frame sent.
-    watching = client.watch({ id: WATCH_ID, labels, ...(ask !== '' && { ask }) });
+    // frame_prefix: a photo chosen meanwhile (its own id) is not taken for a camera frame.
+    watching = client.watch({ id: WATCH_ID, labels, frame_prefix: CAMERA_FRAME_PREFIX, ...(ask !== '' && { ask }) });
     if (!watching) {
       notice.textContent = 'not connected: the watch was not started';
       stopWatch(false);

@@ -11,7 +11,9 @@
 // where a single reused id could already hold the next frame.
 import type { VlpBrowserClient } from './sdk.ts';
 
-const CAMERA_FRAME_IDS: readonly string[] = ['cam-0', 'cam-1', 'cam-2', 'cam-3'];
+/** The prefix of every camera frame's id (watch.start frame_prefix). */
+export const CAMERA_FRAME_PREFIX = 'cam-';
+const CAMERA_FRAME_IDS: readonly string[] = [0, 1, 2, 3].map((i) => `${CAMERA_FRAME_PREFIX}${i}`);
 const FRAME_INTERVAL_MS = 1000;
 const MAX_SIDE = 640;
 const QUALITIES = [0.8, 0.5];
