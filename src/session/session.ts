@@ -133,6 +133,7 @@ export class Session implements VoiceTurnStarter, WatchHost {
   }
 
   send(p: ServerPayload): void {
+    this.ctx.busyPoll.touch();
     this.outbox.push(p);
   }
 
