@@ -1,6 +1,5 @@
 // The gateway: owns the transport, the session table, the models and the ops routes. Built from
 // a validated Config; used by main.ts and, in-process, by the integration tests.
-import { BusyPoll } from './transport/busy-poll.ts';
 import { createConfiguredAsr } from './asr-backend.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { logAuthPosture } from './auth/posture.ts';
@@ -78,7 +77,7 @@ export class Gateway implements SessionHost, SessionTable {
     const asr = createConfiguredAsr(config, { metrics: this.metrics, log, ...(opts.awsCredentials !== undefined && { credentials: opts.awsCredentials }) });
     const fastIntent = new RulesIntentClassifier();
     this.warmUpIntent = () => fastIntent.warmUp();
-    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: createIntentClassifier(config, fastIntent), fastIntent, asr, busyPoll: new BusyPoll(config.busyPollMs) };
+    this.ctx = { config, models, metrics: this.metrics, log, segmenter, intent: createIntentClassifier(config, fastIntent), fastIntent, asr };
     this.transport = createTransport(config.transport, {
       host: config.host,
       port: config.port,

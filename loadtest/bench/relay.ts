@@ -56,9 +56,6 @@ const { values } = parseArgs({
     /** The gateway's V8 GC: auto (latency when pinned to one core, else default) | latency
      *  (--single-threaded-gc --max-semi-space-size=4) | default (gateway-build.ts parseGatewayGc). */
     'gateway-gc': { type: 'string', default: 'auto' },
-    /** The gateway's latency mode (config busyPollMs; 0 = off, the default as shipped): its event
-     *  loop polls without sleeping for this long after each frame, at the cost of a busy core. */
-    'gateway-busy-poll-ms': { type: 'string', default: '0' },
     /** How the gateway runs: dist (the production build, compiled for this run) | tsx (the sources). */
     gateway: { type: 'string', default: 'dist' },
     /** Report file name stem (default relay-<date>). */
@@ -86,8 +83,6 @@ const GATEWAY_BUILD = parseGatewayBuild(values.gateway);
 const PIN = values.pin === 'on' && CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', `0-${CORES - 2}`, String(process.pid)]);
 const GATEWAY_GC = parseGatewayGc(values['gateway-gc'], PIN);
-const BUSY_POLL_MS = Number(values['gateway-busy-poll-ms']);
-if (!Number.isInteger(BUSY_POLL_MS) || BUSY_POLL_MS < 0) throw new Error('--gateway-busy-poll-ms must be a non-negative integer');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,7 +108,6 @@ function gatewayConfigFile(tgiUrl: string, smUrl: string): string {
     file,
     JSON.stringify({
       limits: { maxSessions: 100_000 },
-      busyPollMs: BUSY_POLL_MS,
       defaultModel: 'tgi',
       defaultVisionModel: 'vlm',
       models: [
@@ -307,7 +301,7 @@ async function main(): Promise<void> {
   noise.stop();
   const meta = {
     date: new Date().toISOString(),
-    params: { gateway: entry.label, pinned: PIN, gatewayGc: gcLabel(GATEWAY_GC), gatewayNice: GATEWAY_NICE, gatewayBusyPollMs: BUSY_POLL_MS, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
+    params: { gateway: entry.label, pinned: PIN, gatewayGc: gcLabel(GATEWAY_GC), gatewayNice: GATEWAY_NICE, repeat: REPEAT, concurrentStreams: N, sideStreams: SIDE, startRampMs: RAMP, tokensPerStream: TOKENS, itlMs: ITL, ttftMs: TTFT, jitter: 0.2, idleSessions: IDLE },
     targets: { addedPerTokenP99Ms: 2, idleRssPerSessionKiB: 64, sagemakerOverTgiP99Ms: 1 },
   };
   const { md, json } = renderRelayReport(meta, reports);

@@ -131,10 +131,6 @@ export const ConfigSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     port: int(0, 65535).default(8080),
     transport: z.enum(['ws', 'uws']).default('ws'),
-    /** Latency mode: after any frame to or from a client, the event loop polls without sleeping
-     *  for this long, ms (transport/busy-poll.ts): no wake-up delay on the next token, at the cost
-     *  of a busy core while traffic flows. 0 = off. */
-    busyPollMs: int(0, 60_000).default(0),
     wsPath: z.string().startsWith('/').default('/v1/ws'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** 'auto': start the simulated fleet in-process when a model has no URL; 'off': never. */

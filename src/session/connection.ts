@@ -104,7 +104,6 @@ export class ConnectionHandlerCtx implements ConnectionListener, OutboxSink {
       }
       return;
     }
-    this.ctx.busyPoll.touch();
     const r = this.codec.decode(data, isBinary);
     if (!r.ok) {
       this.error(r.code, r.message, r.ref);

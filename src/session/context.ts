@@ -6,7 +6,6 @@ import type { ModelRegistry } from '../models.ts';
 import type { SegmenterBackend } from '../backends/segmenter-port.ts';
 import type { IntentClassifier } from '../understanding/classifier-port.ts';
 import type { AsrBackend } from '../backends/asr/port.ts';
-import type { BusyPoll } from '../transport/busy-poll.ts';
 
 export interface GatewayContext {
   config: Config;
@@ -21,6 +20,4 @@ export interface GatewayContext {
   fastIntent: IntentClassifier;
   /** Speech recognition for audio input; undefined when none is configured. */
   asr: AsrBackend | undefined;
-  /** Latency mode (config busyPollMs): touched by every frame to or from a client. */
-  busyPoll: BusyPoll;
 }

@@ -7,7 +7,6 @@ import { ConfigSchema } from '../config/schema.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { GatewayContext } from './context.ts';
 import { Session } from './session.ts';
-import { BusyPoll } from '../transport/busy-poll.ts';
 
 function session(windowMs = 1000): Session {
   const ctx = {
@@ -15,7 +14,6 @@ function session(windowMs = 1000): Session {
     metrics: createMetrics({ defaultMetrics: false }),
     log: pino({ level: 'silent' }),
     models: { get: () => undefined },
-    busyPoll: new BusyPoll(0),
   } as unknown as GatewayContext;
   return new Session(ctx, { onSlowConsumer: () => undefined, onClosed: () => undefined });
 }

@@ -133,7 +133,6 @@ export class Session implements VoiceTurnStarter, WatchHost {
   }
 
   send(p: ServerPayload): void {
-    this.ctx.busyPoll.touch();
     this.outbox.push(p);
   }
 
