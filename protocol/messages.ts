@@ -57,13 +57,16 @@ export interface SessionOptions {
   /** Treat spoken input that repeats the assistant's recent answer as its own voice coming back
    *  through the microphone: it neither barges in (first_words) nor starts a turn. */
   echo_guard?: boolean;
+  /** While the assistant speaks, "yeah", "uh-huh", "right"… are the user listening: they neither
+   *  barge in (first_words) nor start a turn. */
+  ignore_backchannels?: boolean;
   /** Default generation parameters for this session's turns. */
   params?: GenParams;
 }
 
 export type FinishReason = 'length' | 'eos_token' | 'stop_sequence' | 'cancelled' | 'error';
 export type TurnKind = 'chat' | 'vqa' | 'segment' | 'plan';
-export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'max_session' | 'speculation_discarded' | 'echo';
+export type CancelReason = 'client' | 'barge_in' | 'superseded' | 'disconnect' | 'shutdown' | 'max_session' | 'speculation_discarded' | 'echo' | 'backchannel';
 
 /** COCO RLE, column-major pixel order, counts start with a zero run. */
 export interface CocoRle {

@@ -47,7 +47,7 @@ const VAD_EVENTS: ReadonlySet<'speech_start' | 'speech_end'> = new Set(['speech_
 const TURN_KINDS: ReadonlySet<TurnKind> = new Set<TurnKind>(['chat', 'vqa', 'segment', 'plan']);
 const FINISH: ReadonlySet<FinishReason> = new Set<FinishReason>(['length', 'eos_token', 'stop_sequence', 'cancelled', 'error']);
 const CANCEL: ReadonlySet<CancelReason> = new Set<CancelReason>([
-  'client', 'barge_in', 'superseded', 'disconnect', 'shutdown', 'max_session', 'speculation_discarded', 'echo',
+  'client', 'barge_in', 'superseded', 'disconnect', 'shutdown', 'max_session', 'speculation_discarded', 'echo', 'backchannel',
 ]);
 const GOAWAY: ReadonlySet<'shutdown' | 'max_session' | 'idle'> = new Set(['shutdown', 'max_session', 'idle'] as const);
 const WATCH_KINDS: ReadonlySet<WatchEventMsg['kind']> = new Set(['enter', 'leave'] as const);

@@ -76,7 +76,7 @@ const ACK_KEYS = keys('seq');
 const PLAYBACK_TRUNCATE_KEYS = keys('turn', 'heard_chars');
 const PING_KEYS = keys('ts');
 const FORMAT_KEYS = fieldSet('encoding', 'sample_rate', 'channels');
-const OPTION_KEYS = fieldSet('system_prompt', 'model', 'plan', 'speculate', 'barge_in', 'echo_guard', 'params');
+const OPTION_KEYS = fieldSet('system_prompt', 'model', 'plan', 'speculate', 'barge_in', 'echo_guard', 'ignore_backchannels', 'params');
 const PARAM_KEYS = fieldSet(
   'max_new_tokens', 'temperature', 'top_k', 'top_p', 'typical_p', 'repetition_penalty', 'stop', 'seed',
   'do_sample', 'truncate', 'watermark', 'best_of', 'return_full_text', 'decoder_input_details', 'details',
@@ -239,6 +239,7 @@ function sessionOptions(o: Rec, where: string, limits: ProtocolLimits): SessionO
   put(out, 'speculate', optBool(o, 'speculate', where));
   put(out, 'barge_in', optEnum(o, 'barge_in', where, BARGE_IN));
   put(out, 'echo_guard', optBool(o, 'echo_guard', where));
+  put(out, 'ignore_backchannels', optBool(o, 'ignore_backchannels', where));
   const params = optMap(o, 'params', where);
   if (params !== undefined) out.params = genParams(params, `${where}.params`, limits);
   return out;

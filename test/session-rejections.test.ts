@@ -172,9 +172,9 @@ describe('failures of failure handling are logged, not left as unhandled rejecti
       latestImageId: undefined,
       imageDescription: () => undefined,
       bargeIn: () => false,
-      judgeEcho: () => 'user' as const,
+      judgeSpeech: () => 'user' as const,
       hasRunningTurn: false,
-      dropEchoTurn: () => undefined,
+      dropSpokenTurn: () => undefined,
     };
     const voice = new VoiceInput(s, start16k, new PartialAsr(), turns, () => undefined);
     await voice.init();

@@ -1,7 +1,8 @@
-// Echo guard end to end: the answer streaming back is "Hello, how are you today? ...", and the
-// microphone hears the assistant say it (the espeak-ng clip of those words) through the real
-// gateway and the simulated WhisperLive. With options.echo_guard the answer is not cancelled and
-// the echo starts no turn; the user's own words still barge in; without the guard the echo does.
+// Echo guard and backchannels end to end: the answer streaming back is "Hello, how are you
+// today? ...", and the microphone hears the assistant say it (the espeak-ng clip of those words)
+// through the real gateway and the simulated WhisperLive. With options.echo_guard the answer is not
+// cancelled and the echo starts no turn; the user's own words still barge in; without the guard the
+// echo does. With options.ignore_backchannels, "okay, uh-huh, yeah" over the answer is ignored too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsrFinalMsg, TurnCancelledMsg } from '../protocol/messages.ts';
 import { ensureAudioClips, type ClipFiles } from '../sim/asr/index.ts';
@@ -28,8 +29,15 @@ describe.each(TRANSPORTS)('echo guard over %s', (transport) => {
     await upstream.close();
   });
 
+  /** vlp_speech_ignored_total for one reason and stage. */
+  async function ignored(reason: string, stage: string): Promise<number> {
+    const lines = (await (await fetch(`${stack.httpBase}/metrics`)).text()).split('\n');
+    const line = lines.find((l) => l.startsWith('vlp_speech_ignored_total{') && l.includes(`reason="${reason}"`) && l.includes(`stage="${stage}"`));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  }
+
   /** Starts the long answer, then plays `clip` into the microphone. */
-  async function speakDuringAnswer(options: { echo_guard?: boolean }, clip: 'hello-how-are-you' | 'segment-dog'): Promise<RawClient> {
+  async function speakDuringAnswer(options: { echo_guard?: boolean; ignore_backchannels?: boolean }, clip: 'hello-how-are-you' | 'segment-dog' | 'okay-uh-huh'): Promise<RawClient> {
     const c = await RawClient.session(stack.url, 'vlp.v1.msgpack', { options: { barge_in: 'first_words', ...options } });
     c.send({ t: 'turn.start', id: 'long', text: 'Greet me, then talk for a while.', params: { max_new_tokens: 400 } });
     await c.waitFor((m) => m.t === 'gen.token' && m.turn === 'long');
@@ -51,9 +59,8 @@ describe.each(TRANSPORTS)('echo guard over %s', (transport) => {
     const tokensBefore = c.frames.filter((f) => f.t === 'gen.token' && f.turn === 'long').length;
     await new Promise((r) => setTimeout(r, 200));
     expect(c.frames.filter((f) => f.t === 'gen.token' && f.turn === 'long').length).toBeGreaterThan(tokensBefore);
-    const metrics = await (await fetch(`${stack.httpBase}/metrics`)).text();
-    expect(metrics).toMatch(/vlp_echo_total\{stage="final"\} [1-9]/);
-    expect(metrics).toMatch(/vlp_echo_total\{stage="partial"\} [1-9]/);
+    expect(await ignored('echo', 'final')).toBeGreaterThanOrEqual(1);
+    expect(await ignored('echo', 'partial')).toBeGreaterThanOrEqual(1);
     c.send({ t: 'turn.cancel', id: 'long' });
     await c.waitFor((m) => m.t === 'turn.cancelled' && m.turn === 'long');
     c.close();
@@ -77,6 +84,27 @@ describe.each(TRANSPORTS)('echo guard over %s', (transport) => {
     expect(cancelled).toMatchObject({ turn: 'long', reason: 'barge_in' });
     const final = await c.waitFor<AsrFinalMsg>((m) => m.t === 'asr.final', 15_000);
     await c.waitFor((m) => m.t === 'turn.started' && m.turn === final.turn, 5000);
+    c.close();
+  }, 30_000);
+
+  it('with ignore_backchannels, "okay, uh-huh, yeah" while the answer plays neither barges in nor starts a turn', async () => {
+    const c = await speakDuringAnswer({ ignore_backchannels: true }, 'okay-uh-huh');
+    const final = await c.waitFor<AsrFinalMsg>((m) => m.t === 'asr.final', 15_000);
+    expect(final.text.trim()).toBe('Okay, okay. Uh-huh, yeah.');
+    const dropped = await c.waitFor<TurnCancelledMsg>((m) => m.t === 'turn.cancelled', 2000);
+    expect(dropped).toMatchObject({ turn: final.turn, reason: 'backchannel' });
+    expect(c.frames.some((f) => f.t === 'asr.partial' && (f.stable + f.unstable).trim().length > 0)).toBe(true);
+    expect(c.frames.filter((f) => f.t === 'turn.cancelled' && f.turn === 'long')).toEqual([]);
+    expect(await ignored('backchannel', 'final')).toBeGreaterThanOrEqual(1);
+    c.send({ t: 'turn.cancel', id: 'long' });
+    await c.waitFor((m) => m.t === 'turn.cancelled' && m.turn === 'long');
+    c.close();
+  }, 30_000);
+
+  it('without it, the same backchannel cancels the answer', async () => {
+    const c = await speakDuringAnswer({}, 'okay-uh-huh');
+    const cancelled = await c.waitFor<TurnCancelledMsg>((m) => m.t === 'turn.cancelled', 10_000);
+    expect(cancelled).toMatchObject({ turn: 'long', reason: 'barge_in' });
     c.close();
   }, 30_000);
 });

@@ -16,8 +16,9 @@ export interface VoiceTurn {
   /** Language the ASR reported, when it did. */
   language?: string;
   /** The turn's frames, like an ask() handle (cancel(), text(), for await). An utterance the
-   *  gateway's echo guard took for the assistant's own voice (options.echo_guard) is yielded too:
-   *  its frames are only turn.cancelled with reason "echo" (no answer, text() resolves to ""). */
+   *  gateway took for the assistant's own voice (options.echo_guard) or for a backchannel
+   *  (options.ignore_backchannels) is yielded too: its frames are only turn.cancelled with reason
+   *  "echo" or "backchannel" (no answer, text() resolves to ""). */
   turn: TurnHandle;
 }
 

@@ -27,6 +27,7 @@ export const VECTORS: readonly VectorEntry[] = [
       speculate: true,
       barge_in: 'first_words',
       echo_guard: true,
+      ignore_backchannels: true,
       params: { max_new_tokens: 256, temperature: 0.7, top_p: 0.95, stop: ['</s>'] },
     },
   }),
@@ -287,6 +288,7 @@ export const VECTORS: readonly VectorEntry[] = [
   }),
   server('turn.cancelled', 'Turn t2 cancelled by barge-in.', { t: 'turn.cancelled', seq: 16, turn: 't2', reason: 'barge_in' }),
   server('turn.cancelled_echo', 'The utterance behind voice turn v4 was the assistant\'s own answer picked up by the microphone (echo_guard): the turn never starts.', { t: 'turn.cancelled', seq: 88, turn: 'v4', reason: 'echo' }),
+  server('turn.cancelled_backchannel', 'The user said "uh-huh" while the answer was being spoken (ignore_backchannels): voice turn v5 never starts.', { t: 'turn.cancelled', seq: 93, turn: 'v5', reason: 'backchannel' }),
   server('turn.cancelled_max_session', 'Turn t9 was still running when the session reached its maximum duration.', { t: 'turn.cancelled', seq: 415, turn: 't9', reason: 'max_session' }),
   server('turn.metrics', 'Timings of a voice turn (ms since end of speech) and its counters.', {
     t: 'turn.metrics',

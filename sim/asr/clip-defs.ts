@@ -29,6 +29,8 @@ export const CLIP_DEFS = [
     language: 'en',
   },
   { name: 'zh-what-picture', spoken: '这张图片里有什么？', voice: 'cmn', text: '这张图片里有什么？', language: 'zh', translation: 'What is in this picture?' },
+  // A backchannel (options.ignore_backchannels), listed last: tests index the clips above.
+  { name: 'okay-uh-huh', spoken: 'okay, okay. uh huh, yeah.', voice: 'en', text: 'Okay, okay. Uh-huh, yeah.', language: 'en' },
 ] as const satisfies readonly ClipDef[];
 
 export type ClipName = (typeof CLIP_DEFS)[number]['name'];

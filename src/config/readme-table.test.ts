@@ -26,6 +26,11 @@ const IN_WORDS: Record<string, { text: string; holds: (v: unknown) => boolean }>
   },
   // A sentence of prompt text; the README only says what kind of prompt it is.
   systemPrompt: { text: 'a short helpful-assistant prompt', holds: (v) => typeof v === 'string' && /helpful/.test(v) && v.length <= 200 },
+  // Forty phrases: the README names what they are.
+  'audio.backchannels.phrases': {
+    text: 'English and a few common phrases of other languages (`src/session/backchannel.ts`)',
+    holds: (v) => Array.isArray(v) && ['yeah', 'uh-huh', 'i see', 'oui', 'ja'].every((p) => v.includes(p)),
+  },
 };
 
 function at(value: unknown, key: string): unknown {

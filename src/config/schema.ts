@@ -1,4 +1,5 @@
 // The one configuration schema. Every key has a default; unknown keys are rejected at boot.
+import { DEFAULT_BACKCHANNELS } from '../session/backchannel.ts';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -272,6 +273,16 @@ export const ConfigSchema = z
             minWords: int(1, 16).default(2),
             /** Share of the transcript's words that must align with an answer to be echo. */
             coverage: z.number().gt(0).max(1).default(0.7),
+          })
+          .strict()
+          .prefault({}),
+        /** Backchannels said while the assistant speaks (session/backchannel.ts). */
+        backchannels: z
+          .object({
+            /** Default of options.ignore_backchannels. */
+            enabled: z.boolean().default(false),
+            /** What counts: an utterance made only of these phrases (up to 8 words). */
+            phrases: z.array(z.string().min(1).max(32)).min(1).max(200).default([...DEFAULT_BACKCHANNELS]),
           })
           .strict()
           .prefault({}),

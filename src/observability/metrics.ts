@@ -29,7 +29,7 @@ export interface GatewayMetrics {
   bargeInsTotal: Counter;
   voiceStreamsActive: Gauge;
   speculationsTotal: Counter<'outcome'>;
-  echoTotal: Counter<'stage'>;
+  speechIgnoredTotal: Counter<'reason' | 'stage'>;
   watchesActive: Gauge;
   watchDetectionsTotal: Counter<'outcome'>;
   watchFramesSkippedTotal: Counter;
@@ -94,7 +94,7 @@ export function createMetrics(opts: { defaultMetrics: boolean }): GatewayMetrics
     asrStreamsRefusedTotal: new Counter({ name: 'vlp_asr_streams_refused_total', help: 'ASR streams refused by the gate while the recognizer was held, by the code that holds it', labelNames: ['code'], registers: r }),
     bargeInsTotal: new Counter({ name: 'vlp_barge_ins_total', help: 'Answers cancelled because the user spoke', registers: r }),
     speculationsTotal: new Counter({ name: 'vlp_speculations_total', help: 'Speculative backend calls, by outcome (started, committed, discarded)', labelNames: ['outcome'], registers: r }),
-    echoTotal: new Counter({ name: 'vlp_echo_total', help: 'Spoken input the echo guard took for the assistant\'s own voice: partials that did not barge in (stage partial), final transcripts that started no turn (stage final)', labelNames: ['stage'], registers: r }),
+    speechIgnoredTotal: new Counter({ name: 'vlp_speech_ignored_total', help: 'Spoken input taken for the assistant\'s own voice (reason echo, options.echo_guard) or for a backchannel (reason backchannel, options.ignore_backchannels): partials that did not barge in (stage partial), final transcripts that started no turn (stage final)', labelNames: ['reason', 'stage'], registers: r }),
     watchesActive: new Gauge({ name: 'vlp_watches_active', help: 'Running watches (watch.start), over all sessions', registers: r }),
     watchDetectionsTotal: new Counter({ name: 'vlp_watch_detections_total', help: 'Detections run by watches, by outcome (ok, error)', labelNames: ['outcome'], registers: r }),
     watchFramesSkippedTotal: new Counter({ name: 'vlp_watch_frames_skipped_total', help: 'Frames a watch did not examine: a newer frame replaced them while they waited for the interval or a detection in flight', registers: r }),

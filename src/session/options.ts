@@ -11,6 +11,7 @@ export interface ResolvedOptions {
   speculate: boolean;
   bargeIn: 'off' | 'speech_start' | 'first_words';
   echoGuard: boolean;
+  ignoreBackchannels: boolean;
   params: GenParams;
 }
 
@@ -22,6 +23,7 @@ export function defaultOptions(config: Config): ResolvedOptions {
     speculate: false,
     bargeIn: config.audio.bargeIn,
     echoGuard: config.audio.echoGuard.enabled,
+    ignoreBackchannels: config.audio.backchannels.enabled,
     params: {},
   };
 }
@@ -38,6 +40,7 @@ export function applyOptions(base: ResolvedOptions, o: SessionOptions, config: C
   if (o.speculate !== undefined) next.speculate = o.speculate;
   if (o.barge_in !== undefined) next.bargeIn = o.barge_in;
   if (o.echo_guard !== undefined) next.echoGuard = o.echo_guard;
+  if (o.ignore_backchannels !== undefined) next.ignoreBackchannels = o.ignore_backchannels;
   if (o.params !== undefined) {
     try {
       next.params = checkGenParams(o.params, limitsOf(config));

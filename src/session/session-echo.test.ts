@@ -57,17 +57,36 @@ describe('Session.judgeEcho', () => {
     expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('user');
   });
 
-  it('drops an echo final as a voice turn announced and cancelled (reason echo), with a fresh id', () => {
+  it('drops an ignored final as a voice turn announced and cancelled with its reason, with a fresh id', () => {
     const s = session();
     const frames: unknown[] = [];
     s.attach({ send: (m) => (frames.push(structuredClone(m)), 'ok') });
-    s.dropEchoTurn('Hello there.', 'en');
-    s.dropEchoTurn('Hello again.');
+    s.dropSpokenTurn('Hello there.', 'echo', 'en');
+    s.dropSpokenTurn('Hello again.', 'backchannel');
     expect(frames).toMatchObject([
       { t: 'asr.final', text: 'Hello there.', turn: 'v1', language: 'en' },
       { t: 'turn.cancelled', turn: 'v1', reason: 'echo' },
       { t: 'asr.final', text: 'Hello again.', turn: 'v2' },
-      { t: 'turn.cancelled', turn: 'v2', reason: 'echo' },
+      { t: 'turn.cancelled', turn: 'v2', reason: 'backchannel' },
     ]);
+  });
+
+  it('takes a backchannel for one only with ignore_backchannels and while the assistant speaks', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const s = session();
+    expect(s.judgeSpeech('uh-huh')).toBe('user');
+    s.updateOptions({ ignore_backchannels: true });
+    expect(s.judgeSpeech('uh-huh')).toBe('user'); // nothing is being said: a real "yes"
+    s.turn = { id: 't1', controller: new AbortController(), startedAt: performance.now(), cancelReason: undefined, spoken: () => 'Paris is' };
+    expect(s.judgeSpeech('uh-huh')).toBe('backchannel');
+    expect(s.judgeSpeech('yeah, but what about Rome?')).toBe('user');
+    s.turn = undefined;
+    // An ended 10-word answer plays for 4 s at 2.5 words a second.
+    const t0 = performance.now();
+    s.recentAnswer = { text: 'one two three four five six seven eight nine ten', startedAt: t0, endedAt: t0 + 300 };
+    vi.advanceTimersByTime(3900);
+    expect(s.judgeSpeech('okay')).toBe('backchannel');
+    vi.advanceTimersByTime(200);
+    expect(s.judgeSpeech('okay')).toBe('user'); // the answer is over: "okay" answers it
   });
 });

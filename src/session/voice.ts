@@ -20,7 +20,15 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Speculation } from './speculation.ts';
 import { UtteranceSpeculation, type SpeculationStarter } from './voice-speculation.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
-import { BARGE_IN_TAIL_WORDS, type EchoVerdict } from './echo-guard.ts';
+import { BARGE_IN_TAIL_WORDS } from './echo-guard.ts';
+
+/** Spoken input that does not take the turn: the assistant's own voice, or a backchannel. */
+export type IgnoredSpeech = 'echo' | 'backchannel';
+export type SpeechVerdict = IgnoredSpeech | 'user' | 'unsure';
+
+function isIgnored(v: SpeechVerdict): v is IgnoredSpeech {
+  return v === 'echo' || v === 'backchannel';
+}
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
@@ -58,10 +66,11 @@ export interface VoiceTurnStarter extends SpeculationStarter {
   bargeIn(): boolean;
   /** A turn runs (something to barge in on). */
   readonly hasRunningTurn: boolean;
-  /** Is this transcript (its last `tail` words) the assistant's own voice (options.echo_guard)? */
-  judgeEcho(transcript: string, tail?: number): EchoVerdict;
-  /** A final transcript that was echo: announced and cancelled, no turn runs. */
-  dropEchoTurn(text: string, language?: string): void;
+  /** Is this transcript (its last `tail` words) the user's bid for the turn, or the assistant's own
+   *  voice (options.echo_guard), or a backchannel said while it speaks (options.ignore_backchannels)? */
+  judgeSpeech(transcript: string, tail?: number): SpeechVerdict;
+  /** A final transcript that was echo or a backchannel: announced and cancelled, no turn runs. */
+  dropSpokenTurn(text: string, reason: IgnoredSpeech, language?: string): void;
 }
 
 export class VoiceInput {
@@ -299,8 +308,8 @@ export class VoiceInput {
           this.awaitingFinals++;
           this.asr.speechEnd(asrAt);
         }
-        // The answer is not prepared for what was the assistant's own voice.
-        if (this.turns.judgeEcho(this.lastPartial) !== 'echo') this.speculation.answer(this.lastPartial);
+        // No answer is prepared for the assistant's own voice or a backchannel.
+        if (!isIgnored(this.turns.judgeSpeech(this.lastPartial))) this.speculation.answer(this.lastPartial);
         return;
       default: {
         const never: never = ev;
@@ -309,13 +318,14 @@ export class VoiceInput {
     }
   }
 
-  /** first_words: the first partial with words cancels a streaming answer — with echo_guard, the
-   *  first one that is not the answer's own words coming back (echo, or too few words to tell:
-   *  the next partial decides). */
+  /** first_words: the first partial with words cancels a streaming answer — with echo_guard or
+   *  ignore_backchannels, the first one that is the user's bid for the turn (not the answer's own
+   *  words coming back, not a backchannel, not too few words to tell: the next partial decides). */
   private firstWordsBargeIn(text: string): void {
     if (!this.bargePending || this.policy() !== 'first_words' || !this.turns.hasRunningTurn) return;
-    if (this.turns.judgeEcho(text, BARGE_IN_TAIL_WORDS) !== 'user') {
-      this.s.ctx.metrics.echoTotal.inc({ stage: 'partial' });
+    const verdict = this.turns.judgeSpeech(text, BARGE_IN_TAIL_WORDS);
+    if (verdict !== 'user') {
+      if (isIgnored(verdict)) this.s.ctx.metrics.speechIgnoredTotal.inc({ reason: verdict, stage: 'partial' });
       return;
     }
     this.bargePending = false;
@@ -374,11 +384,12 @@ export class VoiceInput {
         const text = ev.text.trim();
         this.s.ctx.metrics.asrFinalsTotal.inc({ empty: text.length === 0 ? 'yes' : 'no' });
         this.lastPartial = '';
-        if (text.length > 0 && this.turns.judgeEcho(text) === 'echo') {
-          // The assistant's own voice: no turn, and the answer it echoed goes on.
+        const verdict = text.length > 0 ? this.turns.judgeSpeech(text) : 'unsure';
+        if (isIgnored(verdict)) {
+          // The assistant's own voice, or the user listening: no turn, and the answer goes on.
           this.speculation.discard();
-          this.s.ctx.metrics.echoTotal.inc({ stage: 'final' });
-          this.turns.dropEchoTurn(text, ev.language);
+          this.s.ctx.metrics.speechIgnoredTotal.inc({ reason: verdict, stage: 'final' });
+          this.turns.dropSpokenTurn(text, verdict, ev.language);
         } else if (text.length > 0) {
           const { speculation: spec, priorDiscarded } = this.speculation.take();
           const marks = {

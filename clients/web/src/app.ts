@@ -197,10 +197,10 @@ function onFrame(msg: ServerMessage): void {
     case 'turn.cancelled':
       // A barge-in (or Stop): the voice stops, and the history keeps only what was heard. An
       // utterance the echo guard took for this page's own voice (reason echo) never started.
-      if (msg.reason === 'echo') {
-        // Its asr.final came just before: not the user's words after all.
+      if (msg.reason === 'echo' || msg.reason === 'backchannel') {
+        // Its asr.final came just before: not a bid for the turn after all.
         state.finals.pop();
-        transcript.textContent = '(the microphone heard this page speaking: ignored)';
+        transcript.textContent = msg.reason === 'echo' ? '(the microphone heard this page speaking: ignored)' : `${transcript.textContent ?? ''} (listening: the answer goes on)`;
         break;
       }
       stopSpeaking(msg.turn);
@@ -266,8 +266,9 @@ async function connect(): Promise<void> {
   setStatus('connecting', `connecting to ${gateway}…`);
   try {
     // The page speaks its answers aloud, and the microphone may hear them: a barge-in waits for
-    // words (first_words) and the gateway's echo guard tells the page's own voice from the user's.
-    const options = { barge_in: 'first_words', echo_guard: true } as const;
+    // words (first_words), the gateway's echo guard tells the page's own voice from the user's, and
+    // "uh-huh" while it speaks is the user listening, not interrupting.
+    const options = { barge_in: 'first_words', echo_guard: true, ignore_backchannels: true } as const;
     client = await VlpBrowserClient.connect(gateway, { client: 'vlp-demo', options, ...(token !== undefined && { token }) });
   } catch (err) {
     setStatus('failed', `could not connect: ${(err as Error).message}`);
