@@ -1,4 +1,4 @@
-// Session.judgeEcho: which answer texts the echo guard compares spoken input with — the running
+// speech-judge.ts through a real Session: which answer texts the echo guard compares spoken input with — the running
 // answer's streamed text and the latest ended answer within audio.echoGuard.windowMs — and only
 // with options.echo_guard on.
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +7,7 @@ import { ConfigSchema } from '../config/schema.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { GatewayContext } from './context.ts';
 import { Session } from './session.ts';
+import { judgeEcho } from './speech-judge.ts';
 
 function session(windowMs = 1000): Session {
   const ctx = {
@@ -22,15 +23,15 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('Session.judgeEcho', () => {
+describe('judging spoken input (speech-judge.ts) in a session', () => {
   it('is off unless options.echo_guard: everything is the user', () => {
     const s = session();
     s.recentAnswer = { text: 'The capital of France is Paris.', startedAt: performance.now(), endedAt: performance.now() };
-    expect(s.judgeEcho('the capital of France is Paris')).toBe('user');
+    expect(judgeEcho(s, 'the capital of France is Paris')).toBe('user');
     s.updateOptions({ echo_guard: true });
-    expect(s.judgeEcho('the capital of France is Paris')).toBe('echo');
+    expect(judgeEcho(s, 'the capital of France is Paris')).toBe('echo');
     s.updateOptions({ echo_guard: false });
-    expect(s.judgeEcho('the capital of France is Paris')).toBe('user');
+    expect(judgeEcho(s, 'the capital of France is Paris')).toBe('user');
   });
 
   it('compares with the running answer as streamed so far', () => {
@@ -38,10 +39,10 @@ describe('Session.judgeEcho', () => {
     s.updateOptions({ echo_guard: true });
     let streamed = 'Once upon a time there was';
     s.turn = { id: 't1', controller: new AbortController(), startedAt: performance.now(), cancelReason: undefined, spoken: () => streamed };
-    expect(s.judgeEcho('once upon a time')).toBe('echo');
-    expect(s.judgeEcho('a little dragon called Smaug')).toBe('user');
+    expect(judgeEcho(s, 'once upon a time')).toBe('echo');
+    expect(judgeEcho(s, 'a little dragon called Smaug')).toBe('user');
     streamed += ' a little dragon called Smaug.';
-    expect(s.judgeEcho('a little dragon called Smaug')).toBe('echo');
+    expect(judgeEcho(s, 'a little dragon called Smaug')).toBe('echo');
   });
 
   it('forgets an ended answer windowMs after the client would have finished speaking it', () => {
@@ -52,9 +53,9 @@ describe('Session.judgeEcho', () => {
     const t0 = performance.now();
     s.recentAnswer = { text: 'It is sunny and warm in Lisbon today.', startedAt: t0, endedAt: t0 + 500 };
     vi.advanceTimersByTime(4100);
-    expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('echo');
+    expect(judgeEcho(s, 'sunny and warm in Lisbon')).toBe('echo');
     vi.advanceTimersByTime(200);
-    expect(s.judgeEcho('sunny and warm in Lisbon')).toBe('user');
+    expect(judgeEcho(s, 'sunny and warm in Lisbon')).toBe('user');
   });
 
   it('drops an ignored final as a voice turn announced and cancelled with its reason, with a fresh id', () => {

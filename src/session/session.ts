@@ -24,17 +24,13 @@ import type { ChatMessage } from '../backends/ports.ts';
 import { fitForSegmenter } from './image-prep.ts';
 import type { AudioStartMsg } from '../../protocol/messages.ts';
 import { checkFormat } from '../audio/formats.ts';
-import { VoiceInput, type IgnoredSpeech, type SpeechVerdict, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
+import { VoiceInput, type VoiceTurnMarks, type VoiceTurnStarter } from './voice.ts';
 import { SessionVision } from './session-vision.ts';
 import { routeTurn } from './turn-router.ts';
 import type { ModelEntry } from '../models.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
 import { RealtimeGuard } from '../audio/rate-guard.ts';
-import { judgeEcho, playbackPosition, speakingMs, type EchoSource, type EchoVerdict } from './echo-guard.ts';
-import { backchannelPhrases, isBackchannel } from './backchannel.ts';
-
-/** The configured backchannel phrases as word sequences (one config per process in practice). */
-let cachedPhrases: { source: readonly string[]; words: string[][] } | undefined;
+import { judgeSpeech, type IgnoredSpeech, type SpeechVerdict } from './speech-judge.ts';
 
 const MAX_REMEMBERED_TURN_IDS = 256;
 
@@ -357,42 +353,9 @@ export class Session implements VoiceTurnStarter, WatchHost {
   }
 
   /** VoiceTurnStarter: a backchannel while the assistant speaks (ignore_backchannels), the
-   *  assistant's own voice (echo_guard), or the user's words. */
+   *  assistant's own voice (echo_guard), or the user's words (speech-judge.ts). */
   judgeSpeech(transcript: string, tail?: number): SpeechVerdict {
-    if (this.options.ignoreBackchannels && this.assistantSpeaking() && isBackchannel(transcript, this.backchannelPhrases())) return 'backchannel';
-    return this.judgeEcho(transcript, tail);
-  }
-
-  /** An answer streams, or the latest one may still be playing (spoken from its first token at
-   *  echo-guard.ts's speaking rate). */
-  private assistantSpeaking(): boolean {
-    if (this.turn?.spoken !== undefined) return true;
-    const recent = this.recentAnswer;
-    return recent !== undefined && performance.now() <= Math.max(recent.endedAt, recent.startedAt + speakingMs(recent.text));
-  }
-
-  private backchannelPhrases(): string[][] {
-    const phrases = this.ctx.config.audio.backchannels.phrases;
-    if (cachedPhrases?.source !== phrases) cachedPhrases = { source: phrases, words: backchannelPhrases(phrases) };
-    return cachedPhrases.words;
-  }
-
-  /** Is this transcript the assistant's own voice coming back (echo_guard)? 'user' when the guard
-   *  is off or nothing was said lately. */
-  judgeEcho(transcript: string, tail?: number): EchoVerdict {
-    const cfg = this.ctx.config.audio.echoGuard;
-    if (!this.options.echoGuard) return 'user';
-    const now = performance.now();
-    const sources: EchoSource[] = [];
-    const run = this.turn;
-    const running = run?.spoken?.();
-    if (run && running !== undefined && running.length > 0) sources.push({ text: running, position: playbackPosition(now - run.startedAt) });
-    const recent = this.recentAnswer;
-    // Played from its start, at a speaking rate: it may still be heard long after it streamed.
-    if (recent && now <= Math.max(recent.endedAt, recent.startedAt + speakingMs(recent.text)) + cfg.windowMs) {
-      sources.push({ text: recent.text, position: playbackPosition(now - recent.startedAt) });
-    }
-    return sources.length === 0 ? 'user' : judgeEcho(transcript, sources, cfg, tail);
+    return judgeSpeech(this, transcript, tail);
   }
 
   /** VoiceTurnStarter: a final transcript that was echo or a backchannel: its voice turn is

@@ -21,14 +21,7 @@ import type { Speculation } from './speculation.ts';
 import { UtteranceSpeculation, type SpeculationStarter } from './voice-speculation.ts';
 import { safeErrorFields } from '../observability/fatal.ts';
 import { BARGE_IN_TAIL_WORDS } from './echo-guard.ts';
-
-/** Spoken input that does not take the turn: the assistant's own voice, or a backchannel. */
-export type IgnoredSpeech = 'echo' | 'backchannel';
-export type SpeechVerdict = IgnoredSpeech | 'user' | 'unsure';
-
-function isIgnored(v: SpeechVerdict): v is IgnoredSpeech {
-  return v === 'echo' || v === 'backchannel';
-}
+import { isIgnored, type IgnoredSpeech, type SpeechVerdict } from './speech-judge.ts';
 
 /** Intents served by the segmenter (speculated on while the user speaks). */
 const SEGMENT_LABELS: ReadonlySet<IntentLabel> = new Set<IntentLabel>(['detect', 'segment', 'mask']);
