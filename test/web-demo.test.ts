@@ -91,7 +91,7 @@ describe('browser demo in Chromium', () => {
     await other.addScriptTag({ type: 'module', content: `import * as m from '${web.url}vlp-browser.js'; globalThis.sdkNames = Object.keys(m).sort();` });
     await other.waitForFunction(() => (globalThis as unknown as { sdkNames?: string[] }).sdkNames !== undefined, undefined, { timeout: 5000 });
     const names = await other.evaluate(() => (globalThis as unknown as { sdkNames: string[] }).sdkNames);
-    expect(names).toEqual(['VlpBrowserClient', 'VlpBrowserError', 'drawBoxes', 'drawMask', 'startMicrophone']);
+    expect(names).toEqual(['CAMERA_FRAME_PREFIX', 'VlpBrowserClient', 'VlpBrowserError', 'drawBoxes', 'drawMask', 'startCamera', 'startMicrophone']);
     await other.close();
   });
 
@@ -286,6 +286,18 @@ describe('browser demo in Chromium', () => {
       expect(size).toEqual([640, 480]);
       // Frames keep going up, one a second, while the watch runs.
       await expect.poll(cameraPuts, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+      // A hidden page sends none; shown again, it goes on.
+      const setHidden = (hidden: boolean): Promise<void> =>
+        p.evaluate((h) => {
+          Object.defineProperty((globalThis as unknown as { document: object }).document, 'hidden', { value: h, configurable: true });
+        }, hidden);
+      await setHidden(true);
+      await new Promise((r) => setTimeout(r, 200));
+      const hiddenAt = cameraPuts();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(cameraPuts()).toBe(hiddenAt);
+      await setHidden(false);
+      await expect.poll(cameraPuts, { timeout: 3000 }).toBeGreaterThan(hiddenAt);
 
       await p.click('#watch-stop');
       await p.waitForFunction(() => (globalThis as unknown as PageGlobals).vlpDemo?.camera === 'off', undefined, { timeout: 5000 });

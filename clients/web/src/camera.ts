@@ -1,4 +1,5 @@
-// Camera frames for the demo's watch (watch.start, SPEC section 9b): getUserMedia video → a <video>
+// Camera frames for a watch (watch.start, SPEC section 9b; the demo's, and exported by the library):
+// getUserMedia video → a <video>
 // preview → once per interval a JPEG (longest side at most 640 px, quality 0.8) drawn through a
 // canvas → the client's image.put. The gateway's watch examines the newest frame; the page draws a
 // watch.event's boxes over the frame it names, so each frame sent is handed to onFrame as well.
@@ -40,7 +41,7 @@ export interface Camera {
 
 /** Asks for the camera and sends one frame at once (so a watch started when this resolves begins
  *  on it), then one a second until stop() or the connection closes. A frame is skipped, not
- *  queued, while the previous one is still being encoded, while the socket holds over 1 MiB unsent
+ *  queued, while the page is hidden, while the previous one is still being encoded, while the socket holds over 1 MiB unsent
  *  (a slow network), while the connection is resuming, or when it does not fit
  *  ready.limits.max_image_bytes even at a lower quality. Rejects, with nothing left open, when the
  *  user denies access or the browser cannot capture. */
@@ -71,7 +72,9 @@ export async function startCamera(client: VlpBrowserClient, opts: CameraOptions)
 
   /** Captures the video's current picture and sends it under the next id. */
   const capture = async (): Promise<void> => {
-    if (stopped || busy || !client.open || client.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    // A hidden page (another tab, a minimised window) sends no frames: nobody is looking, and each
+    // frame costs the fleet a detection.
+    if (stopped || busy || document.hidden || !client.open || client.bufferedAmount > MAX_BUFFERED_BYTES) return;
     const w = video.videoWidth;
     const h = video.videoHeight;
     if (w === 0 || h === 0) return; // no picture yet
